@@ -1,0 +1,70 @@
+"""``kpiforge compute``: KPIs over files, printed or written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kpiforge.cli.options import parse_assignments, split_names
+from kpiforge.cli.render import render_table
+from kpiforge.engine import compute
+from kpiforge.errors import KpiforgeError
+from kpiforge.grains import GRAINS
+from kpiforge.results import FORMATS, Result, atomic_output
+
+_EXISTING = click.Path(exists=True, path_type=Path)
+
+
+@click.command("compute")
+@click.argument("path", type=_EXISTING)
+@click.option("--agents", type=_EXISTING, help="agent_intervals CSV/Parquet file.")
+@click.option("--customers", type=_EXISTING, help="customers CSV/Parquet file.")
+@click.option("--by", "by", multiple=True, metavar="DIM",
+              help="Group by a dimension (repeat, or comma-separate): channel, queue, agent...")
+@click.option("--grain", type=click.Choice(GRAINS), help="Time grain for interval_start.")
+@click.option("--kpi", "kpis", multiple=True, metavar="ID",
+              help="KPI or KGI id to compute (repeat, or comma-separate); default: all the "
+                   "data supports.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Override a parameter, e.g. sl_threshold_s=30.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (atomically) instead of standard output.")
+def compute_command(path: Path, agents: Path | None, customers: Path | None, by: tuple[str],
+                    grain: str | None, kpis: tuple[str], params: tuple[str], fmt: str,
+                    out: Path | None) -> None:
+    """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
+    contacts, agent_intervals and customers files."""
+    if fmt == "parquet" and out is None:
+        raise KpiforgeError("--format parquet writes a binary file: give --out FILE")
+    data: Path | dict[str, Path] = path
+    if agents or customers:
+        if path.is_dir():
+            raise KpiforgeError("--agents/--customers go with a contacts file, not a "
+                                "directory (a directory holds its own table files)")
+        data = {"contacts": path}
+        if agents:
+            data["agent_intervals"] = agents
+        if customers:
+            data["customers"] = customers
+    result = compute(data, kpis=split_names(kpis) or None, by=split_names(by), grain=grain,
+                     params=parse_assignments(params, "--param"))
+    emit(result, fmt, out)
+
+
+def emit(result: Result, fmt: str, out: Path | None) -> None:
+    """Print ``result`` or write it to ``out`` atomically."""
+    if out is not None:
+        if fmt == "table":
+            with atomic_output(out) as temporary:
+                temporary.write_text(render_table(result) + "\n", encoding="utf-8")
+        else:
+            result.write(out, fmt)
+        click.echo(f"wrote {len(result)} rows to {out}", err=True)
+        return
+    click.echo(render_table(result) if fmt == "table" else result.render(fmt), nl=fmt == "table")
+    if fmt == "table" and result.skipped:
+        click.echo(f"({len(result.skipped)} KPIs need tables or columns this data lacks; "
+                   "`kpiforge kpis show ID` says what each reads)", err=True)

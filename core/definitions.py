@@ -1,0 +1,191 @@
+"""What plugins declare: measures, KPIs, KGIs and dimensions.
+
+All are frozen attrs classes validated at construction, so a bad definition fails where it is
+declared, with its name in the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+
+from kpiforge.errors import KpiforgeError
+from kpiforge.expressions import Expression, ExpressionError
+from kpiforge.tables import SCHEMAS
+
+AGGREGATIONS = ("count", "sum", "min", "max", "quantile")
+DIRECTIONS = ("higher", "lower", "neutral")
+
+
+def _identifier(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, str) or not value.isidentifier():
+        raise KpiforgeError(
+            f"{type(instance).__name__} {attribute.name} must be a Python identifier "
+            f"such as 'answer_rate', got {value!r}"
+        )
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute, Any], None]:
+    def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value not in choices:
+            raise KpiforgeError(
+                f"{type(instance).__name__} {instance.name!r}: {attribute.name} must be one of "
+                f"{', '.join(choices)}, got {value!r}"
+            )
+
+    return check
+
+
+def _names(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _params(value: Mapping[str, float] | None) -> Mapping[str, float]:
+    return {} if value is None else {k: float(v) for k, v in value.items()}
+
+
+def _parse(owner: Any, field: str, text: str | None) -> Expression | None:
+    if text is None:
+        return None
+    try:
+        return Expression.parse(text)
+    except ExpressionError as exc:
+        raise ExpressionError(f"{type(owner).__name__} {owner.name!r}, {field}: {exc}") from None
+
+
+@attrs.frozen
+class Measure:
+    """A mergeable aggregate over one table: ``agg`` of ``value`` over rows passing ``where``.
+
+    ``count`` counts rows (with a ``value``, rows where it is present); ``sum``, ``min``,
+    ``max`` and ``quantile`` (with ``q`` in 0..1, numpy's linear method) skip missing values.
+    Names in ``value`` and ``where`` are columns of ``table`` or parameters from ``params``.
+    """
+
+    name: str = attrs.field(validator=_identifier)
+    table: str = attrs.field(validator=_one_of(tuple(SCHEMAS)))
+    agg: str = attrs.field(validator=_one_of(AGGREGATIONS))
+    value: str | None = None
+    where: str | None = None
+    q: float | None = None
+    params: Mapping[str, float] = attrs.field(factory=dict, converter=_params)
+    description: str = ""
+    value_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
+    where_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "value_expression", _parse(self, "value", self.value))
+        object.__setattr__(self, "where_expression", _parse(self, "where", self.where))
+        if self.agg != "count" and self.value is None:
+            raise KpiforgeError(f"Measure {self.name!r}: agg {self.agg!r} needs a value")
+        if (self.agg == "quantile") != (self.q is not None):
+            raise KpiforgeError(f"Measure {self.name!r}: q is required for, and only for, "
+                                "agg 'quantile'")
+        if self.q is not None and not 0 <= self.q <= 1:
+            raise KpiforgeError(f"Measure {self.name!r}: q must be within 0..1, got {self.q}")
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """Columns of :attr:`table` this measure reads."""
+        names: set[str] = set()
+        for expression in (self.value_expression, self.where_expression):
+            if expression is not None:
+                names |= expression.names
+        return frozenset(names - self.params.keys())
+
+
+Formula = str | Callable[[Mapping[str, np.ndarray]], Any]
+
+
+@attrs.frozen
+class KPI:
+    """A formula over measures, other KPIs and parameters, evaluated per group.
+
+    ``formula`` is an expression string (its names are its inputs) or a callable taking a
+    mapping of input name -> group array, with ``inputs`` naming what it reads.
+    ``direction`` says which way is good; ``kgis`` names the goals it serves; ``seeds``
+    the source articles; ``target`` an optional goal value judged by ``direction``.
+    """
+
+    is_goal: ClassVar[bool] = False
+
+    name: str = attrs.field(validator=_identifier)
+    formula: Formula
+    unit: str = ""
+    direction: str = attrs.field(default="higher", validator=_one_of(DIRECTIONS))
+    description: str = ""
+    seeds: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    kgis: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    target: float | None = attrs.field(default=None, converter=attrs.converters.optional(float))
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    params: Mapping[str, float] = attrs.field(factory=dict, converter=_params)
+    expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if callable(self.formula):
+            if not self.inputs:
+                raise KpiforgeError(f"{self.kind} {self.name!r}: a callable formula needs "
+                                    "inputs=[...] naming the measures and KPIs it reads")
+            object.__setattr__(self, "expression", None)
+        elif isinstance(self.formula, str):
+            expression = _parse(self, "formula", self.formula)
+            object.__setattr__(self, "expression", expression)
+            object.__setattr__(self, "inputs", tuple(sorted(expression.names)))
+        else:
+            raise KpiforgeError(f"{self.kind} {self.name!r}: formula must be a string or a "
+                                f"callable, got {type(self.formula).__name__}")
+
+    @property
+    def kind(self) -> str:
+        return "KGI" if self.is_goal else "KPI"
+
+    @property
+    def formula_text(self) -> str:
+        """The formula as a user reads it."""
+        if self.expression is not None:
+            return self.expression.text
+        return f"{getattr(self.formula, '__name__', 'callable')}({', '.join(self.inputs)})"
+
+    def evaluate(self, inputs: Mapping[str, Any]) -> Any:
+        """The KPI's value per group from its inputs' group arrays."""
+        if self.expression is not None:
+            return self.expression.evaluate(inputs.__getitem__)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.formula({name: inputs[name] for name in self.inputs})
+
+    def meets_target(self, value: Any) -> Any:
+        """True/False per value against :attr:`target` (NaN where undefined), or None."""
+        if self.target is None or self.direction == "neutral":
+            return None
+        value = np.asarray(value, dtype=np.float64)
+        met = value >= self.target if self.direction == "higher" else value <= self.target
+        return np.where(np.isnan(value), np.nan, met)
+
+
+@attrs.frozen
+class KGI(KPI):
+    """A goal (LTV, CSAT, churn...): a computable KPI that other KPIs link to."""
+
+    is_goal: ClassVar[bool] = True
+
+
+@attrs.frozen
+class Dimension:
+    """Something results are grouped by, and which column holds it in each table."""
+
+    name: str = attrs.field(validator=_identifier)
+    columns: Mapping[str, str] = attrs.field(converter=dict)
+    description: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        unknown = set(self.columns) - set(SCHEMAS)
+        if not self.columns or unknown:
+            raise KpiforgeError(
+                f"Dimension {self.name!r}: columns must map table names "
+                f"({', '.join(SCHEMAS)}) to column names, got {self.columns!r}"
+            )

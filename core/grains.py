@@ -1,0 +1,76 @@
+"""Time grains: which interval each timestamp falls in, vectorised.
+
+Times are float seconds from a table's epoch. Fixed grains (15min ... 1d) align to the
+epoch's midnight; ``1w`` starts on Monday; ``1mo`` follows the calendar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from kpiforge.errors import KpiforgeError, did_you_mean
+
+DAY_S = 86_400
+_FIXED_S = {"15min": 900, "30min": 1800, "1h": 3600, "1d": DAY_S}
+GRAINS = (*_FIXED_S, "1w", "1mo")
+
+
+def check_grain(grain: str) -> str:
+    """Return ``grain`` or raise :class:`KpiforgeError` naming the valid grains."""
+    if grain not in GRAINS:
+        raise KpiforgeError(
+            f"unknown grain {grain!r}{did_you_mean(grain, GRAINS)}; use one of {', '.join(GRAINS)}"
+        )
+    return grain
+
+
+def _midnight_offset(epoch: dt.datetime) -> int:
+    return epoch.hour * 3600 + epoch.minute * 60 + epoch.second
+
+
+def _epoch_day(epoch: dt.datetime) -> np.datetime64:
+    return np.datetime64(epoch.date(), "D")
+
+
+def interval_numbers(seconds: np.ndarray, grain: str, epoch: dt.datetime) -> np.ndarray:
+    """The interval each time falls in, as an int64 count of grains (comparable, dense)."""
+    since_midnight = np.asarray(seconds, dtype=np.float64) + _midnight_offset(epoch)
+    if grain in _FIXED_S:
+        return np.floor(since_midnight / _FIXED_S[grain]).astype(np.int64)
+    days = np.floor(since_midnight / DAY_S).astype(np.int64)
+    if grain == "1w":
+        return (days + epoch.weekday()) // 7
+    first, last = int(days.min()), int(days.max())
+    month_of_day = (_epoch_day(epoch) + np.arange(first, last + 1)).astype("datetime64[M]")
+    return month_of_day.astype(np.int64)[days - first]
+
+
+def interval_bounds(numbers: np.ndarray, grain: str, epoch: dt.datetime
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Start (seconds from epoch) and length in seconds of each interval number."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    offset = _midnight_offset(epoch)
+    if grain in _FIXED_S:
+        size = _FIXED_S[grain]
+        return (numbers * size - offset).astype(np.float64), np.full(len(numbers), float(size))
+    if grain == "1w":
+        start_day = numbers * 7 - epoch.weekday()
+        return (start_day * DAY_S - offset).astype(np.float64), np.full(len(numbers), 7.0 * DAY_S)
+    month = numbers.astype("datetime64[M]")
+    start_day = (month.astype("datetime64[D]") - _epoch_day(epoch)).astype(np.int64)
+    end_day = ((month + 1).astype("datetime64[D]") - _epoch_day(epoch)).astype(np.int64)
+    return ((start_day * DAY_S - offset).astype(np.float64),
+            ((end_day - start_day) * DAY_S).astype(np.float64))
+
+
+def to_datetime64(seconds: np.ndarray, epoch: dt.datetime) -> np.ndarray:
+    """Seconds from ``epoch`` as ``datetime64[us]``."""
+    micros = np.round(np.asarray(seconds, dtype=np.float64) * 1e6).astype(np.int64)
+    return np.datetime64(epoch, "us") + micros.astype("timedelta64[us]")
+
+
+def to_iso(seconds: np.ndarray, epoch: dt.datetime) -> list[str]:
+    """Seconds from ``epoch`` as ISO 8601 strings (second resolution)."""
+    return np.datetime_as_string(to_datetime64(seconds, epoch), unit="s").tolist()

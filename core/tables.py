@@ -1,0 +1,258 @@
+"""The three tables the engine reads, as equal-length numpy columns.
+
+A :class:`Table` is a named dict of columns: numeric columns are numpy arrays (NaN where a
+value is missing), text columns are :class:`Categorical` (integer codes plus labels). pandas,
+polars and pyarrow inputs are converted here, at the edge, and checked against
+:data:`SCHEMAS` so the engine never sees a malformed row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kpiforge.categorical import Categorical
+from kpiforge.errors import KpiforgeError
+from kpiforge.expressions import Expression
+
+#: Times are seconds from this instant unless a reader says otherwise (Unix time).
+DEFAULT_EPOCH = dt.datetime(1970, 1, 1)
+
+
+Column = np.ndarray | Categorical
+
+
+@attrs.frozen
+class TableSchema:
+    """Standard columns of one table: which hold text and which is its time axis."""
+
+    name: str
+    time_column: str
+    required: tuple[str, ...]
+    numeric: tuple[str, ...]
+    text: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.numeric + self.text
+
+
+SCHEMAS: dict[str, TableSchema] = {
+    "contacts": TableSchema(
+        name="contacts",
+        time_column="arrived_s",
+        required=("arrived_s",),
+        numeric=("arrived_s", "answered_s", "abandoned_s", "handle_s", "acw_s", "resolved_s",
+                 "replies", "touches", "escalated", "csat", "nps"),
+        text=("contact_id", "channel", "queue", "customer_id", "agent"),
+    ),
+    "agent_intervals": TableSchema(
+        name="agent_intervals",
+        time_column="interval_start_s",
+        required=("agent", "interval_start_s"),
+        numeric=("interval_start_s", "interval_s", "staffed_s", "available_s", "handling_s",
+                 "shrinkage_s", "cost"),
+        text=("agent",),
+    ),
+    "customers": TableSchema(
+        name="customers",
+        time_column="period",
+        required=("customer_id", "period"),
+        numeric=("period", "active_start", "active_end", "new", "churned", "downgraded",
+                 "upsold", "cross_sold", "revenue", "margin", "health"),
+        text=("customer_id",),
+    ),
+}
+
+#: Checks run on load: (column, condition that must hold where the value is present, meaning).
+_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "contacts": (
+        ("answered_s", "answered_s >= arrived_s", "is before arrived_s"),
+        ("abandoned_s", "abandoned_s >= arrived_s", "is before arrived_s"),
+        ("resolved_s", "resolved_s >= arrived_s", "is before arrived_s"),
+        ("abandoned_s", "isnan(answered_s) | isnan(abandoned_s)",
+         "is set although answered_s is set too (a contact is answered or abandoned, not both)"),
+        ("handle_s", "handle_s >= 0", "is negative"),
+        ("acw_s", "acw_s >= 0", "is negative"),
+        ("replies", "replies >= 0", "is negative"),
+        ("touches", "touches >= 0", "is negative"),
+        ("csat", "(csat >= 1) & (csat <= 5)", "is outside the 1-5 scale"),
+        ("nps", "(nps >= 0) & (nps <= 10)", "is outside the 0-10 scale"),
+    ),
+    "agent_intervals": tuple(
+        (column, f"{column} >= 0", "is negative")
+        for column in ("interval_s", "staffed_s", "available_s", "handling_s", "shrinkage_s")
+    ),
+    "customers": (),
+}
+
+
+@attrs.frozen(eq=False)
+class Table:
+    """One table's columns, where they came from, and the instant its times count from."""
+
+    name: str
+    columns: Mapping[str, Column]
+    source: str
+    epoch: dt.datetime = DEFAULT_EPOCH
+    #: Number of lines before the first data row in ``source`` (1 for a CSV header), or None.
+    header_lines: int | None = None
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    @property
+    def schema(self) -> TableSchema:
+        return SCHEMAS[self.name]
+
+    def where(self, row: int) -> str:
+        """Name a row for an error message: file, 1-based row and, for text files, the line."""
+        line = f" (line {row + 1 + self.header_lines})" if self.header_lines is not None else ""
+        return f"{self.source}: row {row + 1}{line}"
+
+
+def table_from_arrow(name: str, data: pa.Table, source: str,
+                     epoch: dt.datetime = DEFAULT_EPOCH, header_lines: int | None = None) -> Table:
+    """Convert an Arrow table to a checked :class:`Table` (text dictionary-encoded in C++)."""
+    schema = SCHEMAS[name]
+    if data.num_rows == 0:
+        raise KpiforgeError(f"{source}: the {name} table has no rows")
+    columns = {}
+    for column_name, column in zip(data.column_names, data.columns, strict=True):
+        columns[column_name] = _convert_column(column, column_name, name in SCHEMAS and
+                                               column_name in schema.numeric,
+                                               source, header_lines)
+    table = Table(name=name, columns=columns, source=source, epoch=epoch,
+                  header_lines=header_lines)
+    time = columns.get(schema.time_column)
+    if time is not None and np.isnan(time).any():
+        row = int(np.flatnonzero(np.isnan(time))[0])
+        raise KpiforgeError(f"{table.where(row)}, column {schema.time_column!r}: the value is "
+                            "missing; every row needs it")
+    check_rules(table)
+    return table
+
+
+def check_required(name: str, column_names: Sequence[str], source: str) -> None:
+    """Raise :class:`KpiforgeError` when a column every row of ``name`` needs is absent."""
+    missing = [c for c in SCHEMAS[name].required if c not in column_names]
+    if missing:
+        raise KpiforgeError(
+            f"{source}: required column {missing[0]!r} of table {name} is missing "
+            f"(found: {', '.join(column_names) or 'no columns'})"
+        )
+
+
+def to_arrow(data: Any, source: str) -> pa.Table:
+    """An Arrow table from the column containers users hold."""
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if isinstance(data, Mapping):
+        lengths = {k: len(v) for k, v in data.items()}
+        if len(set(lengths.values())) > 1:
+            raise KpiforgeError(f"{source}: columns differ in length: {lengths}")
+        try:
+            return pa.table({k: _to_arrow_array(v) for k, v in data.items()})
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise KpiforgeError(f"{source}: cannot read the columns: {exc}") from None
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas":
+        return pa.Table.from_pandas(data, preserve_index=False)
+    if module == "polars":
+        return data.to_arrow()
+    raise KpiforgeError(
+        f"{source}: expected a dict of arrays, a pandas or polars DataFrame or a pyarrow "
+        f"Table, got {type(data).__name__}"
+    )
+
+
+def _to_arrow_array(values: Any) -> pa.Array | pa.ChunkedArray:
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    if isinstance(values, Categorical):
+        return pa.DictionaryArray.from_arrays(
+            pa.array(values.codes, mask=values.codes < 0), pa.array(values.labels)
+        )
+    array = np.asarray(values)
+    if array.dtype.kind in "fiub":
+        return pa.array(array)
+    return pa.array(array.tolist() if array.dtype.kind == "O" else array)
+
+
+def _convert_column(column: pa.ChunkedArray, name: str, numeric: bool, source: str,
+                    header_lines: int | None) -> Column:
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        combined = column.unify_dictionaries().combine_chunks() if column.num_chunks else column
+        if numeric or not pa.types.is_string(kind.value_type):
+            return _convert_column(pa.chunked_array([combined.cast(kind.value_type)]), name,
+                                   numeric, source, header_lines)
+        return _categorical(combined.indices, combined.dictionary)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        if numeric:
+            return _parse_numbers(column, name, source, header_lines)
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        return _categorical(encoded.indices, encoded.dictionary)
+    if pa.types.is_null(kind):
+        return np.full(len(column), np.nan)
+    if pa.types.is_boolean(kind):
+        return column.to_numpy().astype(np.float64) if column.null_count else \
+            column.to_numpy().astype(np.int8)
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        seconds = pc.cast(column.cast(pa.timestamp("us")), pa.int64()).to_numpy(
+            zero_copy_only=False)
+        return seconds / 1e6
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return column.to_numpy()
+    raise KpiforgeError(f"{source}: column {name!r} has unsupported type {kind}")
+
+
+def _categorical(indices: pa.Array, dictionary: pa.Array) -> Categorical:
+    codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    return Categorical(codes=codes, labels=np.array(dictionary.to_pylist(), dtype=object))
+
+
+def _parse_numbers(column: pa.ChunkedArray, name: str, source: str,
+                   header_lines: int | None) -> np.ndarray:
+    """Numbers from a text column; the first value that is not a number is an error."""
+    text = pc.utf8_trim_whitespace(column.combine_chunks())
+    blank = pc.fill_null(pc.equal(text, ""), True)
+    try:
+        return pc.cast(pc.if_else(blank, None, text), pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        for row, value in enumerate(text.to_pylist()):
+            try:
+                float(value or "nan")
+            except ValueError:
+                line = f" (line {row + 1 + header_lines})" if header_lines is not None else ""
+                raise KpiforgeError(
+                    f"{source}: row {row + 1}{line}, column {name!r}: {value!r} is not a number"
+                ) from None
+        raise
+
+
+def check_rules(table: Table) -> None:
+    """Reject impossible values (answered before arrival, CSAT of 7...) naming row and column."""
+    for column, condition, meaning in _RULES[table.name]:
+        expression = Expression.parse(condition)
+        if not expression.names <= table.columns.keys():
+            continue
+        value = table.columns[column]
+        with np.errstate(invalid="ignore"):
+            bad = ~expression.evaluate(table.columns.__getitem__) & ~np.isnan(value)
+        rows = np.flatnonzero(bad)
+        if len(rows):
+            row = int(rows[0])
+            others = f" ({len(rows) - 1} more rows like it)" if len(rows) > 1 else ""
+            raise KpiforgeError(
+                f"{table.where(row)}, column {column!r}: {float(value[row]):g} {meaning}{others}; "
+                "fix the data or drop those rows"
+            )

@@ -1,0 +1,64 @@
+"""The KGIs (goals) KPIs point at: LTV, CSAT, NPS, churn, retention, operating profit.
+
+Each is computable. CSAT and NPS come from survey answers on ``contacts``; the others from
+``customers`` rows (one per customer and period, flags 0/1, money in one currency).
+"""
+
+from kpiforge import KGI, Measure, hookimpl
+
+
+@hookimpl
+def kpiforge_register_measures():
+    return [
+        Measure("csat_answers", "contacts", "count", value="csat"),
+        Measure("csat_satisfied", "contacts", "count", where="csat >= 4"),
+        Measure("nps_answers", "contacts", "count", value="nps"),
+        Measure("nps_promoters", "contacts", "count", where="nps >= 9"),
+        Measure("nps_detractors", "contacts", "count", where="nps <= 6"),
+        Measure("customers_at_start", "customers", "sum", value="active_start"),
+        Measure("customers_at_end", "customers", "sum", value="active_end"),
+        Measure("customers_new", "customers", "sum", value="new"),
+        Measure("customers_churned", "customers", "sum", value="churned"),
+        Measure("customers_downgraded", "customers", "sum", value="downgraded"),
+        Measure("customer_periods", "customers", "count",
+                where="(active_start > 0) | (new > 0)",
+                description="customers active at some point of the period"),
+        Measure("revenue_sum", "customers", "sum", value="revenue"),
+        Measure("margin_sum", "customers", "sum", value="margin"),
+    ]
+
+
+@hookimpl
+def kpiforge_register_kgis():
+    return [
+        KGI("csat", "csat_satisfied / csat_answers", unit="%", direction="higher",
+            target=0.8, seeds=["000", "003"], kgis=["ltv"],
+            description="Satisfied survey answers (4-5 of 5) / survey answers; 80 % is the "
+                        "industry standard. Report csat_responses beside it: it needs a "
+                        "healthy sample."),
+        KGI("nps", "100 * (nps_promoters - nps_detractors) / nps_answers", unit="points",
+            direction="higher", seeds=["000", "002", "003"], kgis=["ltv"],
+            description="% promoters (9-10) minus % detractors (0-6) on the 0-10 'would you "
+                        "recommend' question, from -100 to 100."),
+        KGI("churn_rate", "(customers_churned + customers_downgraded) / customers_at_start",
+            unit="%", direction="lower", target=0.03, seeds=["001", "002", "003"],
+            kgis=["ltv"],
+            description="Customers lost in the period / customers at its start. As seed 002 "
+                        "says, downgrades (paid to free, fewer seats) count as churn; "
+                        "logo_churn_rate counts cancellations only. About 5.6 % is average; "
+                        "3 %/month or less is fine, above it act."),
+        KGI("retention_rate", "customers_at_end / customers_at_start", unit="%",
+            direction="higher", seeds=["002", "003"], kgis=["ltv"],
+            description="Customers at period end / customers at its start (seed 002's "
+                        "formula, which counts new customers). retention_rate_excl_new is "
+                        "the industry variant."),
+        KGI("ltv", "(margin_sum / customer_periods) / churn_rate", unit="currency",
+            direction="higher", seeds=["000", "001", "002"],
+            description="Customer lifetime value, simple model: margin per customer per "
+                        "period / churn rate per period. The goal support and success "
+                        "share."),
+        KGI("operating_profit", "margin_sum", unit="currency", direction="higher",
+            seeds="001",
+            description="Customers x revenue per customer x margin rate, i.e. the margin "
+                        "column summed (seed 001's example of factoring a KGI into KPIs)."),
+    ]

@@ -1,0 +1,78 @@
+"""Contact-centre operations KPIs a planner needs for staffing: service level, speed of
+answer, waits, and agent occupancy, utilisation, shrinkage and cost (industry standard).
+
+``sl_threshold_s`` (default 20 s, the 80/20 standard) is a parameter: override it per run
+with ``params={"sl_threshold_s": 30}`` or ``--param sl_threshold_s=30``.
+"""
+
+from kpiforge import KPI, Measure, hookimpl
+
+SL = {"sl_threshold_s": 20}
+WAIT = "coalesce(answered_s, abandoned_s) - arrived_s"
+
+
+@hookimpl
+def kpiforge_register_measures():
+    return [
+        Measure("answered_within_sl", "contacts", "count",
+                where="answered_s - arrived_s <= sl_threshold_s", params=SL,
+                description="contacts answered within the service-level threshold"),
+        Measure("abandoned_within_sl", "contacts", "count",
+                where="abandoned_s - arrived_s <= sl_threshold_s", params=SL,
+                description="contacts abandoned within the service-level threshold"),
+        Measure("wait_sum", "contacts", "sum", value=WAIT,
+                description="seconds waited until answer or abandonment"),
+        Measure("wait_count", "contacts", "count", value=WAIT,
+                description="contacts that were answered or abandoned"),
+        Measure("wait_p90_s", "contacts", "quantile", value=WAIT, q=0.9),
+        Measure("staffed_sum", "agent_intervals", "sum", value="staffed_s"),
+        Measure("available_sum", "agent_intervals", "sum", value="available_s"),
+        Measure("handling_sum", "agent_intervals", "sum", value="handling_s"),
+        Measure("shrinkage_sum", "agent_intervals", "sum", value="shrinkage_s"),
+        Measure("cost_sum", "agent_intervals", "sum", value="cost"),
+    ]
+
+
+@hookimpl
+def kpiforge_register_kpis():
+    return [
+        KPI("service_level", "answered_within_sl / offered", unit="%", direction="higher",
+            target=0.8, kgis=["csat"],
+            description="Answered within sl_threshold_s / offered (80/20 standard). "
+                        "Abandons count against it; see service_level_answered and "
+                        "service_level_excl_short_abandons for the other variants."),
+        KPI("service_level_answered", "answered_within_sl / answered", unit="%",
+            direction="higher", kgis=["csat"],
+            description="Answered within sl_threshold_s / answered (abandons ignored)."),
+        KPI("service_level_excl_short_abandons",
+            "answered_within_sl / (offered - abandoned_within_sl)", unit="%",
+            direction="higher", kgis=["csat"],
+            description="Answered within sl_threshold_s / (offered - abandoned within "
+                        "sl_threshold_s): short abandons do not count against it."),
+        KPI("asa", "wait_to_answer_sum / answered", unit="s", direction="lower",
+            kgis=["csat"],
+            description="Average speed of answer: mean wait of answered contacts."),
+        KPI("avg_wait", "wait_sum / wait_count", unit="s", direction="lower",
+            kgis=["csat"],
+            description="Mean wait over answered and abandoned contacts (the wait ends at "
+                        "answer, else at abandonment)."),
+        KPI("wait_p90", "wait_p90_s", unit="s", direction="lower", kgis=["csat"],
+            description="90th percentile of the wait over answered and abandoned contacts "
+                        "(numpy's linear method)."),
+        KPI("occupancy", "handling_sum / available_sum", unit="%", direction="neutral",
+            kgis=["operating_profit"],
+            description="Agent time handling (talk, hold, after-contact work) / time logged "
+                        "in and available (available_s includes time spent handling). Too "
+                        "high burns agents out: plan a band, typically 75-85 %."),
+        KPI("utilisation", "handling_sum / staffed_sum", unit="%", direction="neutral",
+            kgis=["operating_profit"], description="Handling time / paid (staffed) time."),
+        KPI("shrinkage", "shrinkage_sum / staffed_sum", unit="%", direction="lower",
+            kgis=["operating_profit"],
+            description="Paid time lost to breaks, training and absence / paid time."),
+        KPI("staffed_hours", "staffed_sum / 3600", unit="h", direction="neutral",
+            kgis=["operating_profit"], description="Paid agent hours."),
+        KPI("cost_per_contact", "cost_sum / answered", unit="currency", direction="lower",
+            kgis=["operating_profit"],
+            description="Staffing cost (agent_intervals.cost) / handled contacts; needs "
+                        "both tables."),
+    ]

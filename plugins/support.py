@@ -1,0 +1,118 @@
+"""Customer-support KPIs from the seed articles (000, 002, 003, 004), over ``contacts``.
+
+Counts, response and resolution times, handling time, escalation, first-contact resolution
+and backlog. Rates are fractions 0..1 (unit ``%`` tells reports to show them x100); times
+are seconds; a contact's first response is ``answered_s``.
+"""
+
+from kpiforge import KPI, Measure, hookimpl
+
+WAIT_TO_ANSWER = "answered_s - arrived_s"
+OPEN = "isnan(resolved_s) & isnan(abandoned_s)"
+
+
+@hookimpl
+def kpiforge_register_measures():
+    return [
+        Measure("contacts_offered", "contacts", "count", description="contacts that arrived"),
+        Measure("contacts_answered", "contacts", "count", where="notnan(answered_s)",
+                description="contacts that reached an agent or got a first reply"),
+        Measure("contacts_abandoned", "contacts", "count", where="notnan(abandoned_s)",
+                description="contacts that left before reaching an agent"),
+        Measure("wait_to_answer_sum", "contacts", "sum", value=WAIT_TO_ANSWER,
+                description="seconds from arrival to first response, answered contacts"),
+        Measure("handle_sum", "contacts", "sum", value="handle_s + acw_s",
+                where="notnan(answered_s)", description="talk/chat/work plus after-contact work"),
+        Measure("handle_count", "contacts", "count", value="handle_s + acw_s",
+                where="notnan(answered_s)",
+                description="answered contacts with handling and after-contact work recorded"),
+        Measure("contacts_resolved", "contacts", "count", where="notnan(resolved_s)"),
+        Measure("resolution_time_sum", "contacts", "sum", value="resolved_s - arrived_s"),
+        Measure("resolved_first_touch", "contacts", "count",
+                where="notnan(resolved_s) & (touches == 1)"),
+        Measure("contacts_escalated", "contacts", "count", where="escalated > 0"),
+        Measure("replies_to_resolve", "contacts", "sum", value="replies",
+                where="notnan(resolved_s)"),
+        Measure("contacts_open", "contacts", "count", where=OPEN),
+        Measure("contacts_untouched", "contacts", "count",
+                where=f"{OPEN} & isnan(answered_s)"),
+        Measure("reply_wait_sum", "contacts", "sum", value="reply_wait_s",
+                description="extra column reply_wait_s: customer wait summed over all replies"),
+        Measure("replies_timed", "contacts", "sum", value="replies",
+                where="notnan(reply_wait_s)"),
+        Measure("cx_score_sum", "contacts", "sum", value="cx_score"),
+        Measure("cx_score_answers", "contacts", "count", value="cx_score"),
+    ]
+
+
+@hookimpl
+def kpiforge_register_kpis():
+    return [
+        KPI("offered", "contacts_offered", unit="contacts", direction="neutral", seeds="003",
+            kgis=["operating_profit"],
+            description="Contacts that arrived in the period (ticket volume). Watch spikes, "
+                        "such as the holiday season, to plan seasonal staff."),
+        KPI("answered", "contacts_answered", unit="contacts", direction="higher", seeds="002",
+            kgis=["csat"], description="Contacts that reached an agent or got a first reply."),
+        KPI("abandoned", "contacts_abandoned", unit="contacts", direction="lower", seeds="002",
+            kgis=["csat", "churn_rate"],
+            description="Contacts that left before reaching an agent."),
+        KPI("answer_rate", "answered / offered", unit="%", direction="higher", seeds="002",
+            kgis=["csat"], description="Answered / offered (応答率)."),
+        KPI("abandonment_rate", "abandoned / offered", unit="%", direction="lower",
+            seeds="002", kgis=["csat", "churn_rate"],
+            description="Abandoned / offered (放棄呼率): contacts dropped before an agent, "
+                        "including those lost to overload."),
+        KPI("first_response_time", "wait_to_answer_sum / answered", unit="s",
+            direction="lower", seeds=["000", "002", "003", "004"], kgis=["csat"],
+            description="Mean seconds from arrival to the first response, over answered "
+                        "contacts (一次応答時間). Seed 002 divides by all contacts; this "
+                        "divides by answered ones, as the industry does."),
+        KPI("responses_per_hour", "answered / (grain_s / 3600)", unit="contacts/h",
+            direction="higher", seeds="000", kgis=["csat"],
+            description="First responses given per hour of the interval (一定時間あたりの"
+                        "応答数); without a grain, per hour of the data's time span."),
+        KPI("resolution_rate", "contacts_resolved / offered", unit="%", direction="higher",
+            seeds=["000", "002", "003"], kgis=["csat", "ltv"],
+            description="Resolved / offered (解決率). Read it beside backlog and untouched."),
+        KPI("time_to_resolution", "resolution_time_sum / contacts_resolved", unit="s",
+            direction="lower", seeds=["000", "002", "003"], kgis=["csat", "churn_rate"],
+            description="Mean seconds from arrival to resolution over resolved contacts; a "
+                        "case with several interactions counts its whole span."),
+        KPI("aht", "handle_sum / handle_count", unit="s", direction="lower",
+            seeds=["000", "002"], kgis=["operating_profit"],
+            description="Average handling time: mean talk/chat/work (hold included) plus "
+                        "after-contact work per answered contact (処理時間). Shorter is not "
+                        "always better: pair it with a quality KPI such as csat or fcr_rate."),
+        KPI("escalations", "contacts_escalated", unit="contacts", direction="lower",
+            seeds=["000", "002"], kgis=["csat"],
+            description="Contacts escalated to a second tier; escalations make customers "
+                        "wait."),
+        KPI("escalation_rate", "escalations / answered", unit="%", direction="lower",
+            seeds=["000", "002"], kgis=["csat"], description="Escalated / answered."),
+        KPI("fcr_rate", "resolved_first_touch / contacts_resolved", unit="%",
+            direction="higher", seeds="003", kgis=["csat", "ltv"],
+            description="First contact resolution: resolved contacts that took a single "
+                        "touch / resolved contacts."),
+        KPI("replies_per_resolution", "replies_to_resolve / contacts_resolved",
+            unit="replies", direction="lower", seeds="003", kgis=["csat"],
+            description="Agent replies before resolution, per resolved contact."),
+        KPI("backlog", "contacts_open", unit="contacts", direction="lower",
+            seeds=["000", "003"], kgis=["csat"],
+            description="Contacts neither resolved nor abandoned: still open at period end."),
+        KPI("untouched", "contacts_untouched", unit="contacts", direction="lower",
+            seeds="000", kgis=["csat"],
+            description="Open contacts that have not had a first response yet."),
+        KPI("csat_responses", "csat_answers", unit="answers", direction="higher",
+            seeds=["000", "003"], kgis=["csat"],
+            description="Survey answers behind csat: report it beside csat."),
+        KPI("average_response_time", "reply_wait_sum / replies_timed", unit="s",
+            direction="lower", seeds="003", kgis=["csat"],
+            description="Mean wait for every agent reply, not only the first. Needs the "
+                        "extra contacts column reply_wait_s (customer wait summed over the "
+                        "contact's replies); skipped when it is absent."),
+        KPI("cx_rating", "cx_score_sum / cx_score_answers", unit="score", direction="higher",
+            seeds="003", kgis=["csat", "nps"],
+            description="Mean score of an overall customer-experience survey. Needs the "
+                        "extra contacts column cx_score; skipped when it is absent."),
+    ]

@@ -1,0 +1,1 @@
+"""The contact-centre simulator and the analytic queueing references (Erlang B, C, A)."""
