@@ -10,6 +10,7 @@ pass can run per chunk or per worker and be combined exactly.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -129,39 +130,41 @@ class Plan:
             t: tuple(m for m in measures if m.table == t) for t in SCHEMAS
         }
         by_table = {t: ms for t, ms in by_table.items() if ms}
-        uses_grain_s = any("grain_s" in k.inputs for k in needed)
         columns = {}
         for table, table_measures in by_table.items():
             wanted = set().union(*(m.columns for m in table_measures))
             wanted |= {d.columns[table] for d in dimensions}
-            if grain or uses_grain_s:
-                wanted.add(SCHEMAS[table].time_column)
+            wanted.add(SCHEMAS[table].time_column)  # required, and it gives the row count
             columns[table] = wanted
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
                    measures=by_table, columns=columns, dimensions=dimensions, grain=grain,
                    params=_resolve_params(registry, params), skipped=skipped)
 
     def finish(self, partials: Sequence[Partial]) -> Result:
-        """Align the tables' partial results on one key space and evaluate the KPIs."""
+        """Merge partial results (any number per table: chunks, workers) on one key space
+        and evaluate the KPIs."""
         epochs = {p.epoch for p in partials}
         if len(epochs) > 1:
             raise KpiforgeError(f"the tables count time from different epochs {sorted(epochs)}; "
                                 "read them with one epoch")
         epoch = partials[0].epoch
         keys, count, indexes = align(partials, self.key_names)
-        values: dict[str, Any] = dict(self.params)
+        parts = defaultdict(list)
         for partial, index in zip(partials, indexes, strict=True):
-            for measure in self.measures[partial.table]:
-                accumulator = accumulator_for(measure)
-                merged = accumulator.merge([(partial.states[measure.name], index)], count)
-                values[measure.name] = accumulator.finalize(merged, count)
+            for name, state in partial.states.items():
+                parts[name].append((state, index))
+        values: dict[str, Any] = dict(self.params)
+        for measure in (m for table in self.measures.values() for m in table):
+            accumulator = accumulator_for(measure)
+            values[measure.name] = accumulator.finalize(
+                accumulator.merge(parts[measure.name], count), count)
         if self.grain:
             keys[INTERVAL_START], values["grain_s"] = interval_bounds(
                 keys[INTERVAL_START], self.grain, epoch)
         else:
-            spans = [p.time_range[1] - p.time_range[0] for p in partials
-                     if p.table == "contacts"]
-            values["grain_s"] = spans[0] if spans else np.nan
+            ranges = [p.time_range for p in partials if p.table == "contacts"]
+            values["grain_s"] = (max(r[1] for r in ranges) - min(r[0] for r in ranges)
+                                 if ranges else np.nan)
         for kpi in self.needed:
             result = np.empty(count)
             result[...] = kpi.evaluate(values)

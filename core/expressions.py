@@ -132,7 +132,7 @@ def _is_function_name(tree: ast.AST, name: ast.Name) -> bool:
 
 
 def _check_node(node: ast.AST, text: str) -> None:
-    where = f" at column {node.col_offset + 1}" if hasattr(node, "col_offset") else ""
+    where = f" at column {_column(node)}" if hasattr(node, "col_offset") else ""
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             called = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
@@ -153,6 +153,13 @@ def _check_node(node: ast.AST, text: str) -> None:
     elif not isinstance(node, _STRUCTURAL):
         what = _DESCRIBE.get(type(node), type(node).__name__)
         raise ExpressionError(f"{text!r}: {what}{where} is not allowed")
+
+
+def _column(node: ast.AST) -> int:
+    """1-based column of the token at fault: the '.' or '[' after a value, else the node."""
+    if isinstance(node, ast.Attribute | ast.Subscript):
+        return node.value.end_col_offset + 1
+    return node.col_offset + 1
 
 
 class _Evaluator:

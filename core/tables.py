@@ -125,9 +125,11 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
         raise KpiforgeError(f"{source}: the {name} table has no rows")
     columns = {}
     for column_name, column in zip(data.column_names, data.columns, strict=True):
-        columns[column_name] = _convert_column(column, column_name, name in SCHEMAS and
-                                               column_name in schema.numeric,
-                                               source, header_lines)
+        if column_name in schema.text and _is_number(column.type):
+            column = pc.cast(column, pa.string())
+        columns[column_name] = _convert_column(column, column_name,
+                                               column_name in schema.numeric, source,
+                                               header_lines)
     table = Table(name=name, columns=columns, source=source, epoch=epoch,
                   header_lines=header_lines)
     time = columns.get(schema.time_column)
@@ -210,9 +212,13 @@ def _convert_column(column: pa.ChunkedArray, name: str, numeric: bool, source: s
         seconds = pc.cast(column.cast(pa.timestamp("us")), pa.int64()).to_numpy(
             zero_copy_only=False)
         return seconds / 1e6
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+    if _is_number(kind):
         return column.to_numpy()
     raise KpiforgeError(f"{source}: column {name!r} has unsupported type {kind}")
+
+
+def _is_number(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind)
 
 
 def _categorical(indices: pa.Array, dictionary: pa.Array) -> Categorical:

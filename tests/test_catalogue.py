@@ -1,0 +1,147 @@
+"""Every catalogue KPI and KGI against values worked out by hand from conftest's tables.
+
+The arithmetic in the expected values is spelled out so a reader can check it against the
+rows; nothing here is computed by the engine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import kpiforge
+from kpiforge.registry import default_registry
+
+# Overall, from CONTACT_ROWS. Waits of answered contacts: 10, 30, 5, 40, 10.
+# Waits of answered or abandoned: those plus 30 (#3) and 5 (#6).
+CONTACTS_OVERALL = {
+    "offered": 8,
+    "answered": 5,
+    "abandoned": 2,
+    "answer_rate": 5 / 8,
+    "abandonment_rate": 2 / 8,
+    "first_response_time": (10 + 30 + 5 + 40 + 10) / 5,
+    "asa": (10 + 30 + 5 + 40 + 10) / 5,
+    "responses_per_hour": 5 / (3700 / 3600),  # span: first arrival 0, last 3700
+    "service_level": 3 / 8,  # answered within 20 s: #1 (10), #4 (5), #8 (10)
+    "service_level_answered": 3 / 5,
+    "service_level_excl_short_abandons": 3 / (8 - 1),  # #6 abandoned after 5 s
+    "aht": ((100 + 20) + (200 + 10) + (50 + 0) + (300 + 30) + (100 + 0)) / 5,
+    "avg_wait": (10 + 30 + 30 + 5 + 40 + 5 + 10) / 7,
+    "wait_p90": 30 + 0.4 * (40 - 30),  # sorted 5 5 10 10 30 30 40; h = 0.9 * 6 = 5.4
+    "resolution_rate": 4 / 8,
+    "time_to_resolution": (200 + 440 + 400 + 200) / 4,
+    "fcr_rate": 3 / 4,  # resolved with one touch: #1, #5, #8
+    "escalations": 1,
+    "escalation_rate": 1 / 5,
+    "replies_per_resolution": (1 + 2 + 3 + 1) / 4,
+    "backlog": 2,  # #4 answered but unresolved, #7 still waiting
+    "untouched": 1,  # #7
+    "csat_responses": 4,
+    "csat": 2 / 4,  # answers 5, 3, 2, 5
+    "nps": 100 * (2 - 2) / 5,  # 10, 6, 8, 3, 9: promoters 10 and 9, detractors 6 and 3
+}
+
+# agent_intervals: handling 1200 + 900 + 1200, available 1500 + 1800 + 1200, staffed 3 x 1800.
+AGENTS_OVERALL = {
+    "occupancy": 3300 / 4500,
+    "utilisation": 3300 / 5400,
+    "shrinkage": (300 + 0 + 600) / 5400,
+    "staffed_hours": 5400 / 3600,
+    "cost_per_contact": (10 + 10 + 12) / 5,
+}
+
+# customers: at start c1-c4, at end c1 c3 c4 c5, c5 new, c2 churned, c3 downgraded.
+CUSTOMERS_OVERALL = {
+    "churn_rate": (1 + 1) / 4,
+    "logo_churn_rate": 1 / 4,
+    "retention_rate": 4 / 4,
+    "retention_rate_excl_new": (4 - 1) / 4,
+    "upsell_rate": 1 / 4,
+    "cross_sell_rate": 1 / 4,
+    "health_score": (80 + 20 + 50 + 90) / 4,
+    "revenue_per_customer": (100 + 50 + 40 + 100 + 30) / 5,
+    "active_customers": 5,
+    "operating_profit": 60 + 30 + 20 + 60 + 10,
+    "ltv": ((60 + 30 + 20 + 60 + 10) / 5) / ((1 + 1) / 4),
+}
+
+EXPECTED = {**CONTACTS_OVERALL, **AGENTS_OVERALL, **CUSTOMERS_OVERALL}
+NEEDS_EXTRA_COLUMNS = {"average_response_time", "cx_rating"}
+
+
+def test_every_builtin_kpi_has_a_hand_computed_value():
+    builtin = {name for name, plugin in default_registry().origin.items()
+               if plugin.startswith("kpiforge.plugins.") and name in default_registry().kpis}
+    assert builtin - NEEDS_EXTRA_COLUMNS == set(EXPECTED)
+
+
+@pytest.mark.parametrize("kpi", sorted(EXPECTED))
+def test_overall_value_matches_hand_computation(all_tables, kpi):
+    result = kpiforge.compute(all_tables, kpis=[kpi])
+    assert result.values[kpi][0] == pytest.approx(EXPECTED[kpi], rel=1e-12)
+
+
+def test_all_at_once_equals_one_at_a_time(all_tables):
+    result = kpiforge.compute(all_tables)
+    assert set(EXPECTED) <= set(result.values)
+    for kpi, expected in EXPECTED.items():
+        assert result.values[kpi][0] == pytest.approx(expected, rel=1e-12), kpi
+
+
+def test_extra_column_kpis(contacts):
+    contacts["reply_wait_s"] = contacts["replies"] * 0 + [30, 100, float("nan"), 5, 60,
+                                                           float("nan"), float("nan"), 10]
+    contacts["cx_score"] = contacts["csat"]
+    result = kpiforge.compute({"contacts": contacts},
+                              kpis=["average_response_time", "cx_rating"])
+    # replies of rows with reply_wait_s: 1 + 2 + 1 + 3 + 1 (rows 1, 2, 4, 5, 8)
+    assert result["average_response_time"][0] == pytest.approx((30 + 100 + 5 + 60 + 10) / 8)
+    assert result["cx_rating"][0] == pytest.approx((5 + 3 + 2 + 5) / 4)
+
+
+def test_by_channel_and_queue_with_undefined_groups(contacts):
+    result = kpiforge.compute({"contacts": contacts}, by=["channel", "queue"],
+                              kpis=["offered", "asa", "csat", "fcr_rate", "time_to_resolution",
+                                    "wait_p90"])
+    rows = {(r["channel"], r["queue"]): r for r in result.to_records()}
+    assert list(rows) == [("call", "a"), ("call", "b"), ("chat", "a"), ("chat", "b")]
+    assert rows["call", "a"]["asa"] == pytest.approx((10 + 30) / 2)
+    assert rows["call", "a"]["csat"] == pytest.approx(1 / 2)  # 5 and 3
+    # call/b: #3 abandoned, #4 answered without a survey answer and unresolved.
+    assert rows["call", "b"]["csat"] is None
+    assert rows["call", "b"]["fcr_rate"] is None
+    assert rows["call", "b"]["time_to_resolution"] is None
+    assert rows["call", "b"]["wait_p90"] == pytest.approx(5 + 0.9 * (30 - 5))
+    # chat/b: #7 never answered, #8 answered after 10 s.
+    assert rows["chat", "b"]["asa"] == pytest.approx(10)
+    assert rows["chat", "b"]["wait_p90"] == pytest.approx(10)
+    assert rows["chat", "a"]["csat"] == 0
+
+
+def test_cost_per_contact_by_agent_joins_two_tables(contacts, agent_intervals):
+    result = kpiforge.compute({"contacts": contacts, "agent_intervals": agent_intervals},
+                              by=["agent"], kpis=["cost_per_contact", "occupancy", "answered"])
+    rows = {r["agent"]: r for r in result.to_records()}
+    assert list(rows) == [None, "x", "y"]
+    assert rows["x"]["cost_per_contact"] == pytest.approx(20 / 3)  # x answered #1, #4, #8
+    assert rows["y"]["cost_per_contact"] == pytest.approx(12 / 2)
+    assert rows["x"]["occupancy"] == pytest.approx((1200 + 900) / (1500 + 1800))
+    assert rows[None]["answered"] == 0
+    assert rows[None]["cost_per_contact"] is None
+    assert rows[None]["occupancy"] is None
+
+
+def test_service_level_threshold_is_a_run_parameter(contacts):
+    result = kpiforge.compute({"contacts": contacts}, kpis=["service_level"],
+                              params={"sl_threshold_s": 30})
+    assert result["service_level"][0] == pytest.approx(4 / 8)  # adds #2 (30 s)
+
+
+def test_targets_judge_by_direction(all_tables):
+    result = kpiforge.compute(all_tables, kpis=["csat", "churn_rate", "aht"])
+    assert result.target_met("csat")[0] == 0  # 0.5 < 0.8
+    assert result.target_met("churn_rate")[0] == 0  # 0.5 > 0.03
+    assert result.target_met("aht") is None
+    assert not math.isnan(result["aht"][0])

@@ -1,0 +1,165 @@
+"""The engine: inputs of every kind agree, grains, mergeable partials, results, planning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import kpiforge
+from kpiforge import KpiforgeError
+from kpiforge.engine import Plan, table_partial
+from kpiforge.readers import load_sources, source_from_data
+from kpiforge.registry import default_registry
+
+KPIS = ["offered", "answer_rate", "asa", "wait_p90", "csat", "backlog"]
+
+
+def records(result):
+    return json.loads(json.dumps(result.to_records()))
+
+
+def test_every_input_kind_gives_the_same_answer(contacts, contacts_csv, tmp_path):
+    expected = records(kpiforge.compute({"contacts": contacts}, kpis=KPIS, by=["channel"]))
+    frame = pd.DataFrame(contacts)
+    parquet = tmp_path / "contacts.parquet"
+    pq.write_table(pa.Table.from_pandas(frame), parquet)
+    for data in (frame, pl.from_pandas(frame), pa.Table.from_pandas(frame), contacts_csv,
+                 str(contacts_csv), parquet, {"contacts": frame}, {"contacts": contacts_csv}):
+        assert records(kpiforge.compute(data, kpis=KPIS, by=["channel"])) == expected, data
+
+
+def test_directory_of_tables(data_dir, all_tables):
+    assert records(kpiforge.compute(data_dir)) == records(kpiforge.compute(all_tables))
+
+
+def test_partials_from_chunks_merge_to_the_whole(contacts):
+    """Chunks processed separately (own dictionaries, own groups) merge exactly."""
+    registry = default_registry()
+    sources = load_sources({"contacts": contacts})
+    plan = Plan.make(registry, sources, KPIS, ["channel", "agent"], "1h", None)
+    whole = plan.finish([table_partial(sources["contacts"].read(plan.columns["contacts"]),
+                                       plan)])
+    partials = []
+    for rows in (slice(0, 3), slice(3, 4), slice(4, 8)):
+        chunk = {name: values[rows] for name, values in contacts.items()}
+        partials.append(table_partial(source_from_data(chunk, "contacts")
+                                      .read(plan.columns["contacts"]), plan))
+    assert records(plan.finish(partials)) == records(whole)
+
+
+@pytest.mark.parametrize(("grain", "starts"), [
+    ("15min", ["2026-11-16T08:00:00", "2026-11-16T08:15:00", "2026-11-16T09:45:00",
+               "2026-11-18T23:45:00", "2026-12-01T00:00:00"]),
+    ("1h", ["2026-11-16T08:00:00", "2026-11-16T09:00:00", "2026-11-18T23:00:00",
+            "2026-12-01T00:00:00"]),
+    ("1d", ["2026-11-16T00:00:00", "2026-11-18T00:00:00", "2026-12-01T00:00:00"]),
+    ("1w", ["2026-11-16T00:00:00", "2026-11-30T00:00:00"]),  # weeks start on Monday
+    ("1mo", ["2026-11-01T00:00:00", "2026-12-01T00:00:00"]),
+])
+def test_grains_follow_the_calendar(grain, starts):
+    epoch = dt.datetime(1970, 1, 1)
+    times = [dt.datetime(2026, 11, 16, 8, 0), dt.datetime(2026, 11, 16, 8, 14, 59),
+             dt.datetime(2026, 11, 16, 8, 15), dt.datetime(2026, 11, 16, 9, 59),
+             dt.datetime(2026, 11, 18, 23, 59), dt.datetime(2026, 12, 1, 0, 0)]
+    seconds = np.array([(t - epoch).total_seconds() for t in times])
+    result = kpiforge.compute({"contacts": {"arrived_s": seconds}}, kpis=["offered"],
+                              grain=grain)
+    assert [r["interval_start"] for r in result.to_records()] == starts
+    assert sum(r["offered"] for r in result.to_records()) == 6
+
+
+def test_grain_s_is_the_interval_length():
+    day = 86400.0
+    seconds = np.array([0.0, 3599.0, 40 * day])  # January 1970, then February
+    result = kpiforge.compute({"contacts": {"arrived_s": seconds,
+                                            "answered_s": seconds + 1}},
+                              kpis=["responses_per_hour"], grain="1mo")
+    np.testing.assert_allclose(result["responses_per_hour"], [2 / (31 * 24), 1 / (28 * 24)])
+
+
+def test_result_conversions(contacts):
+    result = kpiforge.compute({"contacts": contacts}, kpis=["offered", "csat"],
+                              by=["channel", "queue"], grain="1h")
+    frame = result.to_pandas()
+    assert list(frame.columns) == ["channel", "queue", "interval_start", "offered", "csat"]
+    assert frame["interval_start"].dtype.kind == "M"
+    table = result.to_arrow()
+    assert table.column("csat").null_count == 2  # no survey answers: call/b, chat/b at 00:00
+    assert pa.types.is_timestamp(table.schema.field("interval_start").type)
+    record = result.to_records()[0]
+    assert record == {"channel": "call", "queue": "a", "interval_start": "1970-01-01T00:00:00",
+                      "offered": 2.0, "csat": 0.5}
+
+
+def test_numeric_ids_become_text_labels_so_tables_join(contacts):
+    numeric = dict(contacts, queue=np.where(contacts["queue"] == "a", 1, 2))
+    result = kpiforge.compute({"contacts": numeric}, kpis=["offered"], by=["queue"])
+    assert [(r["queue"], r["offered"]) for r in result.to_records()] == [("1", 4), ("2", 4)]
+
+
+def test_default_set_skips_what_the_data_cannot_support(contacts):
+    result = kpiforge.compute({"contacts": contacts})
+    assert "occupancy" in result.skipped and "agent_intervals" in result.skipped["occupancy"]
+    assert "cx_rating" in result.skipped
+    assert "asa" in result.values
+
+
+def test_grouping_skips_kpis_of_tables_without_that_dimension(all_tables):
+    result = kpiforge.compute(all_tables, by=["channel"])
+    assert "occupancy" in result.skipped and "cannot be grouped by 'channel'" in \
+        result.skipped["occupancy"]
+    with pytest.raises(KpiforgeError, match="reads the agent_intervals table, which cannot be "
+                       "grouped by 'channel'"):
+        kpiforge.compute(all_tables, by=["channel"], kpis=["occupancy"])
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"kpis": ["servce_level"]}, r"unknown KPI 'servce_level' \(did you mean: service_level"),
+    ({"by": ["chanel"]}, r"unknown dimension 'chanel' \(did you mean: channel"),
+    ({"grain": "2h"}, "unknown grain '2h'"),
+    ({"params": {"sl_threshold": 3}}, r"unknown parameter 'sl_threshold' \(did you mean"),
+    ({"params": {"sl_threshold_s": "soon"}}, "must be a number"),
+    ({"kpis": ["occupancy"]}, r"needs the agent_intervals table; pass it \(--agents"),
+])
+def test_planning_errors(contacts, kwargs, message):
+    with pytest.raises(KpiforgeError, match=message):
+        kpiforge.compute({"contacts": contacts}, **kwargs)
+
+
+def test_missing_standard_column_is_an_error_naming_it(contacts):
+    del contacts["nps"]
+    with pytest.raises(KpiforgeError, match=r"<contacts>: column 'nps' is missing; KGI 'nps'"):
+        kpiforge.compute({"contacts": contacts})
+    assert kpiforge.compute({"contacts": contacts}, kpis=["asa"])["asa"][0] == 19
+
+
+def test_missing_dimension_column(contacts):
+    del contacts["queue"]
+    with pytest.raises(KpiforgeError, match="column 'queue' is missing; grouping by 'queue'"):
+        kpiforge.compute({"contacts": contacts}, by=["queue"])
+
+
+def test_data_must_name_tables(contacts):
+    with pytest.raises(KpiforgeError, match="data must map table names"):
+        kpiforge.compute(contacts)
+
+
+def test_impossible_times_name_row_and_column(contacts):
+    contacts["answered_s"][4] = -5.0
+    with pytest.raises(KpiforgeError, match=r"<contacts>: row 5, column 'answered_s': -5 is "
+                       "before arrived_s"):
+        kpiforge.compute({"contacts": contacts})
+
+
+def test_answered_and_abandoned_both_set(contacts):
+    contacts["abandoned_s"][0] = 50
+    with pytest.raises(KpiforgeError, match=r"row 1, column 'abandoned_s'.*answered or "
+                       r"abandoned, not both"):
+        kpiforge.compute({"contacts": contacts}, kpis=["answer_rate", "abandonment_rate"])
