@@ -1,0 +1,1 @@
+"""pytest plugin: synthetic contact loads and KPI benchmarks for plugin authors."""
