@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from kpiforge.tables import (
     SCHEMAS,
     Table,
     check_required,
+    epoch_from_metadata,
     table_from_arrow,
     to_arrow,
 )
@@ -60,8 +62,10 @@ class TableSource:
                                 self.epoch, header_lines=1)
 
 
-def source_from_path(path: str | os.PathLike, table: str) -> TableSource:
-    """A source for one CSV or Parquet file holding ``table``."""
+def source_from_path(path: str | os.PathLike, table: str,
+                     epoch: dt.datetime = DEFAULT_EPOCH) -> TableSource:
+    """A source for one CSV or Parquet file holding ``table``; times count from ``epoch``
+    unless the Parquet file records its own."""
     path = Path(path)
     label = str(path)
     if not path.exists():
@@ -71,13 +75,16 @@ def source_from_path(path: str | os.PathLike, table: str) -> TableSource:
     fmt = _file_format(path)
     if fmt == "parquet":
         try:
-            names = tuple(pq.read_schema(path).names)
+            schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise KpiforgeError(f"{label}: not a valid Parquet file: {exc}") from None
+        names = tuple(schema.names)
+        epoch = epoch_from_metadata(schema.metadata, epoch)
     else:
         names = _csv_header(path, label)
     check_required(table, names, label)
-    return TableSource(name=table, label=label, column_names=names, path=path, format=fmt)
+    return TableSource(name=table, label=label, column_names=names, path=path, format=fmt,
+                       epoch=epoch)
 
 
 def source_from_data(data: Any, table: str) -> TableSource:
@@ -85,7 +92,8 @@ def source_from_data(data: Any, table: str) -> TableSource:
     label = f"<{table}>"
     arrow = to_arrow(data, label)
     check_required(table, arrow.column_names, label)
-    return TableSource(name=table, label=label, column_names=tuple(arrow.column_names), data=arrow)
+    return TableSource(name=table, label=label, column_names=tuple(arrow.column_names),
+                       data=arrow, epoch=epoch_from_metadata(arrow.schema.metadata))
 
 
 def load_sources(data: Any) -> dict[str, TableSource]:
@@ -116,18 +124,31 @@ def load_sources(data: Any) -> dict[str, TableSource]:
 
 
 def _directory_sources(path: Path) -> dict[str, TableSource]:
+    epoch = _scenario_epoch(path / "scenario.toml")
     sources = {}
     for table in SCHEMAS:
         for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES):
             candidate = path / f"{table}{suffix}"
             if candidate.is_file():
-                sources[table] = source_from_path(candidate, table)
+                sources[table] = source_from_path(candidate, table, epoch)
                 break
     if not sources:
         expected = ", ".join(f"{t}.csv" for t in SCHEMAS)
         raise KpiforgeError(f"{path}: no table files found; expected {expected} "
                             "(or .parquet)")
     return sources
+
+
+def _scenario_epoch(path: Path) -> dt.datetime:
+    """The start of the simulated run whose ``scenario.toml`` sits beside the tables."""
+    if not path.is_file():
+        return DEFAULT_EPOCH
+    try:
+        start = tomllib.loads(path.read_text(encoding="utf-8"))["scenario"]["start"]
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise KpiforgeError(f"{path}: cannot read the run's start date ({exc})") from None
+    return dt.datetime.combine(start, dt.time()) if not isinstance(start, dt.datetime) \
+        else start
 
 
 def _file_format(path: Path) -> str:

@@ -23,6 +23,23 @@ from kpiforge.expressions import Expression
 
 #: Times are seconds from this instant unless a reader says otherwise (Unix time).
 DEFAULT_EPOCH = dt.datetime(1970, 1, 1)
+#: Arrow/Parquet schema metadata key holding the epoch as ISO time (the simulator sets it).
+EPOCH_METADATA = b"kpiforge.epoch"
+
+
+def epoch_from_metadata(metadata: Mapping[bytes, bytes] | None,
+                        default: dt.datetime = DEFAULT_EPOCH) -> dt.datetime:
+    """The epoch recorded in schema metadata, else ``default``."""
+    if metadata and EPOCH_METADATA in metadata:
+        return dt.datetime.fromisoformat(metadata[EPOCH_METADATA].decode())
+    return default
+
+
+def with_epoch(table: pa.Table, epoch: dt.datetime) -> pa.Table:
+    """``table`` with ``epoch`` recorded in its schema metadata."""
+    metadata = dict(table.schema.metadata or {})
+    metadata[EPOCH_METADATA] = epoch.isoformat().encode()
+    return table.replace_schema_metadata(metadata)
 
 
 Column = np.ndarray | Categorical

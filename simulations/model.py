@@ -25,7 +25,7 @@ patience. The outcome is exactly that of a timer, with one event fewer per conta
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import simpy
@@ -35,6 +35,14 @@ from kpiforge.simulations.scenario import TIER2, Scenario
 #: Kinds of queue.
 CALL, CHAT, EMAIL, ESCALATION = 0, 1, 2, 3
 _KIND_CODES = {"call": CALL, "chat": CHAT, "email": EMAIL}
+
+
+class RepeatSource(Protocol):
+    """Where repeat contacts come from: when the customer comes back, and the new contact."""
+
+    def when(self, i: int, now: float) -> float: ...
+
+    def new(self, i: int, at: float) -> int: ...
 
 
 class SimulationError(RuntimeError):
@@ -119,8 +127,8 @@ class ContactCentre:
     """The queues, the agents and the rules that connect them."""
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, contacts: Contacts,
-                 queue_kinds: list[int], queue_channels: list[int],
-                 new_repeat: Callable[[int, float], int | None]) -> None:
+                 queue_kinds: list[int], queue_channels: list[int], repeats: RepeatSource
+                 ) -> None:
         self.env = env
         self.contacts = contacts
         self.kinds = queue_kinds
@@ -128,7 +136,7 @@ class ContactCentre:
         self.stretch = [c.concurrency_stretch for c in scenario.channels]
         self.reply_sla = [c.reply_sla_s for c in scenario.channels]
         self.horizon = scenario.horizon_s
-        self.new_repeat = new_repeat
+        self.repeats = repeats
         self.queues: list[deque[int]] = [deque() for _ in queue_kinds]
         self.idle: list[deque[tuple[Slot, simpy.Event]]] = [deque() for _ in queue_kinds]
         self.agents: list[Agent] = []
@@ -200,6 +208,8 @@ class ContactCentre:
         agent."""
         if queue is None:
             queue = self.contacts.queue[i]
+            # Stamp the clock: now + (t - now) can differ from t in the last bit.
+            self.contacts.arrived[i] = self.env.now
         idle = self.idle[queue]
         while idle:
             slot, wake = idle.popleft()
@@ -290,9 +300,9 @@ class ContactCentre:
         elif c.resolve[i]:
             c.resolved[i] = now
         elif c.repeat[i]:
-            at = now + c.repeat_delay[i]
+            at = self.repeats.when(i, now)
             if at < self.horizon:
-                k = self.new_repeat(i, at)
+                k = self.repeats.new(i, at)
                 self.env.timeout(at - now).callbacks.append(lambda _, k=k: self.arrive(k))
         if agent.concurrency > 1:
             self.recheck(agent)

@@ -25,9 +25,10 @@ import pyarrow.parquet as pq
 import simpy
 
 from kpiforge.errors import KpiforgeError
-from kpiforge.simulations.model import Agent, Contacts, ContactCentre, queue_layout
+from kpiforge.simulations.model import Agent, ContactCentre, Contacts, queue_layout
 from kpiforge.simulations.scenario import DAY_S, TIER2, Channel, Scenario, volume_multipliers
 from kpiforge.simulations.schedules import agent_windows, interval_table
+from kpiforge.tables import with_epoch
 
 _STREAMS = ("arrivals", "attributes", "schedules", "repeats", "surveys")
 FORMATS = ("parquet", "csv")
@@ -90,7 +91,7 @@ def simulate(scenario: Scenario, seed: int | np.random.SeedSequence | None = Non
     contacts.extend({k: v[order] for k, v in arrivals.items()}, ordinal=1)
     repeats = _RepeatSource(scenario, keys, contacts, rng["repeats"])
     env = simpy.Environment()
-    centre = ContactCentre(env, scenario, contacts, kinds, queue_channels, repeats.new)
+    centre = ContactCentre(env, scenario, contacts, kinds, queue_channels, repeats)
     names, schedules = _seat_agents(centre, scenario, keys, rng["schedules"])
     env.process(centre.arrivals(np.arange(len(order))))
     for day in range(scenario.days):
@@ -148,11 +149,24 @@ def _draw_arrivals(scenario: Scenario, keys: list[str], rng: dict[str, np.random
 
 
 class _RepeatSource:
-    """Creates repeat contacts: the same customer and channel, the next touch of the case."""
+    """Creates repeat contacts: the same customer and channel, the next touch of the case.
+
+    The customer comes back on the day the repeat delay points to, at a time of day drawn
+    from the channel's intraday profile (people call back when the centre is open), and at
+    least ``repeat_delay_s`` later than ``now`` in expectation of the day.
+    """
 
     def __init__(self, scenario: Scenario, keys: list[str], contacts: Contacts,
                  rng: np.random.Generator) -> None:
         self.scenario, self.keys, self.contacts, self.rng = scenario, keys, contacts, rng
+
+    def when(self, i: int, now: float) -> float:
+        """The repeat's arrival time for contact ``i`` finished at ``now``."""
+        shape = self.scenario.channels[self.contacts.channel[i]].intraday
+        width = DAY_S / len(shape)
+        day = (now + self.contacts.repeat_delay[i]) // DAY_S
+        at = day * DAY_S + (self.rng.choice(len(shape), p=shape) + self.rng.random()) * width
+        return at if at > now else at + DAY_S
 
     def new(self, i: int, at: float) -> int:
         c = self.contacts
@@ -209,7 +223,7 @@ def _contacts_table(scenario: Scenario, keys: list[str], c: Contacts, agent_name
     queue_names = [k.split("/", 1)[1] for k in keys[:-1]]
     labels = list(dict.fromkeys(queue_names))  # one label per name across channels
     queue_codes = np.array([labels.index(n) for n in queue_names], dtype=np.int32)
-    return pa.table({
+    return with_epoch(pa.table({
         "contact_id": np.arange(1, len(c) + 1),
         "channel": pa.DictionaryArray.from_arrays(channel.astype(np.int32), channel_names),
         "queue": pa.DictionaryArray.from_arrays(queue_codes[np.asarray(c.queue)], labels),
@@ -226,7 +240,7 @@ def _contacts_table(scenario: Scenario, keys: list[str], c: Contacts, agent_name
         "agent": pa.DictionaryArray.from_arrays(pa.array(agent, mask=agent < 0), agent_names),
         "csat": csat,
         "nps": nps,
-    })
+    }), scenario.epoch)
 
 
 def _surveys(scenario: Scenario, channel: np.ndarray, wait: np.ndarray, resolved: np.ndarray,

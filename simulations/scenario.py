@@ -177,7 +177,7 @@ class Scenario:
 
 
 def _clock(seconds: float) -> str:
-    seconds = int(round(seconds)) % DAY_S
+    seconds = round(seconds) % DAY_S
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 

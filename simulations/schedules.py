@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from kpiforge.simulations.scenario import DAY_S, Scenario, Shift
+from kpiforge.tables import with_epoch
 
 SHRINKAGE_BLOCK_S = 900.0
 
@@ -34,7 +35,7 @@ def agent_windows(scenario: Scenario, shift: Shift, head: int, rng: np.random.Ge
         lost.extend((start + offset, min(start + offset + length, end))
                     for offset, length in shift.breaks)
         blocks = int((end - start) // SHRINKAGE_BLOCK_S)
-        taken = int(round(scenario.staffing.shrinkage * blocks))
+        taken = round(scenario.staffing.shrinkage * blocks)
         if taken:
             chosen = np.sort(rng.choice(blocks, size=taken, replace=False))
             lost.extend((start + b * SHRINKAGE_BLOCK_S, start + (b + 1) * SHRINKAGE_BLOCK_S)
@@ -118,7 +119,7 @@ def interval_table(scenario: Scenario, names: list[str], schedules: list[dict[st
     keep = (cells["staffed"] > 0) | (cells["handling"] > 0)
     rows, columns = np.nonzero(keep)
     staffed = cells["staffed"][keep]
-    return pa.table({
+    return with_epoch(pa.table({
         "agent": pa.DictionaryArray.from_arrays(rows.astype(np.int32), names),
         "interval_start_s": columns * interval_s,
         "interval_s": np.full(len(rows), interval_s),
@@ -127,4 +128,4 @@ def interval_table(scenario: Scenario, names: list[str], schedules: list[dict[st
         "handling_s": cells["handling"][keep],
         "shrinkage_s": cells["shrinkage"][keep],
         "cost": staffed / 3600 * scenario.staffing.hourly_cost,
-    })
+    }), scenario.epoch)
