@@ -228,7 +228,8 @@ class _Section:
         self.known.append(key)
         if key not in self.data:
             if default is _REQUIRED:
-                self.fail("is required", key)
+                typo = did_you_mean(key, self.data).replace("did you mean", "found")
+                self.fail(f"is required{typo}", key)
             return default
         try:
             return convert(self.data.pop(key))
@@ -437,14 +438,14 @@ def _staffing(s: _Section, channels: tuple[Channel, ...]) -> Staffing:
         shifts = [_shift(_Section(item, f"{s.where('shifts')}[{i}]", s.source), skills,
                          channels) for i, item in enumerate(shift_list)]
     s.done()
-    tier1 = [sh for sh in shifts if sh.tier == 1 and any(sh.agents)]
+    tier1 = [sh for sh in shifts if sh.tier == 1]
     for channel in channels:
         served = any(channel.name in sh.skills or set(channel.queue_keys()) & set(sh.skills)
                      for sh in tier1)
         if channel.volume_per_day > 0 and not served:
             s.fail(f"no tier-1 agents have a skill for channel {channel.name!r}; add it to "
                    "a shift's skills")
-        if channel.escalate > 0 and not any(sh.tier == 2 and any(sh.agents) for sh in shifts):
+        if channel.escalate > 0 and not any(sh.tier == 2 for sh in shifts):
             s.fail(f"channels.{channel.name}.escalate > 0 needs tier-2 agents "
                    "(tier2_agents = N, or a shift with tier = 2)")
     return Staffing(shifts=tuple(shifts), shrinkage=shrinkage, hourly_cost=hourly_cost)

@@ -8,8 +8,10 @@ import click
 
 from kpiforge.cli.compute import compute_command
 from kpiforge.cli.demo import demo_command
+from kpiforge.cli.erlang import erlang_command
 from kpiforge.cli.kpis import kpis_group
 from kpiforge.cli.plugins import plugins_command
+from kpiforge.cli.simulate import simulate_command
 from kpiforge.errors import KpiforgeError
 from kpiforge.plugin_manager import default_plugin_manager
 
@@ -34,6 +36,8 @@ cli.add_command(compute_command)
 cli.add_command(demo_command)
 cli.add_command(kpis_group)
 cli.add_command(plugins_command)
+cli.add_command(simulate_command)
+cli.add_command(erlang_command)
 
 
 def main() -> None:

@@ -1,0 +1,195 @@
+"""Scenario files: the public minimal form, the complete example, and errors naming keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from kpiforge.simulations import ScenarioError, builtin_scenario, load_scenario, parse_scenario
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "simulations" / "scenarios"
+
+# The minimal form from the simulator issue, verbatim: a public contract.
+MINIMAL = """
+[scenario]
+name = "flat"
+days = 20
+seed = 11
+
+[channels.call]
+volume_per_day = 4800
+intraday = "flat"            # or a named profile, or a list of multipliers per interval
+aht_s = { dist = "exponential", mean = 180 }
+acw_s = 0
+patience_s = { dist = "exponential", mean = 120 }   # leave out for infinite patience
+
+[staffing]
+agents = 11                  # the same agents all day, every day
+shrinkage = 0.0
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text)
+    return path
+
+
+def test_minimal_form_loads(tmp_path):
+    scenario = load_scenario(write(tmp_path, MINIMAL))
+    call = scenario.channel("call")
+    assert (scenario.name, scenario.days, scenario.seed) == ("flat", 20, 11)
+    assert call.kind == "call" and call.volume_per_day == 4800
+    assert call.aht_s.expected == 180 and call.patience_s.expected == 120
+    assert call.acw_s.expected == 0
+    assert sum(call.intraday) == pytest.approx(1)
+    [shift] = scenario.staffing.shifts
+    assert shift.agents == (11,) * 7 and (shift.start_s, shift.end_s) == (0, 86400)
+
+
+def test_the_planners_example_loads():
+    scenario = builtin_scenario("demo")
+    assert [c.name for c in scenario.channels] == ["call", "chat", "email"]
+    assert scenario.channel("call").weekday[0] > scenario.channel("call").weekday[6]
+    assert {s.tier for s in scenario.staffing.shifts} == {1, 2}
+    assert scenario.start == dt.date(2026, 11, 16)
+
+
+def assert_close(left, right, path="scenario"):
+    """Equal data, numbers equal to the last bits that re-normalising profiles may move."""
+    if isinstance(left, dict):
+        assert left.keys() == right.keys(), path
+        for key in left:
+            assert_close(left[key], right[key], f"{path}.{key}")
+    elif isinstance(left, list | tuple):
+        assert len(left) == len(right), path
+        for i, (a, b) in enumerate(zip(left, right, strict=True)):
+            assert_close(a, b, f"{path}[{i}]")
+    elif isinstance(left, float):
+        assert left == pytest.approx(right, rel=1e-12, abs=1e-15), path
+    else:
+        assert left == right, path
+
+
+def test_resolved_scenario_round_trips():
+    scenario = builtin_scenario("demo")
+    again = parse_scenario(tomllib.loads(scenario.to_toml()))
+    assert_close(again.to_dict(), scenario.to_dict())
+
+
+def test_overrides_apply_before_validation(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    scenario = load_scenario(path, {"staffing.agents": "13", "channels.call.aht_s.mean": "200",
+                                    "channels.call.intraday": "office"})
+    assert scenario.staffing.shifts[0].agents == (13,) * 7
+    assert scenario.channel("call").aht_s.expected == 200
+    with pytest.raises(ScenarioError, match="staffing.agents: must be >= 0, got -1"):
+        load_scenario(path, {"staffing.agents": "-1"})
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("patience_s =", "patiense_s ="),
+     "channels.call: unknown key 'patiense_s' (did you mean: patience_s?)"),
+    (("volume_per_day = 4800", "volume_per_dya = 4800"),
+     "channels.call.volume_per_day: is required (found: volume_per_dya?)"),
+    (("volume_per_day = 4800", "volume_per_day = -5"),
+     "channels.call.volume_per_day: must be >= 0, got -5"),
+    (('intraday = "flat"', "intraday = [1, 2, 3]"),
+     "channels.call.intraday: must be a list of 24 or 48 or 96 multipliers"),
+    (('intraday = "flat"', 'intraday = "offise"'),
+     "unknown profile 'offise' (did you mean: office?)"),
+    (('mean = 180 }', 'mean = -180 }'), "channels.call.aht_s: mean must be > 0"),
+    (('{ dist = "exponential", mean = 180 }', '{ dist = "weibull", mean = 180 }'),
+     "dist must be one of fixed, exponential"),
+    (('{ dist = "exponential", mean = 180 }', '{ dist = "lognormal", mean = 180 }'),
+     "lognormal needs cv"),
+    (("days = 20", "days = 0"), "scenario.days: must be >= 1, got 0"),
+    (("days = 20", "days = 2.5"), "scenario.days: must be a whole number"),
+    (("seed = 11", 'seed = "x"'), "scenario.seed: must be a number"),
+    (("agents = 11", "agents = 11\n[[staffing.shifts]]\nname='x'\nstart='08:00'\nend='16:00'"
+                     "\nagents=1"), "not both"),
+    (("agents = 11 ", "# nobody"), "staffing: needs agents = N or [[staffing.shifts]]"),
+    (("[staffing]", "[staffing]\nteam = 3"), "staffing: unknown key 'team'"),
+    (("[scenario]", "[scenario]\nstart = 'someday'"), "scenario.start: must be a date"),
+])
+def test_bad_scenarios_name_file_and_key(tmp_path, change, message):
+    path = write(tmp_path, MINIMAL.replace(*change))
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path)
+    assert str(path) in str(error.value)
+    assert message in str(error.value)
+
+
+SHIFTS = """
+[scenario]
+days = 7
+seed = 1
+
+[channels.call]
+volume_per_day = 100
+aht_s = 180
+queues = { billing = 1 }
+
+[channels.email]
+volume_per_day = 10
+aht_s = 300
+
+[staffing]
+[[staffing.shifts]]
+name = "day"
+start = "08:00"
+end = "16:00"
+agents = 4
+{extra}
+"""
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('start = "25:00"', "not a time of day"),
+    ('end = "08:00"', "starts and ends at 08:00: a shift needs some length"),
+    ('breaks = [{ start = "17:00", minutes = 30 }]', "is outside the shift 08:00-16:00"),
+    ('skills = ["call/sales"]', "unknown name 'call/sales'"),
+    ('skills = ["call"]', "no tier-1 agents have a skill for channel 'email'"),
+    ('days = ["monday"]', "unknown name 'monday' (did you mean: mon?)"),
+    ("agents = [1, 2, 3]", "must be one number or 7"),
+    ('tier = 2\nskills = ["call"]', "tier-2 shifts work escalations only"),
+])
+def test_impossible_shifts(tmp_path, extra, message):
+    text = SHIFTS.replace("{extra}", extra)
+    if extra.startswith(("start", "end", "agents")):
+        key = extra.split(" ")[0]
+        text = "\n".join(line for line in text.splitlines() if not line.startswith(f"{key} ="))
+        text += f"\n{extra}\n"
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(write(tmp_path, text))
+
+
+def test_overnight_shift_and_breaks(tmp_path):
+    text = SHIFTS.replace("{extra}", 'breaks = [{ start = "12:00", minutes = 30 }]')
+    text = text.replace('start = "08:00"\nend = "16:00"', 'start = "22:00"\nend = "06:00"')
+    text = text.replace('breaks = [{ start = "12:00"', 'breaks = [{ start = "02:00"')
+    shift = load_scenario(write(tmp_path, text)).staffing.shifts[0]
+    assert (shift.start_s, shift.end_s) == (22 * 3600, 30 * 3600)
+    assert shift.breaks == ((4 * 3600, 1800),)
+
+
+def test_escalation_needs_a_second_tier(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("acw_s = 0", "acw_s = 0\nescalate = 0.1"))
+    with pytest.raises(ScenarioError, match="escalate > 0 needs tier-2 agents"):
+        load_scenario(path)
+
+
+def test_not_toml(tmp_path):
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(write(tmp_path, "[scenario\nname = 1"))
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "missing.toml")
+
+
+def test_bundled_flat_scenario_is_the_minimal_form():
+    flat = builtin_scenario("flat")
+    assert flat == parse_scenario(tomllib.loads(MINIMAL), source=flat.source)
