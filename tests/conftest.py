@@ -52,3 +52,4 @@ def data_dir(tmp_path) -> Path:
     write_csv(directory / "agent_intervals.csv", AGENT_ROWS, AGENT_COLUMNS)
     write_csv(directory / "customers.csv", CUSTOMER_ROWS, CUSTOMER_COLUMNS)
     return directory
+

@@ -87,7 +87,7 @@ def test_overrides_apply_before_validation(tmp_path):
                                     "channels.call.intraday": "office"})
     assert scenario.staffing.shifts[0].agents == (13,) * 7
     assert scenario.channel("call").aht_s.expected == 200
-    with pytest.raises(ScenarioError, match="staffing.agents: must be >= 0, got -1"):
+    with pytest.raises(ScenarioError, match=re.escape("staffing.agents: must be >= 0, got -1")):
         load_scenario(path, {"staffing.agents": "-1"})
 
 
