@@ -14,6 +14,8 @@ DAY_S = 86_400.0
 def pytest_addoption(parser):
     parser.addoption("--contacts", type=int, default=1_000_000,
                      help="rows of generated contacts for the engine benchmarks")
+    parser.addoption("--sim-days", type=int, default=60,
+                     help="days of the flat scenario for the simulator benchmarks")
 
 
 def generate_contacts(rows: int, days: int = 30, seed: int = 7) -> pa.Table:
@@ -58,3 +60,8 @@ def generate_contacts(rows: int, days: int = 30, seed: int = 7) -> pa.Table:
 @pytest.fixture(scope="session")
 def contacts_table(request) -> pa.Table:
     return generate_contacts(request.config.getoption("--contacts"))
+
+
+@pytest.fixture(scope="session")
+def sim_days(request) -> int:
+    return request.config.getoption("--sim-days")

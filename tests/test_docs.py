@@ -62,3 +62,22 @@ def test_the_guides_example_plugin_works(tmp_path):
     stricter = kpiforge.compute({"contacts": contacts}, registry=registry,
                                 kpis=["promise_kept"], params={"callback_promise_s": 3000})
     assert stricter["promise_kept"][0] == 0
+
+
+def test_the_planners_guide_scenarios_load(tmp_path):
+    from kpiforge.simulations import load_scenario
+
+    guide = (DOCS / "planner-guide.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", guide, re.S)
+    assert len(blocks) == 2
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"scenario-{i}.toml"
+        path.write_text(block)
+        assert load_scenario(path).days >= 1
+
+
+@pytest.mark.parametrize("key", ["volume_per_day", "concurrency_stretch", "reply_sla_s",
+                                 "repeat_delay_s", "tier2_aht_s", "wait_tolerance_s",
+                                 "breaks", "hourly_cost", "interval_min", "response_rate"])
+def test_the_planners_guide_documents_scenario_keys(key):
+    assert f"`{key}`" in (DOCS / "planner-guide.md").read_text()
