@@ -17,6 +17,7 @@ import numpy as np
 
 from kpiforge.definitions import Measure
 from kpiforge.grouping import Groups
+from kpiforge.sketches import QuantileSketch
 
 Part = tuple[Any, np.ndarray]
 """A state and, for each of its groups, the group it maps to in the merged key space."""
@@ -119,23 +120,65 @@ class ExactQuantile:
 
     def finalize(self, state: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
         codes, values = state
-        order = np.lexsort((values, codes))
-        ordered = values[order]
         counts = np.bincount(codes, minlength=n)
-        starts = np.cumsum(counts) - counts
-        position = (counts - 1) * self.q
-        below = np.floor(position).astype(np.intp)
-        above = np.minimum(below + 1, counts - 1)
         has = counts > 0
-        out = np.full(n, np.nan)
-        low = ordered[(starts + below)[has]]
-        high = ordered[(starts + above)[has]]
-        out[has] = low + (position[has] - below[has]) * (high - low)
-        return out
+        position = np.where(has, (counts - 1) * self.q, 0.0)
+        below = np.floor(position).astype(np.intp)
+        above = np.where(has, np.minimum(below + 1, counts - 1), 0)
+        low, high = order_statistics(codes, values, n, (below, above))
+        out = low + (position - below) * (high - low)
+        return np.where(has, out, np.nan)
 
 
-def accumulator_for(measure: Measure) -> Count | Min | ExactQuantile:
-    """The accumulator that computes ``measure``."""
+#: Below this many rows, or this few rows per group, order statistics come from one sort.
+_SORT_ROWS = 1 << 17
+_SORT_ROWS_PER_GROUP = 8
+_MAX_BUCKETS = 64
+
+
+def order_statistics(codes: np.ndarray, values: np.ndarray, groups: int,
+                     ranks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """For each array of per-group ranks, the value of that rank within each group (0 =
+    smallest; exact). Groups without rows get an arbitrary value.
+
+    Rather than sorting every row, a per-group histogram over uniform value buckets finds
+    the buckets holding the wanted ranks; only rows in those buckets go on, with ranks
+    counted from their bucket's start, to the next round (finer buckets over their narrower
+    range) or, once few, to one sort.
+    """
+    # Buckets per group: enough to cut each group's rows finely, few enough that the
+    # groups x buckets histogram stays smaller than the rows.
+    buckets = int(min(_MAX_BUCKETS, len(values) // (2 * groups)))
+    if len(values) > _SORT_ROWS and buckets >= _SORT_ROWS_PER_GROUP // 2:
+        low, high = values.min(), values.max()
+        if high > low:
+            scale = buckets / (high - low)
+            bucket = ((values - low) * scale).astype(np.intp)
+            np.minimum(bucket, buckets - 1, out=bucket)
+            histogram = np.bincount(codes * buckets + bucket, minlength=groups * buckets)
+            before = np.cumsum(histogram.reshape(groups, buckets), axis=1)
+            wanted = [(before <= rank[:, None]).sum(axis=1) for rank in ranks]
+            first, last = np.minimum.reduce(wanted), np.maximum.reduce(wanted)
+            keep = np.flatnonzero((bucket == first[codes]) | (bucket == last[codes]))
+            if len(keep) < 0.75 * len(values):
+                skipped = np.where(first > 0, before[np.arange(groups),
+                                                     np.maximum(first - 1, 0)], 0)
+                return order_statistics(codes[keep], values[keep], groups,
+                                        [rank - skipped for rank in ranks])
+    order = np.lexsort((values, codes))
+    ordered = values[order]
+    per_group = np.bincount(codes, minlength=groups)
+    start = np.cumsum(per_group) - per_group
+    last_row = max(len(ordered) - 1, 0)
+    if not len(ordered):
+        return [np.full(groups, np.nan) for _ in ranks]
+    return [ordered[np.clip(start + rank, 0, last_row)] for rank in ranks]
+
+
+def accumulator_for(measure: Measure, sketch: bool = False
+                    ) -> Count | Min | ExactQuantile | QuantileSketch:
+    """The accumulator that computes ``measure``; quantiles as a bounded sketch when
+    ``sketch`` (streaming, workers), else exactly."""
     if measure.agg == "quantile":
-        return ExactQuantile(measure.q)
+        return QuantileSketch(measure.q) if sketch else ExactQuantile(measure.q)
     return {"count": Count, "sum": Sum, "min": Min, "max": Max}[measure.agg]()

@@ -31,20 +31,21 @@ from kpiforge.tables import SCHEMAS, Table
 
 def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = (),
             grain: str | None = None, *, params: Mapping[str, float] | None = None,
-            registry: Registry | None = None) -> Result:
+            registry: Registry | None = None, chunk_rows: int | None = None,
+            workers: int | None = None, scheduler: Any = None) -> Result:
     """Compute KPIs over ``data``, one row per group.
 
     Parameters
     ----------
     data
-        A path (a contacts CSV/Parquet file, or a directory with ``contacts``,
-        ``agent_intervals`` and ``customers`` files), a mapping of table name -> columns
-        (dict of numpy arrays, pandas or polars DataFrame, pyarrow Table) or path, or one
-        frame of contacts.
+        A path (a contacts CSV/Parquet file or directory of part files, or a directory with
+        ``contacts``, ``agent_intervals`` and ``customers`` files), a mapping of table name
+        -> columns (dict of numpy arrays, pandas, polars or Dask DataFrame, pyarrow Table)
+        or path, one frame of contacts, or an iterable of contact frames (streamed).
     kpis
         KPI and KGI ids; None computes every KPI the data supports.
     by
-        Dimension names to group by (``kpiforge`` lists them in ``kpiforge kpis list``).
+        Dimension names to group by (``kpiforge kpis list`` shows them).
     grain
         ``15min``, ``30min``, ``1h``, ``1d``, ``1w`` or ``1mo``: adds an ``interval_start``
         dimension from each table's time column (``arrived_s`` for contacts).
@@ -52,17 +53,40 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         Overrides of parameter defaults, such as ``{"sl_threshold_s": 30}``.
     registry
         The definitions to use; by default every installed plugin's.
+    chunk_rows
+        Stream the data in chunks of this many rows: memory stays bounded however large
+        the input, and quantiles come from a sketch (relative error <= 0.5 %).
+    workers
+        Process chunks in this many worker processes (implies chunks; default chunk size
+        1,000,000 rows).
+    scheduler
+        A ``dask.distributed.Client``: run the same passes as Dask tasks (needs
+        ``kpiforge[dask]``).
+
+    In memory, each table is split into pieces processed by a thread per core; every way
+    of running gives the same answers (quantiles from the sketch within its error).
 
     Raises
     ------
     KpiforgeError
         For unknown KPIs, dimensions or parameters, missing columns and bad data.
     """
+    from kpiforge import execution
+
     registry = registry or default_registry()
     sources = load_sources(data)
-    plan = Plan.make(registry, sources, kpis, by, grain, params)
-    partials = [table_partial(sources[name].read(plan.columns[name]), plan)
-                for name in plan.tables]
+    streamed = chunk_rows is not None or workers is not None or scheduler is not None
+    plan = Plan.make(registry, sources, kpis, by, grain, params, sketch=streamed)
+    if scheduler is not None:
+        from kpiforge.distributed import dask_partials
+
+        partials = dask_partials(plan, sources, scheduler, chunk_rows)
+    elif workers is not None:
+        partials = execution.process_partials(plan, sources, chunk_rows, workers)
+    elif chunk_rows is not None:
+        partials = execution.streamed_partials(plan, sources, chunk_rows)
+    else:
+        partials = execution.in_memory_partials(plan, sources)
     return plan.finish(partials)
 
 
@@ -78,6 +102,33 @@ class Partial:
     epoch: dt.datetime
 
 
+@attrs.frozen
+class PassSpec:
+    """Everything one pass over rows of one table needs; small and picklable, so it travels
+    to worker processes and Dask workers."""
+
+    table: str
+    measures: tuple[Measure, ...]
+    dimensions: tuple[tuple[str, str], ...]
+    grain: str | None
+    params: Mapping[str, float]
+    sketch: bool
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        names = tuple(name for name, _ in self.dimensions)
+        return (*names, INTERVAL_START) if self.grain else names
+
+    @property
+    def columns(self) -> set[str]:
+        """The columns to read: measures' inputs, dimension keys and the time column (which
+        every table has, and which gives the row count)."""
+        wanted = set().union(*(m.columns for m in self.measures))
+        wanted |= {column for _, column in self.dimensions}
+        wanted.add(SCHEMAS[self.table].time_column)
+        return wanted
+
+
 @attrs.frozen(eq=False)
 class Plan:
     """What to compute and what to read, decided once before any data is read."""
@@ -85,16 +136,11 @@ class Plan:
     registry: Registry
     outputs: tuple[KPI, ...]
     needed: tuple[KPI, ...]
-    measures: dict[str, tuple[Measure, ...]]
-    columns: dict[str, set[str]]
+    specs: dict[str, PassSpec]
     dimensions: tuple[Dimension, ...]
     grain: str | None
     params: dict[str, float]
     skipped: dict[str, str]
-
-    @property
-    def tables(self) -> list[str]:
-        return list(self.measures)
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -104,7 +150,7 @@ class Plan:
     @classmethod
     def make(cls, registry: Registry, sources: Mapping[str, TableSource],
              kpis: Iterable[str] | None, by: Sequence[str], grain: str | None,
-             params: Mapping[str, float] | None) -> Plan:
+             params: Mapping[str, float] | None, sketch: bool = False) -> Plan:
         """Choose KPIs and columns; raise :class:`KpiforgeError` for what cannot work."""
         if isinstance(by, str):
             by = (by,)
@@ -126,19 +172,18 @@ class Plan:
             raise KpiforgeError("none of the KPIs can be computed from this data: "
                                 + "; ".join(sorted(set(skipped.values()))[:3]))
         needed, measures = registry.closure(k.name for k in outputs)
-        by_table: dict[str, tuple[Measure, ...]] = {
-            t: tuple(m for m in measures if m.table == t) for t in SCHEMAS
-        }
-        by_table = {t: ms for t, ms in by_table.items() if ms}
-        columns = {}
-        for table, table_measures in by_table.items():
-            wanted = set().union(*(m.columns for m in table_measures))
-            wanted |= {d.columns[table] for d in dimensions}
-            wanted.add(SCHEMAS[table].time_column)  # required, and it gives the row count
-            columns[table] = wanted
+        resolved = _resolve_params(registry, params)
+        specs = {}
+        for table in SCHEMAS:
+            table_measures = tuple(m for m in measures if m.table == table)
+            if table_measures:
+                specs[table] = PassSpec(
+                    table=table, measures=table_measures,
+                    dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
+                    grain=grain, params=resolved, sketch=sketch)
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
-                   measures=by_table, columns=columns, dimensions=dimensions, grain=grain,
-                   params=_resolve_params(registry, params), skipped=skipped)
+                   specs=specs, dimensions=dimensions, grain=grain, params=resolved,
+                   skipped=skipped)
 
     def finish(self, partials: Sequence[Partial]) -> Result:
         """Merge partial results (any number per table: chunks, workers) on one key space
@@ -154,10 +199,11 @@ class Plan:
             for name, state in partial.states.items():
                 parts[name].append((state, index))
         values: dict[str, Any] = dict(self.params)
-        for measure in (m for table in self.measures.values() for m in table):
-            accumulator = accumulator_for(measure)
-            values[measure.name] = accumulator.finalize(
-                accumulator.merge(parts[measure.name], count), count)
+        for spec in self.specs.values():
+            for measure in spec.measures:
+                accumulator = accumulator_for(measure, spec.sketch)
+                values[measure.name] = accumulator.finalize(
+                    accumulator.merge(parts[measure.name], count), count)
         if self.grain:
             keys[INTERVAL_START], values["grain_s"] = interval_bounds(
                 keys[INTERVAL_START], self.grain, epoch)
@@ -183,38 +229,54 @@ class Plan:
 
 
 
-def table_partial(table: Table, plan: Plan) -> Partial:
+def table_partial(table: Table, spec: PassSpec) -> Partial:
     """One vectorised pass over ``table``: group codes, then every measure of the table."""
     codes, key_values = [], []
-    for dimension in plan.dimensions:
-        column_codes, keys = factorize(table.columns[dimension.columns[table.name]])
+    for _, column in spec.dimensions:
+        column_codes, keys = factorize(table.columns[column])
         codes.append(column_codes)
         key_values.append(keys)
-    time = table.columns.get(table.schema.time_column)
-    if plan.grain:
-        column_codes, keys = factorize(interval_numbers(time, plan.grain, table.epoch))
+    time = table.columns[table.schema.time_column]
+    if spec.grain:
+        column_codes, keys = factorize(interval_numbers(time, spec.grain, table.epoch))
         codes.append(column_codes)
         key_values.append(keys)
-    groups = combine(codes, key_values, plan.key_names, rows=len(table))
+    groups = combine(codes, key_values, spec.key_names, rows=len(table))
     memo: dict[str, Any] = {}
 
     def lookup(name: str) -> Any:
-        if name in plan.params:
-            return plan.params[name]
+        if name in spec.params:
+            return spec.params[name]
         return table.columns[name]
 
     states = {}
-    for measure in plan.measures[table.name]:
+    for measure in spec.measures:
         values = mask = None
         if measure.value_expression is not None:
             values = _as_values(measure, measure.value_expression.evaluate(lookup, memo), table)
         if measure.where_expression is not None:
             mask = _as_mask(measure.where_expression.evaluate(lookup, memo), len(table))
-        states[measure.name] = accumulator_for(measure).accumulate(groups, values, mask)
-    time_range = (float(np.nanmin(time)), float(np.nanmax(time))) if time is not None \
-        else (np.nan, np.nan)
+        states[measure.name] = accumulator_for(measure, spec.sketch).accumulate(
+            groups, values, mask)
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
-                   time_range=time_range, epoch=table.epoch)
+                   time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch)
+
+
+def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
+    """One partial equal to the pass over all of ``partials``' rows (same table)."""
+    if len(partials) == 1:
+        return partials[0]
+    keys, count, indexes = align(partials, spec.key_names)
+    states = {}
+    for measure in spec.measures:
+        accumulator = accumulator_for(measure, spec.sketch)
+        states[measure.name] = accumulator.merge(
+            [(p.states[measure.name], index) for p, index in zip(partials, indexes,
+                                                                  strict=True)], count)
+    return Partial(table=spec.table, keys=keys, count=count, states=states,
+                   time_range=(min(p.time_range[0] for p in partials),
+                               max(p.time_range[1] for p in partials)),
+                   epoch=partials[0].epoch)
 
 
 def align(partials: Sequence[Partial], names: Sequence[str]

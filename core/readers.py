@@ -10,13 +10,14 @@ import csv
 import datetime as dt
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from kpiforge.errors import KpiforgeError
@@ -37,7 +38,8 @@ _PARQUET_MAGIC = b"PAR1"
 
 @attrs.frozen
 class TableSource:
-    """One table's data, not yet read: a file, or an in-memory Arrow table."""
+    """One table's data, not yet read: a file, a directory of part files (a dataset), or
+    an in-memory Arrow table."""
 
     name: str
     label: str
@@ -47,19 +49,75 @@ class TableSource:
     data: pa.Table | None = attrs.field(default=None, repr=False)
     epoch: dt.datetime = DEFAULT_EPOCH
 
+    @property
+    def header_lines(self) -> int | None:
+        return 1 if self.format == "csv" and self.path is not None and self.path.is_file() \
+            else None
+
     def read(self, columns: set[str] | None = None) -> Table:
-        """Read ``columns`` (all when None) into a checked :class:`Table`."""
-        wanted = [c for c in self.column_names if columns is None or c in columns]
+        """Read ``columns`` (all when None) into one checked :class:`Table`."""
+        return self.table(self.arrow(columns))
+
+    def table(self, piece: pa.Table, first_row: int = 0) -> Table:
+        """A checked :class:`Table` from rows of this source starting at ``first_row``."""
+        return table_from_arrow(self.name, piece, self.label, self.epoch, self.header_lines,
+                                first_row)
+
+    def wanted(self, columns: set[str] | None) -> list[str]:
+        return [c for c in self.column_names if columns is None or c in columns]
+
+    def arrow(self, columns: set[str] | None = None) -> pa.Table:
+        """All rows of ``columns`` as one Arrow table."""
+        wanted = self.wanted(columns)
         if self.data is not None:
-            return table_from_arrow(self.name, self.data.select(wanted), self.label, self.epoch)
+            return self.data.select(wanted)
+        if self.path.is_dir():
+            return self._dataset().to_table(columns=wanted)
         if self.format == "parquet":
             try:
-                data = pq.read_table(self.path, columns=wanted)
+                return pq.read_table(self.path, columns=wanted)
             except (pa.ArrowInvalid, OSError) as exc:
-                raise KpiforgeError(f"{self.label}: cannot read the Parquet file: {exc}") from None
-            return table_from_arrow(self.name, data, self.label, self.epoch)
-        return table_from_arrow(self.name, _read_csv(self.path, self.label, wanted), self.label,
-                                self.epoch, header_lines=1)
+                raise KpiforgeError(f"{self.label}: cannot read the Parquet file: {exc}") \
+                    from None
+        return _read_csv(self.path, self.label, wanted)
+
+    def pieces(self, columns: set[str] | None, rows: int) -> Iterator[tuple[int, pa.Table]]:
+        """``(first row, Arrow table)`` pieces of about ``rows`` rows, read as they are
+        needed, so memory stays bounded however large the source."""
+        wanted = self.wanted(columns)
+        if self.data is not None:
+            batches: Iterable[pa.RecordBatch] = self.data.select(wanted).to_batches(rows)
+        elif self.path.is_dir():
+            batches = self._dataset().to_batches(columns=wanted, batch_size=rows)
+        elif self.format == "parquet":
+            batches = pq.ParquetFile(self.path).iter_batches(batch_size=rows, columns=wanted)
+        else:
+            batches = _csv_batches(self.path, self.label, wanted, rows)
+        first = 0
+        for piece in _rebatch(batches, rows):
+            yield first, piece
+            first += piece.num_rows
+
+    def _dataset(self) -> ds.Dataset:
+        return ds.dataset(self.path, format=self.format)
+
+
+def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Tables of exactly ``rows`` rows (the last may be shorter) from batches of any size."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending)
 
 
 def source_from_path(path: str | os.PathLike, table: str,
@@ -71,7 +129,7 @@ def source_from_path(path: str | os.PathLike, table: str,
     if not path.exists():
         raise KpiforgeError(f"{label}: no such file or directory")
     if path.is_dir():
-        raise KpiforgeError(f"{label}: is a directory; expected a CSV or Parquet file of {table}")
+        return _dataset_source(path, table, epoch)
     fmt = _file_format(path)
     if fmt == "parquet":
         try:
@@ -124,19 +182,50 @@ def load_sources(data: Any) -> dict[str, TableSource]:
 
 
 def _directory_sources(path: Path) -> dict[str, TableSource]:
+    """A run directory (``contacts.parquet``, ``agent_intervals.csv``, or a ``contacts/``
+    directory of part files...), or itself a dataset of contacts part files."""
     epoch = _scenario_epoch(path / "scenario.toml")
     sources = {}
     for table in SCHEMAS:
-        for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES):
+        for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, ""):
             candidate = path / f"{table}{suffix}"
-            if candidate.is_file():
+            if candidate.exists() and (suffix or candidate.is_dir()):
                 sources[table] = source_from_path(candidate, table, epoch)
                 break
     if not sources:
+        if _part_files(path):
+            return {"contacts": _dataset_source(path, "contacts", epoch)}
         expected = ", ".join(f"{t}.csv" for t in SCHEMAS)
         raise KpiforgeError(f"{path}: no table files found; expected {expected} "
-                            "(or .parquet)")
+                            "(or .parquet, or a directory of part files per table)")
     return sources
+
+
+def _part_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file()
+                  and p.name.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
+
+
+def _dataset_source(path: Path, table: str, epoch: dt.datetime) -> TableSource:
+    """A directory of Parquet or CSV part files holding one table."""
+    parts = _part_files(path)
+    if not parts:
+        raise KpiforgeError(f"{path}: no Parquet or CSV part files in this directory")
+    formats = {_file_format(p) for p in parts}
+    if len(formats) > 1:
+        raise KpiforgeError(f"{path}: mixes Parquet and CSV part files; keep one format")
+    fmt = formats.pop()
+    try:
+        dataset = ds.dataset(path, format=fmt)
+        names = tuple(dataset.schema.names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise KpiforgeError(f"{path}: cannot read the part files as one table: {exc}") \
+            from None
+    check_required(table, names, str(path))
+    if fmt == "parquet":
+        epoch = epoch_from_metadata(pq.read_schema(parts[0]).metadata, epoch)
+    return TableSource(name=table, label=str(path), column_names=names, path=path,
+                       format=fmt, epoch=epoch)
 
 
 def _scenario_epoch(path: Path) -> dt.datetime:
@@ -185,29 +274,63 @@ def _csv_header(path: Path, label: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in header)
 
 
+def _text_types(columns: Iterable[str]) -> dict[str, pa.DataType]:
+    return {c: pa.string() for c in columns
+            if any(c in schema.text for schema in SCHEMAS.values())}
+
+
 def _read_csv(path: Path, label: str, columns: list[str]) -> pa.Table:
-    text_columns = {c: pa.string() for c in columns
-                    if any(c in schema.text for schema in SCHEMAS.values())}
     try:
         return pacsv.read_csv(
             path,
             convert_options=pacsv.ConvertOptions(include_columns=columns,
-                                                 column_types=text_columns),
+                                                 column_types=_text_types(columns)),
         )
     except pa.ArrowInvalid as exc:
         raise KpiforgeError(_describe_csv_error(path, label, exc)) from None
 
 
-def _describe_csv_error(path: Path, label: str, exc: Exception) -> str:
-    """Name the first ragged line, which pyarrow's message does not do reliably."""
+#: Bytes per CSV block read while streaming, per row wanted (a generous row width).
+_CSV_BYTES_PER_ROW = 160
+
+
+def _csv_batches(path: Path, label: str, columns: list[str], rows: int
+                 ) -> Iterator[pa.RecordBatch]:
+    """Record batches streamed from a CSV file. Types are fixed up front (schema numbers as
+    float64, text as strings) so that a late block cannot change a column's type."""
+    numeric = {c: pa.float64() for c in columns
+               if any(c in schema.numeric for schema in SCHEMAS.values())}
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=max(1 << 20, rows * _CSV_BYTES_PER_ROW)),
+            convert_options=pacsv.ConvertOptions(include_columns=columns,
+                                                 column_types={**numeric,
+                                                               **_text_types(columns)}),
+        )
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        raise KpiforgeError(_describe_csv_error(path, label, exc, numeric)) from None
+
+
+def _describe_csv_error(path: Path, label: str, exc: Exception,
+                        numeric: Iterable[str] = ()) -> str:
+    """Name the first ragged line or non-numeric cell, which pyarrow's message does not."""
     with _open_text(path) as handle:
         reader = csv.reader(handle)
         header = next(reader, [])
+        checked = [(i, name) for i, name in enumerate(header) if name.strip() in set(numeric)]
         try:
             for row in reader:
                 if row and len(row) != len(header):
                     return (f"{label}: line {reader.line_num} has {len(row)} fields but the "
                             f"header has {len(header)}; fix or remove that line")
+                for i, name in checked:
+                    try:
+                        float(row[i] or "nan")
+                    except ValueError:
+                        return (f"{label}: row {reader.line_num - 1} (line {reader.line_num}),"
+                                f" column {name.strip()!r}: {row[i]!r} is not a number")
         except (csv.Error, UnicodeDecodeError) as error:
             return f"{label}: line {reader.line_num}: not valid CSV ({error})"
     return f"{label}: cannot read the CSV file: {exc}"

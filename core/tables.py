@@ -120,6 +120,8 @@ class Table:
     epoch: dt.datetime = DEFAULT_EPOCH
     #: Number of lines before the first data row in ``source`` (1 for a CSV header), or None.
     header_lines: int | None = None
+    #: Row of ``source`` this table starts at (a chunk of a larger file starts past 0).
+    first_row: int = 0
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
@@ -130,13 +132,20 @@ class Table:
 
     def where(self, row: int) -> str:
         """Name a row for an error message: file, 1-based row and, for text files, the line."""
-        line = f" (line {row + 1 + self.header_lines})" if self.header_lines is not None else ""
-        return f"{self.source}: row {row + 1}{line}"
+        return describe_row(self.source, self.first_row + row, self.header_lines)
+
+
+def describe_row(source: str, row: int, header_lines: int | None) -> str:
+    """``file: row N (line M)`` for a 0-based ``row`` of ``source``."""
+    line = f" (line {row + 1 + header_lines})" if header_lines is not None else ""
+    return f"{source}: row {row + 1}{line}"
 
 
 def table_from_arrow(name: str, data: pa.Table, source: str,
-                     epoch: dt.datetime = DEFAULT_EPOCH, header_lines: int | None = None) -> Table:
-    """Convert an Arrow table to a checked :class:`Table` (text dictionary-encoded in C++)."""
+                     epoch: dt.datetime = DEFAULT_EPOCH, header_lines: int | None = None,
+                     first_row: int = 0) -> Table:
+    """Convert an Arrow table (``source``'s rows from ``first_row``) to a checked
+    :class:`Table`, text dictionary-encoded in C++."""
     schema = SCHEMAS[name]
     if data.num_rows == 0:
         raise KpiforgeError(f"{source}: the {name} table has no rows")
@@ -146,9 +155,9 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
             column = pc.cast(column, pa.string())
         columns[column_name] = _convert_column(column, column_name,
                                                column_name in schema.numeric, source,
-                                               header_lines)
+                                               header_lines, first_row)
     table = Table(name=name, columns=columns, source=source, epoch=epoch,
-                  header_lines=header_lines)
+                  header_lines=header_lines, first_row=first_row)
     time = columns.get(schema.time_column)
     if time is not None and np.isnan(time).any():
         row = int(np.flatnonzero(np.isnan(time))[0])
@@ -207,17 +216,17 @@ def _to_arrow_array(values: Any) -> pa.Array | pa.ChunkedArray:
 
 
 def _convert_column(column: pa.ChunkedArray, name: str, numeric: bool, source: str,
-                    header_lines: int | None) -> Column:
+                    header_lines: int | None, first_row: int) -> Column:
     kind = column.type
     if pa.types.is_dictionary(kind):
         combined = column.unify_dictionaries().combine_chunks() if column.num_chunks else column
         if numeric or not pa.types.is_string(kind.value_type):
             return _convert_column(pa.chunked_array([combined.cast(kind.value_type)]), name,
-                                   numeric, source, header_lines)
+                                   numeric, source, header_lines, first_row)
         return _categorical(combined.indices, combined.dictionary)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         if numeric:
-            return _parse_numbers(column, name, source, header_lines)
+            return _parse_numbers(column, name, source, header_lines, first_row)
         encoded = pc.dictionary_encode(column.combine_chunks())
         return _categorical(encoded.indices, encoded.dictionary)
     if pa.types.is_null(kind):
@@ -244,7 +253,7 @@ def _categorical(indices: pa.Array, dictionary: pa.Array) -> Categorical:
 
 
 def _parse_numbers(column: pa.ChunkedArray, name: str, source: str,
-                   header_lines: int | None) -> np.ndarray:
+                   header_lines: int | None, first_row: int) -> np.ndarray:
     """Numbers from a text column; the first value that is not a number is an error."""
     text = pc.utf8_trim_whitespace(column.combine_chunks())
     blank = pc.fill_null(pc.equal(text, ""), True)
@@ -255,9 +264,9 @@ def _parse_numbers(column: pa.ChunkedArray, name: str, source: str,
             try:
                 float(value or "nan")
             except ValueError:
-                line = f" (line {row + 1 + header_lines})" if header_lines is not None else ""
+                where = describe_row(source, first_row + row, header_lines)
                 raise KpiforgeError(
-                    f"{source}: row {row + 1}{line}, column {name!r}: {value!r} is not a number"
+                    f"{where}, column {name!r}: {value!r} is not a number"
                 ) from None
         raise
 

@@ -44,13 +44,13 @@ def test_partials_from_chunks_merge_to_the_whole(contacts):
     registry = default_registry()
     sources = load_sources({"contacts": contacts})
     plan = Plan.make(registry, sources, KPIS, ["channel", "agent"], "1h", None)
-    whole = plan.finish([table_partial(sources["contacts"].read(plan.columns["contacts"]),
-                                       plan)])
+    spec = plan.specs["contacts"]
+    whole = plan.finish([table_partial(sources["contacts"].read(spec.columns), spec)])
     partials = []
     for rows in (slice(0, 3), slice(3, 4), slice(4, 8)):
         chunk = {name: values[rows] for name, values in contacts.items()}
-        partials.append(table_partial(source_from_data(chunk, "contacts")
-                                      .read(plan.columns["contacts"]), plan))
+        partials.append(table_partial(source_from_data(chunk, "contacts").read(spec.columns),
+                                      spec))
     assert records(plan.finish(partials)) == records(whole)
 
 

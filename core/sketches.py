@@ -1,0 +1,98 @@
+"""A mergeable per-group quantile sketch with bounded relative error.
+
+Exact quantiles need every value; a stream of chunks, or workers on a cluster, must instead
+send something group-sized. This is a logarithmic-bucket sketch in the manner of DDSketch
+(Masson, Rim and Lee, VLDB 2019): a value ``v > 0`` falls in bucket
+``ceil(log(v) / log(gamma))`` with ``gamma = (1 + alpha) / (1 - alpha)``, and the bucket's
+representative ``2 gamma**i / (gamma + 1)`` is within ``alpha`` of every value in it,
+relatively. Negative values mirror positive ones; values within ``1e-9`` of zero count as
+zero. Counts per (group, bucket) add exactly when sketches merge, so a merged sketch equals
+the sketch of all the values.
+
+The quantile is interpolated, as numpy's ``linear`` method does, between the estimates of
+the two order statistics around it, so it too is within ``alpha`` of the exact value when
+the values do not change sign there. With ``alpha = 0.005`` the error is at most 0.5 %,
+and the state is at most one count per group and occupied bucket, however many rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kpiforge.grouping import Groups
+
+RELATIVE_ACCURACY = 0.005
+_ZERO = 1e-9
+#: Bucket indexes are shifted by this much so that every magnitude >= 1e-9 has one >= 1.
+_SHIFT = 1 << 20
+_SPAN = 4 * _SHIFT
+
+
+class QuantileSketch:
+    """Accumulator: state is (sorted group x bucket keys, counts)."""
+
+    def __init__(self, q: float, alpha: float = RELATIVE_ACCURACY) -> None:
+        self.q = q
+        self.gamma = (1 + alpha) / (1 - alpha)
+        self.log_gamma = np.log(self.gamma)
+
+    def _bucket(self, values: np.ndarray) -> np.ndarray:
+        """Order-preserving bucket code: negative < 0 (zero) < positive."""
+        magnitude = np.abs(values)
+        with np.errstate(divide="ignore"):
+            index = np.ceil(np.log(np.maximum(magnitude, _ZERO)) / self.log_gamma)
+        code = index.astype(np.int64) + _SHIFT
+        code = np.where(magnitude <= _ZERO, 0, code)
+        return np.where(values < 0, -code, code)
+
+    def _value(self, code: np.ndarray) -> np.ndarray:
+        index = np.abs(code) - _SHIFT
+        value = 2 * self.gamma ** index.astype(np.float64) / (self.gamma + 1)
+        return np.where(code == 0, 0.0, np.sign(code) * value)
+
+    def accumulate(self, groups: Groups, values: np.ndarray, mask: np.ndarray | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
+        codes = np.zeros(groups.rows, dtype=np.int64) if groups.codes is None else groups.codes
+        keys = codes[valid].astype(np.int64) * _SPAN + (self._bucket(values[valid]) + 2 * _SHIFT)
+        unique, counts = np.unique(keys, return_counts=True)
+        return unique, counts.astype(np.int64)
+
+    def merge(self, parts: Sequence[tuple[tuple[np.ndarray, np.ndarray], np.ndarray]],
+              n: int) -> tuple[np.ndarray, np.ndarray]:
+        keys = np.concatenate([index[state[0] // _SPAN] * _SPAN + state[0] % _SPAN
+                               for state, index in parts])
+        counts = np.concatenate([state[1] for state, _ in parts])
+        return _sum_by_key(keys, counts)
+
+    def finalize(self, state: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
+        keys, counts = state
+        group = keys // _SPAN
+        code = keys % _SPAN - 2 * _SHIFT
+        per_group = np.bincount(group, weights=counts, minlength=n).astype(np.int64)
+        has = per_group > 0
+        position = np.where(has, (per_group - 1) * self.q, 0.0)
+        below = np.floor(position).astype(np.int64)
+        above = np.where(has, np.minimum(below + 1, per_group - 1), 0)
+        cumulative = np.cumsum(counts)
+        before = np.cumsum(per_group) - per_group
+        if not len(keys):
+            return np.full(n, np.nan)
+
+        def rank_value(rank: np.ndarray) -> np.ndarray:
+            entry = np.searchsorted(cumulative, before + rank, side="right")
+            return self._value(code[np.minimum(entry, len(code) - 1)])
+
+        low, high = rank_value(below), rank_value(above)
+        return np.where(has, low + (position - below) * (high - low), np.nan)
+
+
+def _sum_by_key(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct keys and their summed counts. The stable sort is a merge of the
+    parts' already-sorted runs, close to linear."""
+    order = np.argsort(keys, kind="stable")
+    keys, counts = keys[order], counts[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return keys[starts], np.add.reduceat(counts, starts) if len(keys) else counts
