@@ -17,7 +17,7 @@ import numpy as np
 
 from kpiforge.definitions import Measure
 from kpiforge.grouping import Groups
-from kpiforge.sketches import QuantileSketch
+from kpiforge.sketches import QuantileSketch, lerp
 
 Part = tuple[Any, np.ndarray]
 """A state and, for each of its groups, the group it maps to in the merged key space."""
@@ -126,8 +126,7 @@ class ExactQuantile:
         below = np.floor(position).astype(np.intp)
         above = np.where(has, np.minimum(below + 1, counts - 1), 0)
         low, high = order_statistics(codes, values, n, (below, above))
-        out = low + (position - below) * (high - low)
-        return np.where(has, out, np.nan)
+        return np.where(has, lerp(low, high, position - below), np.nan)
 
 
 #: Below this many rows, or this few rows per group, order statistics come from one sort.

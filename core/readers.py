@@ -48,6 +48,10 @@ class TableSource:
     format: str | None = None
     data: pa.Table | None = attrs.field(default=None, repr=False)
     epoch: dt.datetime = DEFAULT_EPOCH
+    #: A Dask DataFrame, read partition by partition.
+    frame: Any = attrs.field(default=None, repr=False)
+    #: An iterator of Arrow tables (read once, in order).
+    stream: Iterator[pa.Table] | None = attrs.field(default=None, repr=False)
 
     @property
     def header_lines(self) -> int | None:
@@ -71,6 +75,10 @@ class TableSource:
         wanted = self.wanted(columns)
         if self.data is not None:
             return self.data.select(wanted)
+        if self.frame is not None:
+            return pa.Table.from_pandas(self.frame[wanted].compute(), preserve_index=False)
+        if self.stream is not None:
+            return pa.concat_tables(piece.select(wanted) for piece in self.stream)
         if self.path.is_dir():
             return self._dataset().to_table(columns=wanted)
         if self.format == "parquet":
@@ -87,6 +95,13 @@ class TableSource:
         wanted = self.wanted(columns)
         if self.data is not None:
             batches: Iterable[pa.RecordBatch] = self.data.select(wanted).to_batches(rows)
+        elif self.stream is not None:
+            batches = (batch for piece in self.stream for batch in piece.select(wanted)
+                       .to_batches())
+        elif self.frame is not None:
+            batches = (batch for part in self.frame[wanted].to_delayed()
+                       for batch in pa.Table.from_pandas(part.compute(),
+                                                         preserve_index=False).to_batches())
         elif self.path.is_dir():
             batches = self._dataset().to_batches(columns=wanted, batch_size=rows)
         elif self.format == "parquet":
@@ -146,12 +161,39 @@ def source_from_path(path: str | os.PathLike, table: str,
 
 
 def source_from_data(data: Any, table: str) -> TableSource:
-    """A source for an in-memory dict of arrays, DataFrame or Arrow table."""
+    """A source for an in-memory dict of arrays, DataFrame or Arrow table, or a Dask
+    DataFrame (read by partition)."""
     label = f"<{table}>"
+    if type(data).__module__.split(".")[0] == "dask":
+        names = tuple(str(c) for c in data.columns)
+        check_required(table, names, label)
+        return TableSource(name=table, label=label, column_names=names, frame=data)
     arrow = to_arrow(data, label)
     check_required(table, arrow.column_names, label)
     return TableSource(name=table, label=label, column_names=tuple(arrow.column_names),
                        data=arrow, epoch=epoch_from_metadata(arrow.schema.metadata))
+
+
+def source_from_stream(chunks: Iterator[Any], table: str) -> TableSource:
+    """A source reading an iterator of frames (dicts of arrays, DataFrames, Arrow tables)
+    once, in order; its first frame gives the columns."""
+    label = f"<{table} stream>"
+    converted = (to_arrow(chunk, label) for chunk in chunks)
+    first = next(converted, None)
+    if first is None:
+        raise KpiforgeError(f"{label}: the stream of {table} chunks is empty")
+    check_required(table, first.column_names, label)
+
+    def stream() -> Iterator[pa.Table]:
+        yield first
+        for chunk in converted:
+            if chunk.column_names != first.column_names:
+                raise KpiforgeError(f"{label}: a chunk has columns {chunk.column_names}, "
+                                    f"the first had {first.column_names}")
+            yield chunk
+
+    return TableSource(name=table, label=label, column_names=tuple(first.column_names),
+                       stream=stream())
 
 
 def load_sources(data: Any) -> dict[str, TableSource]:
@@ -159,13 +201,15 @@ def load_sources(data: Any) -> dict[str, TableSource]:
 
     ``data`` is a path (a contacts file, or a directory holding ``contacts``,
     ``agent_intervals`` and ``customers`` files), a mapping of table name -> columns or
-    path, or a single frame of contacts.
+    path, a single frame of contacts, or an iterator of contact frames.
     """
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         if path.is_dir():
             return _directory_sources(path)
         return {"contacts": source_from_path(path, "contacts")}
+    if isinstance(data, Iterator):
+        return {"contacts": source_from_stream(data, "contacts")}
     if isinstance(data, Mapping) and not isinstance(data, pa.Table):
         unknown = [k for k in data if k not in SCHEMAS]
         if unknown:
@@ -173,12 +217,16 @@ def load_sources(data: Any) -> dict[str, TableSource]:
                 f"data must map table names ({', '.join(SCHEMAS)}) to columns or paths; "
                 f"got key {unknown[0]!r}. Pass contacts as {{'contacts': columns}}"
             )
-        return {
-            name: source_from_path(value, name) if isinstance(value, str | os.PathLike)
-            else source_from_data(value, name)
-            for name, value in data.items()
-        }
+        return {name: _source(value, name) for name, value in data.items()}
     return {"contacts": source_from_data(data, "contacts")}
+
+
+def _source(value: Any, table: str) -> TableSource:
+    if isinstance(value, str | os.PathLike):
+        return source_from_path(value, table)
+    if isinstance(value, Iterator):
+        return source_from_stream(value, table)
+    return source_from_data(value, table)
 
 
 def _directory_sources(path: Path) -> dict[str, TableSource]:
@@ -193,7 +241,7 @@ def _directory_sources(path: Path) -> dict[str, TableSource]:
                 sources[table] = source_from_path(candidate, table, epoch)
                 break
     if not sources:
-        if _part_files(path):
+        if part_files(path):
             return {"contacts": _dataset_source(path, "contacts", epoch)}
         expected = ", ".join(f"{t}.csv" for t in SCHEMAS)
         raise KpiforgeError(f"{path}: no table files found; expected {expected} "
@@ -201,14 +249,14 @@ def _directory_sources(path: Path) -> dict[str, TableSource]:
     return sources
 
 
-def _part_files(path: Path) -> list[Path]:
+def part_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()
                   and p.name.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
 
 
 def _dataset_source(path: Path, table: str, epoch: dt.datetime) -> TableSource:
     """A directory of Parquet or CSV part files holding one table."""
-    parts = _part_files(path)
+    parts = part_files(path)
     if not parts:
         raise KpiforgeError(f"{path}: no Parquet or CSV part files in this directory")
     formats = {_file_format(p) for p in parts}
@@ -284,7 +332,8 @@ def _read_csv(path: Path, label: str, columns: list[str]) -> pa.Table:
         return pacsv.read_csv(
             path,
             convert_options=pacsv.ConvertOptions(include_columns=columns,
-                                                 column_types=_text_types(columns)),
+                                                 column_types=_text_types(columns),
+                                                 strings_can_be_null=True),
         )
     except pa.ArrowInvalid as exc:
         raise KpiforgeError(_describe_csv_error(path, label, exc)) from None
@@ -303,10 +352,12 @@ def _csv_batches(path: Path, label: str, columns: list[str], rows: int
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=max(1 << 20, rows * _CSV_BYTES_PER_ROW)),
+            read_options=pacsv.ReadOptions(block_size=int(
+                min(max(1 << 20, rows * _CSV_BYTES_PER_ROW), 1 << 26))),
             convert_options=pacsv.ConvertOptions(include_columns=columns,
                                                  column_types={**numeric,
-                                                               **_text_types(columns)}),
+                                                               **_text_types(columns)},
+                                                 strings_can_be_null=True),
         )
         yield from reader
     except pa.ArrowInvalid as exc:

@@ -30,6 +30,15 @@ _SHIFT = 1 << 20
 _SPAN = 4 * _SHIFT
 
 
+def lerp(low: np.ndarray, high: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """Linear interpolation as numpy's quantile does it (from the nearer end), so results
+    match ``np.quantile(..., method="linear")`` to the last bit."""
+    step = high - low
+    with np.errstate(invalid="ignore"):
+        return np.where(fraction >= 0.5, high - step * (1 - fraction), low + step * fraction)
+
+
+
 class QuantileSketch:
     """Accumulator: state is (sorted group x bucket keys, counts)."""
 
@@ -86,7 +95,7 @@ class QuantileSketch:
             return self._value(code[np.minimum(entry, len(code) - 1)])
 
         low, high = rank_value(below), rank_value(above)
-        return np.where(has, low + (position - below) * (high - low), np.nan)
+        return np.where(has, lerp(low, high, position - below), np.nan)
 
 
 def _sum_by_key(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -32,9 +32,18 @@ _EXISTING = click.Path(exists=True, path_type=Path)
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (atomically) instead of standard output.")
+@click.option("--chunk-rows", type=click.IntRange(min=1), metavar="N",
+              help="Stream the input N rows at a time (bounded memory; quantiles from a "
+                   "sketch, error <= 0.5 %).")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Process chunks in N worker processes.")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
+                   "LocalCluster. Needs kpiforge[dask].")
 def compute_command(path: Path, agents: Path | None, customers: Path | None, by: tuple[str],
                     grain: str | None, kpis: tuple[str], params: tuple[str], fmt: str,
-                    out: Path | None) -> None:
+                    out: Path | None, chunk_rows: int | None, workers: int | None,
+                    dask_address: str | None) -> None:
     """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
     contacts, agent_intervals and customers files."""
     if fmt == "parquet" and out is None:
@@ -49,8 +58,19 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
             data["agent_intervals"] = agents
         if customers:
             data["customers"] = customers
-    result = compute(data, kpis=split_names(kpis) or None, by=split_names(by), grain=grain,
-                     params=parse_assignments(params, "--param"))
+    options = {"kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
+               "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
+               "workers": workers}
+    if dask_address is None:
+        result = compute(data, **options)
+    else:
+        if workers is not None:
+            raise KpiforgeError("--workers and --dask do not go together: the Dask cluster "
+                                "has its own workers")
+        from kpiforge.distributed import connect
+
+        with connect(dask_address) as client:
+            result = compute(data, scheduler=client, **options)
     emit(result, fmt, out)
 
 
