@@ -41,7 +41,9 @@ class Count:
             return np.array([float(groups.rows if valid is None else np.count_nonzero(valid))])
         if valid is None:
             return np.bincount(groups.codes, minlength=groups.count).astype(np.float64)
-        return np.bincount(groups.codes, weights=valid, minlength=groups.count)
+        weights = groups.scratch()
+        np.copyto(weights, valid)
+        return np.bincount(groups.codes, weights=weights, minlength=groups.count)
 
     def merge(self, parts: Sequence[Part], n: int) -> np.ndarray:
         out = np.zeros(n)
@@ -59,7 +61,11 @@ class Sum(Count):
     def accumulate(self, groups: Groups, values: np.ndarray,
                    mask: np.ndarray | None) -> np.ndarray:
         valid = _valid(values, mask)
-        weights = values if valid is None else np.where(valid, values, 0.0)
+        weights = values
+        if valid is not None:
+            weights = groups.scratch()
+            np.copyto(weights, values)
+            np.copyto(weights, 0.0, where=~valid)
         if groups.codes is None:
             return np.array([float(np.sum(weights, dtype=np.float64))])
         return np.bincount(groups.codes, weights=weights, minlength=groups.count)

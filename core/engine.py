@@ -231,17 +231,11 @@ class Plan:
 
 def table_partial(table: Table, spec: PassSpec) -> Partial:
     """One vectorised pass over ``table``: group codes, then every measure of the table."""
-    codes, key_values = [], []
-    for _, column in spec.dimensions:
-        column_codes, keys = factorize(table.columns[column])
-        codes.append(column_codes)
-        key_values.append(keys)
+    factors = [factorize(table.columns[column]) for _, column in spec.dimensions]
     time = table.columns[table.schema.time_column]
     if spec.grain:
-        column_codes, keys = factorize(interval_numbers(time, spec.grain, table.epoch))
-        codes.append(column_codes)
-        key_values.append(keys)
-    groups = combine(codes, key_values, spec.key_names, rows=len(table))
+        factors.append(factorize(interval_numbers(time, spec.grain, table.epoch)))
+    groups = combine(factors, spec.key_names, rows=len(table))
     memo: dict[str, Any] = {}
 
     def lookup(name: str) -> Any:
@@ -285,12 +279,9 @@ def align(partials: Sequence[Partial], names: Sequence[str]
     mapping its groups into it."""
     if not names:
         return {}, 1, [np.zeros(1, dtype=np.intp) for _ in partials]
-    codes, key_values = [], []
-    for name in names:
-        column_codes, keys = factorize_keys(np.concatenate([p.keys[name] for p in partials]))
-        codes.append(column_codes)
-        key_values.append(keys)
-    groups = combine(codes, key_values, names, rows=len(codes[0]))
+    factors = [factorize_keys(np.concatenate([p.keys[name] for p in partials]))
+               for name in names]
+    groups = combine(factors, names, rows=len(factors[0].codes))
     bounds = np.cumsum([0, *(p.count for p in partials)])
     indexes = [groups.codes[bounds[i]:bounds[i + 1]] for i in range(len(partials))]
     return groups.keys, groups.count, indexes

@@ -29,24 +29,42 @@ class Groups:
     count: int
     keys: dict[str, np.ndarray]
     rows: int
+    _buffers: list[np.ndarray] = attrs.field(factory=list, init=False, repr=False)
+
+    def scratch(self) -> np.ndarray:
+        """A float64 work array of one value per row, shared by the measures of a pass so
+        that each does not allocate (and page in) its own."""
+        if not self._buffers:
+            self._buffers.append(np.empty(self.rows))
+        return self._buffers[0]
 
 
-def factorize(values: np.ndarray | Categorical) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes 0..k-1 per row and the k key values (None for a missing label)."""
+@attrs.frozen(eq=False)
+class Factor:
+    """A key column factorised: row ``i`` is key ``keys[codes[i] + shift]``. Keeping the
+    shift apart lets integer and text codes be used as they are, without a copy."""
+
+    codes: np.ndarray
+    shift: int
+    keys: np.ndarray
+
+
+def factorize(values: np.ndarray | Categorical) -> Factor:
+    """The distinct keys of a column (None for a missing label) and each row's code."""
     if isinstance(values, Categorical):
         keys = np.empty(len(values.labels) + 1, dtype=object)
         keys[1:] = values.labels
-        return values.codes.astype(np.intp) + 1, keys
+        return Factor(values.codes, 1, keys)
     values = np.asarray(values)
     if values.dtype.kind in "iu" and len(values):
         low, high = int(values.min()), int(values.max())
         if high - low <= 4 * len(values) + 1024:
-            return (values - low).astype(np.intp), np.arange(low, high + 1)
+            return Factor(values, -low, np.arange(low, high + 1))
     keys, codes = np.unique(values, return_inverse=True)
-    return codes.astype(np.intp), keys
+    return Factor(codes, 0, keys)
 
 
-def factorize_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def factorize_keys(values: np.ndarray) -> Factor:
     """Like :func:`factorize` for a (group-sized) key array that may mix None and labels."""
     if values.dtype != object:
         return factorize(values)
@@ -54,36 +72,41 @@ def factorize_keys(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
     keys = np.empty(len(encoded.dictionary) + 1, dtype=object)
     keys[1:] = encoded.dictionary.to_pylist()
-    return (codes + 1).astype(np.intp), keys
+    return Factor(codes, 1, keys)
 
 
-def combine(codes: Sequence[np.ndarray], key_values: Sequence[np.ndarray],
-            names: Sequence[str], rows: int) -> Groups:
-    """Groups from per-dimension codes: only combinations that occur, in key order."""
-    if not codes:
+def combine(factors: Sequence[Factor], names: Sequence[str], rows: int) -> Groups:
+    """Groups from per-dimension factors: only combinations that occur, in key order. The
+    combined code is built in one int64 buffer, in place."""
+    if not factors:
         return Groups(codes=None, count=1, keys={}, rows=rows)
-    sizes = tuple(len(k) for k in key_values)
+    sizes = tuple(len(f.keys) for f in factors)
     total = int(np.prod(sizes, dtype=object))
     if total >= np.iinfo(np.int64).max:
-        return _combine_large(codes, key_values, names)
-    flat = np.ravel_multi_index(tuple(codes), sizes) if len(codes) > 1 else codes[0]
+        return _combine_large(factors, names)
+    flat = np.add(factors[0].codes, factors[0].shift, dtype=np.int64)
+    for factor, size in zip(factors[1:], sizes[1:], strict=True):
+        np.multiply(flat, size, out=flat)
+        np.add(flat, factor.codes, out=flat, casting="unsafe")
+        if factor.shift:
+            np.add(flat, factor.shift, out=flat)
     if total <= max(_DENSE_LIMIT, 4 * len(flat)):
         present = np.bincount(flat, minlength=total) > 0
         dense = np.cumsum(present, dtype=np.intp) - 1
-        row_codes, occurring = dense[flat], np.flatnonzero(present)
+        row_codes, occurring = np.take(dense, flat), np.flatnonzero(present)
     else:
         occurring, row_codes = np.unique(flat, return_inverse=True)
     parts = np.unravel_index(occurring, sizes)
-    keys = {n: k[p] for n, k, p in zip(names, key_values, parts, strict=True)}
+    keys = {n: f.keys[p] for n, f, p in zip(names, factors, parts, strict=True)}
     return Groups(codes=row_codes.astype(np.intp, copy=False), count=len(occurring), keys=keys,
                   rows=rows)
 
 
-def _combine_large(codes: Sequence[np.ndarray], key_values: Sequence[np.ndarray],
-                   names: Sequence[str]) -> Groups:
-    stacked = np.stack(codes, axis=1)
+def _combine_large(factors: Sequence[Factor], names: Sequence[str]) -> Groups:
+    stacked = np.stack([f.codes.astype(np.int64) + f.shift for f in factors], axis=1)
     occurring, row_codes = np.unique(stacked, axis=0, return_inverse=True)
-    keys = {n: k[occurring[:, i]] for i, (n, k) in enumerate(zip(names, key_values, strict=True))}
+    keys = {n: f.keys[occurring[:, i]] for i, (n, f) in enumerate(zip(names, factors,
+                                                                        strict=True))}
     return Groups(codes=row_codes.ravel().astype(np.intp), count=len(occurring), keys=keys,
                   rows=len(row_codes))
 
