@@ -12,8 +12,9 @@ DAY_S = 86_400.0
 
 
 def pytest_addoption(parser):
-    parser.addoption("--contacts", type=int, default=1_000_000,
-                     help="rows of generated contacts for the engine benchmarks")
+    parser.addoption("--contacts", default="1000000",
+                     help="rows of generated contacts for the engine benchmarks; a comma "
+                          "list runs each size as its own group (1000000,10000000)")
     parser.addoption("--sim-days", type=int, default=60,
                      help="days of the flat scenario for the simulator benchmarks")
 
@@ -57,9 +58,31 @@ def generate_contacts(rows: int, days: int = 30, seed: int = 7) -> pa.Table:
     })
 
 
+def pytest_generate_tests(metafunc):
+    if "rows" in metafunc.fixturenames:
+        sizes = [int(n) for n in metafunc.config.getoption("--contacts").split(",")]
+        metafunc.parametrize("rows", sizes, ids=[size_label(n) for n in sizes],
+                             scope="session")
+
+
+def size_label(rows: int) -> str:
+    """1000000 -> '1M', 20000 -> '20k'."""
+    for unit, size in (("M", 1_000_000), ("k", 1_000)):
+        if rows >= size and rows % size == 0:
+            return f"{rows // size}{unit}"
+    return str(rows)
+
+
+_TABLES: dict[int, pa.Table] = {}
+
+
 @pytest.fixture(scope="session")
-def contacts_table(request) -> pa.Table:
-    return generate_contacts(request.config.getoption("--contacts"))
+def contacts_table(rows) -> pa.Table:
+    """Generated contacts, one table per size, kept for the session."""
+    if rows not in _TABLES:
+        _TABLES.clear()
+        _TABLES[rows] = generate_contacts(rows)
+    return _TABLES[rows]
 
 
 @pytest.fixture(scope="session")

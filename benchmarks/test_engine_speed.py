@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute
 import pytest
+from conftest import size_label
 
 import kpiforge
 
@@ -175,7 +176,7 @@ def assert_same(result, columns, name) -> None:
                                    rtol=1e-9, equal_nan=True, err_msg=f"{name}: {kpi}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def coded(contacts_table) -> pa.Table:
     """The contacts with channel and queue as integer codes (what the baselines group on)
     and missing values as nulls (polars and duckdb count NaN as a value)."""
@@ -190,7 +191,7 @@ def coded(contacts_table) -> pa.Table:
     return table
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def checked(contacts_table, coded):
     """Every tool's answers, checked equal to kpiforge's before anything is timed."""
     result = kpiforge_kpis(contacts_table)
@@ -203,25 +204,40 @@ def checked(contacts_table, coded):
     return {"pandas": frame, "polars": polars_frame, "duckdb": connection}
 
 
-@pytest.mark.benchmark(group="compute-contacts")
-def test_kpiforge_compute(benchmark, contacts_table, checked):
+def test_kpiforge_compute(benchmark, rows, contacts_table, checked):
+    benchmark.group = f"compute-{size_label(rows)}"
     result = benchmark(kpiforge_kpis, contacts_table)
     assert result["offered"].sum() == contacts_table.num_rows
 
 
-@pytest.mark.benchmark(group="compute-contacts")
-def test_pandas_baseline(benchmark, checked):
+def test_pandas_baseline(benchmark, rows, checked):
+    benchmark.group = f"compute-{size_label(rows)}"
     result = benchmark(pandas_kpis, checked["pandas"])
     assert result["offered"].sum() == len(checked["pandas"])
 
 
-@pytest.mark.benchmark(group="compute-contacts")
-def test_polars_baseline(benchmark, checked):
+def test_polars_baseline(benchmark, rows, checked):
+    benchmark.group = f"compute-{size_label(rows)}"
     result = benchmark(polars_kpis, checked["polars"])
     assert result["offered"].sum() == len(checked["polars"])
 
 
-@pytest.mark.benchmark(group="compute-contacts")
-def test_duckdb_baseline(benchmark, checked, coded):
+def test_duckdb_baseline(benchmark, rows, checked, coded):
+    benchmark.group = f"compute-{size_label(rows)}"
     result = benchmark(duckdb_kpis, checked["duckdb"], coded)
     assert pa.compute.sum(result["offered"]).as_py() == coded.num_rows
+
+
+def test_kpiforge_peak_extra_memory(rows, contacts_table):
+    """Memory kpiforge allocates beyond its input (traced numpy allocations) stays within
+    the size of the input columns, plus up to 64 MiB of group-sized buffers that do not
+    shrink with the rows (this grid has 172,800 groups)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    kpiforge_kpis(contacts_table)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak <= contacts_table.nbytes + (64 << 20), (peak, contacts_table.nbytes)
+    print(f"\npeak extra memory {peak / 2**20:.0f} MiB for {contacts_table.nbytes / 2**20:.0f} "
+          f"MiB of input columns")

@@ -90,7 +90,7 @@ def _merge_stream(pool: Executor, spec: PassSpec, pieces: Iterator[tuple[int, pa
     for first, piece in pieces:
         function, *args = job(first, piece)
         in_flight.append(pool.submit(function, *args))
-        if len(in_flight) > 2 * cores():
+        if len(in_flight) > cores():
             take_oldest()
     while in_flight:
         take_oldest()

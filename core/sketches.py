@@ -40,7 +40,8 @@ def lerp(low: np.ndarray, high: np.ndarray, fraction: np.ndarray) -> np.ndarray:
 
 
 class QuantileSketch:
-    """Accumulator: state is (sorted group x bucket keys, counts)."""
+    """Accumulator: state is (sorted group x bucket keys as int64, int32 counts; a group's
+    count in one bucket stays far below 2**31 in any chunk or merge of them)."""
 
     def __init__(self, q: float, alpha: float = RELATIVE_ACCURACY) -> None:
         self.q = q
@@ -67,12 +68,18 @@ class QuantileSketch:
         codes = np.zeros(groups.rows, dtype=np.int64) if groups.codes is None else groups.codes
         keys = codes[valid].astype(np.int64) * _SPAN + (self._bucket(values[valid]) + 2 * _SHIFT)
         unique, counts = np.unique(keys, return_counts=True)
-        return unique, counts.astype(np.int64)
+        return unique, counts.astype(np.int32)
 
     def merge(self, parts: Sequence[tuple[tuple[np.ndarray, np.ndarray], np.ndarray]],
               n: int) -> tuple[np.ndarray, np.ndarray]:
-        keys = np.concatenate([index[state[0] // _SPAN] * _SPAN + state[0] % _SPAN
-                               for state, index in parts])
+        keys = np.concatenate([state[0] for state, _ in parts])
+        # Re-key groups in place: key = group x span + bucket, group -> index[group].
+        offsets = np.cumsum([0] + [len(state[0]) for state, _ in parts])
+        for (_, index), start, stop in zip(parts, offsets[:-1], offsets[1:], strict=True):
+            part = keys[start:stop]
+            group = part // _SPAN
+            part -= group * _SPAN
+            part += index[group] * _SPAN
         counts = np.concatenate([state[1] for state, _ in parts])
         return _sum_by_key(keys, counts)
 
@@ -102,6 +109,10 @@ def _sum_by_key(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
     """Sorted distinct keys and their summed counts. The stable sort is a merge of the
     parts' already-sorted runs, close to linear."""
     order = np.argsort(keys, kind="stable")
-    keys, counts = keys[order], counts[order]
+    keys = keys[order]
+    counts = counts[order]
+    del order
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    return keys[starts], np.add.reduceat(counts, starts) if len(keys) else counts
+    if not len(keys):
+        return keys, counts
+    return keys[starts], np.add.reduceat(counts, starts, dtype=np.int64).astype(np.int32)
