@@ -170,14 +170,26 @@ def order_statistics(codes: np.ndarray, values: np.ndarray, groups: int,
                                                      np.maximum(first - 1, 0)], 0)
                 return order_statistics(codes[keep], values[keep], groups,
                                         [rank - skipped for rank in ranks])
-    order = np.lexsort((values, codes))
-    ordered = values[order]
+    ordered = _sorted_within_groups(codes, values)
     per_group = np.bincount(codes, minlength=groups)
     start = np.cumsum(per_group) - per_group
     last_row = max(len(ordered) - 1, 0)
     if not len(ordered):
         return [np.full(groups, np.nan) for _ in ranks]
     return [ordered[np.clip(start + rank, 0, last_row)] for rank in ranks]
+
+
+def _sorted_within_groups(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` ordered by (group, value): one sort of a combined integer key, group x n
+    + the value's rank, which is about twice as fast as a two-key lexsort."""
+    n = len(values)
+    by_value = np.argsort(values)
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_value] = np.arange(n)
+    key = codes.astype(np.int64) * n
+    key += rank
+    key.sort()
+    return values[by_value][key % n] if n else values
 
 
 def accumulator_for(measure: Measure, sketch: bool = False

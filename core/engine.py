@@ -279,6 +279,8 @@ def align(partials: Sequence[Partial], names: Sequence[str]
     mapping its groups into it."""
     if not names:
         return {}, 1, [np.zeros(1, dtype=np.intp) for _ in partials]
+    if len(partials) == 1:
+        return dict(partials[0].keys), partials[0].count, [np.arange(partials[0].count)]
     factors = [factorize_keys(np.concatenate([p.keys[name] for p in partials]))
                for name in names]
     groups = combine(factors, names, rows=len(factors[0].codes))

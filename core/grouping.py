@@ -113,14 +113,10 @@ def _combine_large(factors: Sequence[Factor], names: Sequence[str]) -> Groups:
 
 def sort_order(keys: dict[str, np.ndarray]) -> np.ndarray:
     """Row order sorting groups by their keys (missing keys first)."""
-    ranks = []
-    for values in keys.values():
-        if values.dtype == object:
-            labels = sorted({v for v in values if v is not None}, key=str)
-            rank = {label: i for i, label in enumerate(labels)}
-            ranks.append(np.array([-1 if v is None else rank[v] for v in values]))
-        else:
-            ranks.append(np.argsort(np.argsort(values, kind="stable"), kind="stable"))
-    if not ranks:
+    if not keys:
         return np.arange(1)
-    return np.lexsort(tuple(reversed(ranks)))
+    table = pa.table({f"k{i}": pa.array(values, from_pandas=True)
+                      for i, values in enumerate(keys.values())})
+    order = pc.sort_indices(table, sort_keys=[(name, "ascending", "at_start")
+                                              for name in table.column_names])
+    return order.to_numpy()
