@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -47,10 +48,8 @@ def dask_partials(plan: Plan, sources: Mapping[str, TableSource], client: Any,
     partials = []
     for table, spec in plan.specs.items():
         source = sources[table]
-        shipped = TableSource(name=source.name, label=source.label,
-                              column_names=source.column_names, path=source.path,
-                              format=source.format, epoch=source.epoch)
-        futures = [client.submit(_fragment_partial, spec, shipped, fragment, chunk_rows,
+        futures = [client.submit(_fragment_partial, spec, source.without_data(), fragment,
+                                 chunk_rows,
                                  pure=False)
                    for fragment in _fragments(source, spec, client, chunk_rows)]
         while len(futures) > 1:
@@ -94,9 +93,7 @@ def _fragment_partial(spec: PassSpec, source: TableSource, fragment: tuple,
     columns = spec.columns
     if kind == "file":
         path = Path(fragment[1])
-        piece_source = TableSource(name=source.name, label=str(path),
-                                   column_names=source.column_names, path=path,
-                                   format=fragment[2], epoch=source.epoch)
+        piece_source = attrs.evolve(source, label=str(path), path=path, format=fragment[2])
         pieces = piece_source.pieces(columns, chunk_rows or (1 << 62))
         return merge_partials([table_partial(piece_source.table(piece, first), spec)
                                for first, piece in pieces], spec)

@@ -69,7 +69,7 @@ def process_partials(plan: Plan, sources: Mapping[str, TableSource],
     with ProcessPoolExecutor(workers) as pool:
         return [_merge_stream(pool, spec, sources[table].pieces(spec.columns, chunk_rows),
                               lambda first, piece, s=sources[table], p=spec:
-                              (_pass_shipped, _shipped(s), p, piece, first))
+                              (_pass, s.without_data(), p, piece, first))
                 for table, spec in plan.specs.items()]
 
 
@@ -101,18 +101,6 @@ def _merge_stream(pool: Executor, spec: PassSpec, pieces: Iterator[tuple[int, pa
 
 def _pass(source: TableSource, spec: PassSpec, piece: pa.Table, first_row: int) -> Partial:
     return table_partial(source.table(piece, first_row), spec)
-
-
-def _shipped(source: TableSource) -> TableSource:
-    """The source without its in-memory data, to send to a worker with one piece."""
-    return TableSource(name=source.name, label=source.label,
-                       column_names=source.column_names, path=source.path,
-                       format=source.format, epoch=source.epoch)
-
-
-def _pass_shipped(source: TableSource, spec: PassSpec, piece: pa.Table, first_row: int
-                  ) -> Partial:
-    return _pass(source, spec, piece, first_row)
 
 
 def _check_chunk_rows(chunk_rows: int) -> None:

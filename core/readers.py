@@ -67,6 +67,10 @@ class TableSource:
         return table_from_arrow(self.name, piece, self.label, self.epoch, self.header_lines,
                                 first_row)
 
+    def without_data(self) -> TableSource:
+        """This source less its in-memory data, to send to a worker beside one piece."""
+        return attrs.evolve(self, data=None, frame=None, stream=None)
+
     def wanted(self, columns: set[str] | None) -> list[str]:
         return [c for c in self.column_names if columns is None or c in columns]
 

@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import simpy
 
+from kpiforge.engine import compute
 from kpiforge.errors import KpiforgeError
 from kpiforge.simulations.model import Agent, ContactCentre, Contacts, queue_layout
 from kpiforge.simulations.scenario import DAY_S, TIER2, Channel, Scenario, volume_multipliers
@@ -261,9 +262,8 @@ def _surveys(scenario: Scenario, channel: np.ndarray, wait: np.ndarray, resolved
     return np.where(respond, csat, np.nan), np.where(respond, nps, np.nan)
 
 
-def _run_one(args: tuple[Scenario, np.random.SeedSequence, tuple[str, ...] | None]):
-    from kpiforge.engine import compute
-
+def _run_one(args: tuple[Scenario, np.random.SeedSequence, tuple[str, ...] | None]
+             ) -> dict[str, float]:
     scenario, seed, kpis = args
     result = compute(simulate(scenario, seed).tables(), kpis=kpis)
     return {name: float(values[0]) for name, values in result.values.items()}
