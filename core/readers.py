@@ -107,9 +107,15 @@ class TableSource:
                        for batch in pa.Table.from_pandas(part.compute(),
                                                          preserve_index=False).to_batches())
         elif self.path.is_dir():
-            batches = self._dataset().to_batches(columns=wanted, batch_size=rows)
+            options = ds.ParquetFragmentScanOptions(pre_buffer=False) \
+                if self.format == "parquet" else None
+            batches = self._dataset().to_batches(
+                columns=wanted, batch_size=rows, batch_readahead=1, fragment_readahead=1,
+                fragment_scan_options=options)
         elif self.format == "parquet":
-            batches = pq.ParquetFile(self.path).iter_batches(batch_size=rows, columns=wanted)
+            # pre_buffer keeps every read buffer: memory would grow with the file.
+            batches = pq.ParquetFile(self.path, pre_buffer=False).iter_batches(
+                batch_size=rows, columns=wanted)
         else:
             batches = _csv_batches(self.path, self.label, wanted, rows)
         first = 0
