@@ -47,12 +47,11 @@ def load_contacts(scenario: Any = "demo", days: int | None = None, seed: int | N
         overrides["scenario.days"] = str(days)
     if seed is not None:
         overrides["scenario.seed"] = str(seed)
-    if isinstance(scenario, Scenario):
-        key = (id(scenario), tuple(sorted(overrides.items())))
-        if overrides:
-            raise ValueError("pass settings with a scenario name or file, not a Scenario")
-    else:
-        key = (str(scenario), tuple(sorted(overrides.items())))
+    if isinstance(scenario, Scenario) and overrides:
+        raise ValueError("pass days, seed and settings with a scenario name or file; a "
+                         "Scenario object is used as it is")
+    key = (id(scenario) if isinstance(scenario, Scenario) else str(scenario),
+           tuple(sorted(overrides.items())))
     if key not in _RUNS:
         if isinstance(scenario, Scenario):
             plan = scenario

@@ -127,12 +127,10 @@ class ContactCentre:
     """The queues, the agents and the rules that connect them."""
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, contacts: Contacts,
-                 queue_kinds: list[int], queue_channels: list[int], repeats: RepeatSource
-                 ) -> None:
+                 queue_kinds: list[int], repeats: RepeatSource) -> None:
         self.env = env
         self.contacts = contacts
         self.kinds = queue_kinds
-        self.queue_channel = queue_channels
         self.stretch = [c.concurrency_stretch for c in scenario.channels]
         self.reply_sla = [c.reply_sla_s for c in scenario.channels]
         self.horizon = scenario.horizon_s
@@ -343,12 +341,11 @@ class ContactCentre:
             )
 
 
-def queue_layout(scenario: Scenario) -> tuple[list[str], list[int], list[int]]:
-    """Queue keys, kinds and channel indexes; the escalation queue comes last."""
-    keys, kinds, channels = [], [], []
-    for index, channel in enumerate(scenario.channels):
+def queue_layout(scenario: Scenario) -> tuple[list[str], list[int]]:
+    """Queue keys (``channel/queue``) and kinds; the escalation queue comes last."""
+    keys, kinds = [], []
+    for channel in scenario.channels:
         for key in channel.queue_keys():
             keys.append(key)
             kinds.append(_KIND_CODES[channel.kind])
-            channels.append(index)
-    return [*keys, TIER2], [*kinds, ESCALATION], [*channels, -1]
+    return [*keys, TIER2], [*kinds, ESCALATION]

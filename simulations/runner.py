@@ -85,14 +85,14 @@ def simulate(scenario: Scenario, seed: int | np.random.SeedSequence | None = Non
         np.random.SeedSequence(scenario.seed if seed is None else seed)
     rng = dict(zip(_STREAMS, (np.random.default_rng(s) for s in sequence.spawn(len(_STREAMS))),
                    strict=True))
-    keys, kinds, queue_channels = queue_layout(scenario)
+    keys, kinds = queue_layout(scenario)
     contacts = Contacts()
     arrivals = _draw_arrivals(scenario, keys, rng)
     order = np.argsort(arrivals["arrived"], kind="stable")
     contacts.extend({k: v[order] for k, v in arrivals.items()}, ordinal=1)
     repeats = _RepeatSource(scenario, keys, contacts, rng["repeats"])
     env = simpy.Environment()
-    centre = ContactCentre(env, scenario, contacts, kinds, queue_channels, repeats)
+    centre = ContactCentre(env, scenario, contacts, kinds, repeats)
     names, schedules = _seat_agents(centre, scenario, keys, rng["schedules"])
     env.process(centre.arrivals(np.arange(len(order))))
     for day in range(scenario.days):

@@ -54,7 +54,7 @@ def test_conservation_check_catches_a_contact_in_two_states():
                      "tier2_handle": np.array([0.0]), "repeat_delay": np.array([0.0])},
                     ordinal=1)
     centre = ContactCentre(simpy.Environment(), scenario, contacts, [CALL, ESCALATION],
-                           [0, -1], repeats=None)
+                           repeats=None)
     contacts.started[0] = contacts.answered[0] = 5.0
     centre.close()  # answered: fine
     contacts.abandoned[0] = 6.0
