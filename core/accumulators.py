@@ -17,7 +17,7 @@ import numpy as np
 
 from kpiforge.definitions import Measure
 from kpiforge.grouping import Groups
-from kpiforge.sketches import QuantileSketch, lerp
+from kpiforge.sketches import RELATIVE_ACCURACY, QuantileSketch, lerp
 
 Part = tuple[Any, np.ndarray]
 """A state and, for each of its groups, the group it maps to in the merged key space."""
@@ -192,10 +192,26 @@ def _sorted_within_groups(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
     return values[by_value][key % n] if n else values
 
 
-def accumulator_for(measure: Measure, sketch: bool = False
+#: How quantile measures are produced: exactly in memory, as a mergeable sketch (workers,
+#: Dask, one-pass streams), as a coarse histogram (first pass of a two-pass stream), or
+#: already resolved per group (after the second pass).
+QUANTILE_MODES = ("exact", "sketch", "coarse", "resolved")
+#: Relative width of the coarse histogram's buckets (values within a factor 1.5 share one).
+COARSE_ACCURACY = 0.2
+
+
+class Resolved(Min):
+    """Quantiles already selected per group: merging places each group's value."""
+
+
+def accumulator_for(measure: Measure, quantiles: str = "exact"
                     ) -> Count | Min | ExactQuantile | QuantileSketch:
-    """The accumulator that computes ``measure``; quantiles as a bounded sketch when
-    ``sketch`` (streaming, workers), else exactly."""
+    """The accumulator that computes ``measure``, quantiles as ``quantiles`` says."""
     if measure.agg == "quantile":
-        return QuantileSketch(measure.q) if sketch else ExactQuantile(measure.q)
+        if quantiles == "exact":
+            return ExactQuantile(measure.q)
+        if quantiles == "resolved":
+            return Resolved()
+        return QuantileSketch(measure.q, COARSE_ACCURACY if quantiles == "coarse"
+                              else RELATIVE_ACCURACY)
     return {"count": Count, "sum": Sum, "min": Min, "max": Max}[measure.agg]()

@@ -22,7 +22,7 @@ from kpiforge.categorical import Categorical
 from kpiforge.definitions import KPI, Dimension, Measure
 from kpiforge.errors import KpiforgeError, did_you_mean
 from kpiforge.grains import check_grain, interval_bounds, interval_numbers
-from kpiforge.grouping import combine, factorize, factorize_keys, sort_order
+from kpiforge.grouping import Groups, combine, factorize, factorize_keys, sort_order
 from kpiforge.readers import TableSource, load_sources
 from kpiforge.registry import Registry, default_registry
 from kpiforge.results import INTERVAL_START, Result
@@ -55,7 +55,9 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         The definitions to use; by default every installed plugin's.
     chunk_rows
         Stream the data in chunks of this many rows: memory stays bounded however large
-        the input, and quantiles come from a sketch (relative error <= 0.5 %).
+        the input. Quantiles stay exact when the data can be read twice (files, in-memory
+        tables: a second pass reads only the rows near each group's quantile); from an
+        iterator they come from a sketch (relative error <= 0.5 %).
     workers
         Process chunks in this many worker processes (implies chunks; default chunk size
         1,000,000 rows).
@@ -64,7 +66,8 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         ``kpiforge[dask]``).
 
     In memory, each table is split into pieces processed by a thread per core; every way
-    of running gives the same answers (quantiles from the sketch within its error).
+    of running gives the same answers (quantiles from the sketch within its error, in
+    worker processes, on Dask and from iterators).
 
     Raises
     ------
@@ -75,8 +78,14 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
 
     registry = registry or default_registry()
     sources = load_sources(data)
-    streamed = chunk_rows is not None or workers is not None or scheduler is not None
-    plan = Plan.make(registry, sources, kpis, by, grain, params, sketch=streamed)
+    if workers is not None or scheduler is not None:
+        quantiles = "sketch"
+    elif chunk_rows is not None:
+        rereadable = all(s.stream is None and s.frame is None for s in sources.values())
+        quantiles = "resolved" if rereadable else "sketch"
+    else:
+        quantiles = "exact"
+    plan = Plan.make(registry, sources, kpis, by, grain, params, quantiles)
     if scheduler is not None:
         from kpiforge.distributed import dask_partials
 
@@ -112,7 +121,7 @@ class PassSpec:
     dimensions: tuple[tuple[str, str], ...]
     grain: str | None
     params: Mapping[str, float]
-    sketch: bool
+    quantiles: str
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -150,7 +159,7 @@ class Plan:
     @classmethod
     def make(cls, registry: Registry, sources: Mapping[str, TableSource],
              kpis: Iterable[str] | None, by: Sequence[str], grain: str | None,
-             params: Mapping[str, float] | None, sketch: bool = False) -> Plan:
+             params: Mapping[str, float] | None, quantiles: str = "exact") -> Plan:
         """Choose KPIs and columns; raise :class:`KpiforgeError` for what cannot work."""
         if isinstance(by, str):
             by = (by,)
@@ -180,7 +189,7 @@ class Plan:
                 specs[table] = PassSpec(
                     table=table, measures=table_measures,
                     dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
-                    grain=grain, params=resolved, sketch=sketch)
+                    grain=grain, params=resolved, quantiles=quantiles)
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
                    specs=specs, dimensions=dimensions, grain=grain, params=resolved,
                    skipped=skipped)
@@ -201,7 +210,7 @@ class Plan:
         values: dict[str, Any] = dict(self.params)
         for spec in self.specs.values():
             for measure in spec.measures:
-                accumulator = accumulator_for(measure, spec.sketch)
+                accumulator = accumulator_for(measure, spec.quantiles)
                 values[measure.name] = accumulator.finalize(
                     accumulator.merge(parts[measure.name], count), count)
         if self.grain:
@@ -231,29 +240,39 @@ class Plan:
 
 def table_partial(table: Table, spec: PassSpec) -> Partial:
     """One vectorised pass over ``table``: group codes, then every measure of the table."""
-    factors = [factorize(table.columns[column]) for _, column in spec.dimensions]
-    time = table.columns[table.schema.time_column]
-    if spec.grain:
-        factors.append(factorize(interval_numbers(time, spec.grain, table.epoch)))
-    groups = combine(factors, spec.key_names, rows=len(table))
+    groups = group_rows(table, spec)
     memo: dict[str, Any] = {}
-
-    def lookup(name: str) -> Any:
-        if name in spec.params:
-            return spec.params[name]
-        return table.columns[name]
-
-    states = {}
-    for measure in spec.measures:
-        values = mask = None
-        if measure.value_expression is not None:
-            values = _as_values(measure, measure.value_expression.evaluate(lookup, memo), table)
-        if measure.where_expression is not None:
-            mask = _as_mask(measure.where_expression.evaluate(lookup, memo), len(table))
-        states[measure.name] = accumulator_for(measure, spec.sketch).accumulate(
-            groups, values, mask)
+    states = {measure.name: accumulator_for(measure, spec.quantiles).accumulate(
+                  groups, *measure_inputs(measure, table, spec, memo))
+              for measure in spec.measures}
+    time = table.columns[table.schema.time_column]
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
                    time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch)
+
+
+def group_rows(table: Table, spec: PassSpec) -> Groups:
+    """Which group each row of ``table`` is in, under ``spec``'s dimensions and grain."""
+    factors = [factorize(table.columns[column]) for _, column in spec.dimensions]
+    if spec.grain:
+        time = table.columns[table.schema.time_column]
+        factors.append(factorize(interval_numbers(time, spec.grain, table.epoch)))
+    return combine(factors, spec.key_names, rows=len(table))
+
+
+def measure_inputs(measure: Measure, table: Table, spec: PassSpec, memo: dict[str, Any]
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A measure's values and filter mask over ``table`` (None where it has none);
+    ``memo`` shares sub-expressions between the measures of one pass."""
+
+    def lookup(name: str) -> Any:
+        return spec.params[name] if name in spec.params else table.columns[name]
+
+    values = mask = None
+    if measure.value_expression is not None:
+        values = _as_values(measure, measure.value_expression.evaluate(lookup, memo), table)
+    if measure.where_expression is not None:
+        mask = _as_mask(measure.where_expression.evaluate(lookup, memo), len(table))
+    return values, mask
 
 
 def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
@@ -263,7 +282,7 @@ def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
     keys, count, indexes = align(partials, spec.key_names)
     states = {}
     for measure in spec.measures:
-        accumulator = accumulator_for(measure, spec.sketch)
+        accumulator = accumulator_for(measure, spec.quantiles)
         states[measure.name] = accumulator.merge(
             [(p.states[measure.name], index) for p, index in zip(partials, indexes,
                                                                   strict=True)], count)

@@ -14,11 +14,25 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
+import attrs
+import numpy as np
 import pyarrow as pa
 
-from kpiforge.engine import Partial, PassSpec, Plan, merge_partials, table_partial
+from kpiforge.accumulators import accumulator_for, order_statistics
+from kpiforge.engine import (
+    Partial,
+    PassSpec,
+    Plan,
+    align,
+    group_rows,
+    measure_inputs,
+    merge_partials,
+    table_partial,
+)
 from kpiforge.errors import KpiforgeError
 from kpiforge.readers import TableSource
+from kpiforge.sketches import lerp
+from kpiforge.tables import SCHEMAS
 
 #: Rows below which a table is not worth splitting across threads.
 MIN_PIECE_ROWS = 250_000
@@ -50,13 +64,77 @@ def in_memory_partials(plan: Plan, sources: Mapping[str, TableSource]) -> list[P
 def streamed_partials(plan: Plan, sources: Mapping[str, TableSource], chunk_rows: int
                       ) -> list[Partial]:
     """Read each table ``chunk_rows`` at a time, a few chunks in flight on threads, merging
-    as they finish: memory holds a few chunks and the group-sized running result."""
+    as they finish: memory holds a few chunks and the group-sized running result.
+
+    With quantiles to resolve exactly, the first pass keeps them as a coarse histogram per
+    group and a second pass reads only the rows near each group's quantile
+    (:func:`resolve_quantiles`)."""
     _check_chunk_rows(chunk_rows)
+    partials = []
     with ThreadPoolExecutor(cores()) as pool:
-        return [_merge_stream(pool, spec, sources[table].pieces(spec.columns, chunk_rows),
-                              lambda first, piece, s=sources[table], p=spec:
-                              (_pass, s, p, piece, first))
-                for table, spec in plan.specs.items()]
+        for table, spec in plan.specs.items():
+            source = sources[table]
+            first = attrs.evolve(spec, quantiles="coarse") if spec.quantiles == "resolved" \
+                else spec
+            merged = _merge_stream(pool, first, source.pieces(first.columns, chunk_rows),
+                                   lambda start, piece, s=source, p=first:
+                                   (_pass, s, p, piece, start))
+            if spec.quantiles == "resolved":
+                merged = resolve_quantiles(merged, first, source, chunk_rows)
+            partials.append(merged)
+    return partials
+
+
+def resolve_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chunk_rows: int
+                      ) -> Partial:
+    """Replace the coarse quantile histograms of ``partial`` (a whole table's first pass)
+    with exact per-group quantiles, from a second pass that keeps only the rows in the
+    buckets holding each group's ranks. Memory: the histograms (a few entries per group)
+    and those rows, a small share of the table."""
+    measures = [m for m in spec.measures if m.agg == "quantile"]
+    if not measures:
+        return partial
+    sketches = {m.name: accumulator_for(m, "coarse") for m in measures}
+    targets = {m.name: sketches[m.name].targets(partial.states[m.name], partial.count)
+               for m in measures}
+    kept: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m.name: [] for m in measures}
+    columns = set().union(*(m.columns for m in measures)) | {c for _, c in spec.dimensions}
+    columns.add(SCHEMAS[spec.table].time_column)
+    for first, piece in source.pieces(columns, chunk_rows):
+        table = source.table(piece, first)
+        groups = group_rows(table, spec)
+        to_partial = _group_index(partial, groups, spec)
+        memo: dict = {}
+        for measure in measures:
+            values, mask = measure_inputs(measure, table, spec, memo)
+            valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
+            codes = to_partial[np.zeros(len(table), np.intp) if groups.codes is None
+                               else groups.codes][valid]
+            values = values[valid]
+            bucket = sketches[measure.name].bucket(values)
+            target = targets[measure.name]
+            keep = (bucket == target.buckets[0][codes]) | (bucket == target.buckets[1][codes])
+            kept[measure.name].append((codes[keep], values[keep]))
+    states = dict(partial.states)
+    for measure in measures:
+        target = targets[measure.name]
+        codes = np.concatenate([c for c, _ in kept[measure.name]] or [np.zeros(0, np.intp)])
+        values = np.concatenate([v for _, v in kept[measure.name]] or [np.zeros(0)])
+        low, high = order_statistics(codes, values, partial.count,
+                                     [rank - target.ahead for rank in target.ranks])
+        states[measure.name] = np.where(
+            target.has, lerp(low, high, target.position - target.ranks[0]), np.nan)
+    return attrs.evolve(partial, states=states)
+
+
+def _group_index(partial: Partial, groups, spec: PassSpec) -> np.ndarray:
+    """For each group of a chunk, its index among ``partial``'s groups."""
+    chunk = Partial(table=spec.table, keys=groups.keys, count=groups.count, states={},
+                    time_range=partial.time_range, epoch=partial.epoch)
+    _, count, (in_partial, in_chunk) = align([partial, chunk], spec.key_names)
+    position = np.full(count, -1, dtype=np.intp)
+    position[in_partial] = np.arange(partial.count)
+    return position[in_chunk]
 
 
 def process_partials(plan: Plan, sources: Mapping[str, TableSource],

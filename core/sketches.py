@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
 import numpy as np
 
 from kpiforge.grouping import Groups
@@ -48,7 +49,7 @@ class QuantileSketch:
         self.gamma = (1 + alpha) / (1 - alpha)
         self.log_gamma = np.log(self.gamma)
 
-    def _bucket(self, values: np.ndarray) -> np.ndarray:
+    def bucket(self, values: np.ndarray) -> np.ndarray:
         """Order-preserving bucket code: negative < 0 (zero) < positive."""
         magnitude = np.abs(values)
         with np.errstate(divide="ignore"):
@@ -66,7 +67,7 @@ class QuantileSketch:
                    ) -> tuple[np.ndarray, np.ndarray]:
         valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
         codes = np.zeros(groups.rows, dtype=np.int64) if groups.codes is None else groups.codes
-        keys = codes[valid].astype(np.int64) * _SPAN + (self._bucket(values[valid]) + 2 * _SHIFT)
+        keys = codes[valid].astype(np.int64) * _SPAN + (self.bucket(values[valid]) + 2 * _SHIFT)
         unique, counts = np.unique(keys, return_counts=True)
         return unique, counts.astype(np.int32)
 
@@ -82,6 +83,29 @@ class QuantileSketch:
             part += index[group] * _SPAN
         counts = np.concatenate([state[1] for state, _ in parts])
         return _sum_by_key(keys, counts)
+
+    def targets(self, state: tuple[np.ndarray, np.ndarray], n: int) -> Targets:
+        """Where each group's quantile lies: its two ranks, the buckets that hold them, and
+        how many of the group's values lie below the lower bucket."""
+        keys, counts = state
+        group = keys // _SPAN
+        code = keys % _SPAN - 2 * _SHIFT
+        per_group = np.bincount(group, weights=counts, minlength=n).astype(np.int64)
+        has = per_group > 0
+        position = np.where(has, (per_group - 1) * self.q, 0.0)
+        below_rank = np.floor(position).astype(np.int64)
+        above_rank = np.where(has, np.minimum(below_rank + 1, per_group - 1), 0)
+        cumulative = np.cumsum(counts, dtype=np.int64)
+        before = np.cumsum(per_group) - per_group
+        last = max(len(code) - 1, 0)
+        low = np.minimum(np.searchsorted(cumulative, before + below_rank, side="right"), last)
+        high = np.minimum(np.searchsorted(cumulative, before + above_rank, side="right"), last)
+        ahead = np.where(low > 0, cumulative[np.maximum(low - 1, 0)], 0) - before
+        nowhere = np.iinfo(np.int64).min  # a bucket no value falls in
+        pick = (lambda entries: np.where(has, code[entries], nowhere)) if len(code) else (
+            lambda entries: np.full(n, nowhere))
+        return Targets(has=has, position=position, ranks=(below_rank, above_rank),
+                       buckets=(pick(low), pick(high)), ahead=np.where(has, ahead, 0))
 
     def finalize(self, state: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
         keys, counts = state
@@ -103,6 +127,18 @@ class QuantileSketch:
 
         low, high = rank_value(below), rank_value(above)
         return np.where(has, lerp(low, high, position - below), np.nan)
+
+
+@attrs.frozen(eq=False)
+class Targets:
+    """Per group: whether it has values, the fractional rank of the quantile, the two
+    integer ranks around it, the buckets holding them, and the values below the lower."""
+
+    has: np.ndarray
+    position: np.ndarray
+    ranks: tuple[np.ndarray, np.ndarray]
+    buckets: tuple[np.ndarray, np.ndarray]
+    ahead: np.ndarray
 
 
 def _sum_by_key(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
