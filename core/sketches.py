@@ -108,25 +108,9 @@ class QuantileSketch:
                        buckets=(pick(low), pick(high)), ahead=np.where(has, ahead, 0))
 
     def finalize(self, state: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
-        keys, counts = state
-        group = keys // _SPAN
-        code = keys % _SPAN - 2 * _SHIFT
-        per_group = np.bincount(group, weights=counts, minlength=n).astype(np.int64)
-        has = per_group > 0
-        position = np.where(has, (per_group - 1) * self.q, 0.0)
-        below = np.floor(position).astype(np.int64)
-        above = np.where(has, np.minimum(below + 1, per_group - 1), 0)
-        cumulative = np.cumsum(counts)
-        before = np.cumsum(per_group) - per_group
-        if not len(keys):
-            return np.full(n, np.nan)
-
-        def rank_value(rank: np.ndarray) -> np.ndarray:
-            entry = np.searchsorted(cumulative, before + rank, side="right")
-            return self._value(code[np.minimum(entry, len(code) - 1)])
-
-        low, high = rank_value(below), rank_value(above)
-        return np.where(has, lerp(low, high, position - below), np.nan)
+        target = self.targets(state, n)
+        low, high = (self._value(np.where(target.has, bucket, 0)) for bucket in target.buckets)
+        return np.where(target.has, lerp(low, high, target.position - target.ranks[0]), np.nan)
 
 
 @attrs.frozen(eq=False)
