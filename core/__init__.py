@@ -3,17 +3,42 @@
 The public API: declare definitions with :class:`Measure`, :class:`KPI`, :class:`KGI` and
 :class:`Dimension` in ``kpiforge_*`` hooks marked with :data:`hookimpl`, and compute them with
 :func:`compute`.
+
+Names are imported on first use, so that a command which needs none of the engine (``kpiforge
+erlang``, ``--help``) starts without loading it.
 """
 
-from kpiforge.definitions import KGI, KPI, Dimension, Measure
-from kpiforge.engine import compute
-from kpiforge.errors import KpiforgeError
-from kpiforge.hookspecs import hookimpl, hookspec
-from kpiforge.plugin_manager import get_plugin_manager
-from kpiforge.registry import Registry
-from kpiforge.results import Result
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kpiforge.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from kpiforge.definitions import KGI, KPI, Dimension, Measure
+    from kpiforge.engine import compute
+    from kpiforge.errors import KpiforgeError
+    from kpiforge.hookspecs import hookimpl, hookspec
+    from kpiforge.plugin_manager import get_plugin_manager
+    from kpiforge.registry import Registry
+    from kpiforge.results import Result
 
 __version__ = "0.1.0"
+
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    "KGI": "kpiforge.definitions",
+    "KPI": "kpiforge.definitions",
+    "Dimension": "kpiforge.definitions",
+    "Measure": "kpiforge.definitions",
+    "compute": "kpiforge.engine",
+    "KpiforgeError": "kpiforge.errors",
+    "hookimpl": "kpiforge.hookspecs",
+    "hookspec": "kpiforge.hookspecs",
+    "get_plugin_manager": "kpiforge.plugin_manager",
+    "Registry": "kpiforge.registry",
+    "Result": "kpiforge.results",
+}
 
 __all__ = [
     "KGI",
@@ -29,3 +54,6 @@ __all__ = [
     "hookimpl",
     "hookspec",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

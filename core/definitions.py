@@ -6,15 +6,18 @@ declared, with its name in the message.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 import numpy as np
 
 from kpiforge.errors import KpiforgeError
 from kpiforge.expressions import Expression, ExpressionError
-from kpiforge.tables import SCHEMAS
+from kpiforge.io.schemas import SCHEMAS
+
+T = TypeVar("T")
 
 AGGREGATIONS = ("count", "sum", "min", "max", "quantile")
 DIRECTIONS = ("higher", "lower", "neutral")
@@ -39,25 +42,67 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute, Any], N
     return check
 
 
-def _names(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+def _named_errors(cls: type[T]) -> type[T]:
+    """Make the errors of ``cls.__init__`` (a converter's, or an unknown keyword) name the
+    definition: "KPI 'x_rate': target must be a number, got 'high'"."""
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            init(self, *args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            name = kwargs.get("name", args[0] if args else "?")
+            raise KpiforgeError(f"{type(self).__name__} {name!r}: {exc}") from None
+
+    setattr(cls, "__init__", __init__)  # noqa: B010 (mypy forbids assigning to a method)
+    return cls
+
+
+def _to_names(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
-    return (value,) if isinstance(value, str) else tuple(value)
+    names = (value,) if isinstance(value, str) else tuple(value)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"names must be strings, got {name!r}")
+    return names
 
 
-def _params(value: Mapping[str, float] | None) -> Mapping[str, float]:
-    return {} if value is None else {k: float(v) for k, v in value.items()}
+def _to_params(value: Mapping[str, float] | None) -> dict[str, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"params must map parameter names to defaults, got {value!r}")
+    try:
+        return {name: float(default) for name, default in value.items()}
+    except (TypeError, ValueError):
+        raise ValueError(f"params must map parameter names to numbers, got {value!r}") \
+            from None
 
 
-def _parse(owner: Any, field: str, text: str | None) -> Expression | None:
-    if text is None:
-        return None
+def _to_target(value: float | str | None) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"target must be a number, got {value!r}") from None
+
+
+def _to_columns(value: Mapping[str, str]) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"columns must map table names to column names, got {value!r}")
+    return dict(value)
+
+
+def _parse(owner: Any, field: str, text: str) -> Expression:
+    """``text`` parsed, or an error naming the definition and the field."""
     try:
         return Expression.parse(text)
     except ExpressionError as exc:
         raise ExpressionError(f"{type(owner).__name__} {owner.name!r}, {field}: {exc}") from None
 
 
+@_named_errors
 @attrs.frozen
 class Measure:
     """A mergeable aggregate over one table: ``agg`` of ``value`` over rows passing ``where``.
@@ -73,14 +118,16 @@ class Measure:
     value: str | None = None
     where: str | None = None
     q: float | None = None
-    params: Mapping[str, float] = attrs.field(factory=dict, converter=_params)
+    params: Mapping[str, float] = attrs.field(factory=dict, converter=_to_params)
     description: str = ""
     value_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
     where_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "value_expression", _parse(self, "value", self.value))
-        object.__setattr__(self, "where_expression", _parse(self, "where", self.where))
+        object.__setattr__(self, "value_expression",
+                           None if self.value is None else _parse(self, "value", self.value))
+        object.__setattr__(self, "where_expression",
+                           None if self.where is None else _parse(self, "where", self.where))
         if self.agg != "count" and self.value is None:
             raise KpiforgeError(f"Measure {self.name!r}: agg {self.agg!r} needs a value")
         if (self.agg == "quantile") != (self.q is not None):
@@ -102,6 +149,7 @@ class Measure:
 Formula = str | Callable[[Mapping[str, np.ndarray]], Any]
 
 
+@_named_errors
 @attrs.frozen
 class KPI:
     """A formula over measures, other KPIs and parameters, evaluated per group.
@@ -119,11 +167,11 @@ class KPI:
     unit: str = ""
     direction: str = attrs.field(default="higher", validator=_one_of(DIRECTIONS))
     description: str = ""
-    seeds: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    kgis: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    target: float | None = attrs.field(default=None, converter=attrs.converters.optional(float))
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    params: Mapping[str, float] = attrs.field(factory=dict, converter=_params)
+    seeds: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
+    kgis: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
+    target: float | None = attrs.field(default=None, converter=_to_target)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
+    params: Mapping[str, float] = attrs.field(factory=dict, converter=_to_params)
     expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -155,6 +203,7 @@ class KPI:
         """The KPI's value per group from its inputs' group arrays."""
         if self.expression is not None:
             return self.expression.evaluate(inputs.__getitem__)
+        assert callable(self.formula)
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.formula({name: inputs[name] for name in self.inputs})
 
@@ -167,6 +216,7 @@ class KPI:
         return np.where(np.isnan(value), np.nan, met)
 
 
+@_named_errors
 @attrs.frozen
 class KGI(KPI):
     """A goal (LTV, CSAT, churn...): a computable KPI that other KPIs link to."""
@@ -174,12 +224,13 @@ class KGI(KPI):
     is_goal: ClassVar[bool] = True
 
 
+@_named_errors
 @attrs.frozen
 class Dimension:
     """Something results are grouped by, and which column holds it in each table."""
 
     name: str = attrs.field(validator=_identifier)
-    columns: Mapping[str, str] = attrs.field(converter=dict)
+    columns: Mapping[str, str] = attrs.field(converter=_to_columns)
     description: str = ""
 
     def __attrs_post_init__(self) -> None:

@@ -14,7 +14,26 @@ class KpiforgeError(Exception):
     """
 
 
+class KpiforgeWarning(UserWarning):
+    """Something the user should know that does not stop the work (an unknown plugin name
+    in ``KPIFORGE_PLUGINS``, KPIs left out); the CLI prints it as one line."""
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """Return ' (did you mean: a, b?)' for close matches of ``name``, or ''."""
     close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
     return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+class MissingTableError(KpiforgeError):
+    """``subject`` (a KPI) needs ``table``, which the data does not include."""
+
+    def __init__(self, subject: str, table: str) -> None:
+        super().__init__(f"{subject} needs the {table} table; pass it as the {table!r} "
+                         "entry of data")
+        self.subject = subject
+        self.table = table
+
+
+class MissingColumnError(KpiforgeError):
+    """A KPI needs a column its table lacks; leaving the KPI out is one way around it."""

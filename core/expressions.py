@@ -22,8 +22,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from kpiforge.categorical import Categorical
 from kpiforge.errors import KpiforgeError
+from kpiforge.io.categorical import Categorical
 
 
 def _isnan(a: Any) -> Any:
@@ -158,8 +158,8 @@ def _check_node(node: ast.AST, text: str) -> None:
 def _column(node: ast.AST) -> int:
     """1-based column of the token at fault: the '.' or '[' after a value, else the node."""
     if isinstance(node, ast.Attribute | ast.Subscript):
-        return node.value.end_col_offset + 1
-    return node.col_offset + 1
+        return (node.value.end_col_offset or 0) + 1
+    return int(getattr(node, "col_offset", 0)) + 1
 
 
 class _Evaluator:
@@ -194,7 +194,7 @@ class _Evaluator:
                 return out
             if isinstance(node, ast.Compare):
                 return self._compare(node)
-            assert isinstance(node, ast.Call)
+            assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             args = [self._numeric(arg) for arg in node.args]
             return FUNCTIONS[node.func.id][2](*args)
 
@@ -220,7 +220,7 @@ class _Evaluator:
         return result
 
 
-def _compare_pair(op: type, left: Any, right: Any, node: ast.Compare) -> Any:
+def _compare_pair(op: type[ast.cmpop], left: Any, right: Any, node: ast.Compare) -> Any:
     if isinstance(right, Categorical) and isinstance(left, str):
         left, right = right, left
     if isinstance(left, Categorical) or isinstance(right, Categorical):

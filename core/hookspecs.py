@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from kpiforge.definitions import KGI, KPI, Dimension, Measure
 
 hookspec = pluggy.HookspecMarker("kpiforge")
 hookimpl = pluggy.HookimplMarker("kpiforge")
 
 
 @hookspec
-def kpiforge_register_measures():
+def kpiforge_register_measures() -> list[Measure]:
     """Return a list of :class:`kpiforge.Measure`: mergeable aggregates over one table."""
 
 
 @hookspec
-def kpiforge_register_kpis():
+def kpiforge_register_kpis() -> list[KPI]:
     """Return a list of :class:`kpiforge.KPI`: formulas over measures, KPIs and parameters."""
 
 
 @hookspec
-def kpiforge_register_kgis():
+def kpiforge_register_kgis() -> list[KGI]:
     """Return a list of :class:`kpiforge.KGI`: goals that KPIs link to (computable KPIs)."""
 
 
 @hookspec
-def kpiforge_register_dimensions():
+def kpiforge_register_dimensions() -> list[Dimension]:
     """Return a list of :class:`kpiforge.Dimension`: columns results can be grouped by."""
 
 
 @hookspec
-def kpiforge_register_commands():
+def kpiforge_register_commands() -> list[click.Command]:
     """Return a list of :class:`click.Command` to add to the ``kpiforge`` CLI."""

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
 from kpiforge.definitions import KGI, KPI, Dimension, Measure
 from kpiforge.errors import KpiforgeError, did_you_mean
-from kpiforge.plugin_manager import PluginManager, default_plugin_manager
+from kpiforge.plugin_manager import ONLY_PLUGINS_ENV, PluginManager, default_plugin_manager
 
 #: Names the engine supplies to every formula.
 ENGINE_INPUTS = {"grain_s": "length of each group's time interval in seconds (without a "
                  "grain: first to last contact arrival)"}
 
-_HOOKS = {
+#: The hooks whose definitions make up a registry, and the type each returns.
+HOOKS: dict[str, type] = {
     "kpiforge_register_measures": Measure,
     "kpiforge_register_kpis": KPI,
     "kpiforge_register_kgis": KGI,
@@ -43,30 +45,13 @@ class Registry:
         """Collect every hook's definitions and check them.
 
         Raises :class:`KpiforgeError` naming the definition and plugin(s) for duplicates,
-        unknown inputs, cycles, bad KGI links and hooks that return the wrong thing.
+        unknown inputs, cycles, bad KGI links and hooks that raise or return the wrong
+        thing.
         """
-        found: dict[type, list[tuple[str, object]]] = {kind: [] for kind in _HOOKS.values()}
-        for hook_name, kind in _HOOKS.items():
-            for impl in getattr(manager.hook, hook_name).get_hookimpls():
-                try:
-                    items = impl.function()
-                except KpiforgeError as exc:
-                    raise KpiforgeError(f"plugin {impl.plugin_name!r}: {exc}") from None
-                except Exception as exc:
-                    raise KpiforgeError(
-                        f"plugin {impl.plugin_name!r}: {hook_name} raised "
-                        f"{type(exc).__name__}: {exc}"
-                    ) from exc
-                if not isinstance(items, list | tuple):
-                    raise KpiforgeError(f"plugin {impl.plugin_name!r}: {hook_name} must return "
-                                        f"a list, got {type(items).__name__}")
-                for item in items:
-                    if not isinstance(item, kind):
-                        raise KpiforgeError(
-                            f"plugin {impl.plugin_name!r}: {hook_name} must return "
-                            f"{kind.__name__} objects, got {item!r}"
-                        )
-                    found[kind].append((impl.plugin_name, item))
+        found: dict[type, list[tuple[str, Any]]] = {kind: [] for kind in HOOKS.values()}
+        for hook_name, kind in HOOKS.items():
+            for registration in manager.collect(hook_name, kind):
+                found[kind].extend((registration.plugin, item) for item in registration.items)
         return cls.build(
             measures=found[Measure], kpis=found[KPI] + found[KGI], dimensions=found[Dimension]
         )
@@ -77,12 +62,14 @@ class Registry:
         """Check and index ``(plugin name, definition)`` pairs."""
         origin: dict[str, str] = {}
         by_name: dict[str, Measure | KPI] = {}
-        for plugin, item in [*measures, *kpis]:
+        definitions: list[tuple[str, Measure | KPI]] = [*measures, *kpis]
+        for plugin, item in definitions:
             if item.name in origin:
                 raise KpiforgeError(
                     f"{_kind(item)} {item.name!r} is defined twice: by plugin "
                     f"{origin[item.name]!r} ({_kind(by_name[item.name])}) and by plugin "
-                    f"{plugin!r}; rename one of them"
+                    f"{plugin!r}; rename one of them, or load only one of the plugins "
+                    f"({ONLY_PLUGINS_ENV}=name,...)"
                 )
             if item.name in ENGINE_INPUTS:
                 raise KpiforgeError(f"plugin {plugin!r}: {item.name!r} is reserved for the "
@@ -94,7 +81,8 @@ class Registry:
             if dimension.name in dims:
                 raise KpiforgeError(
                     f"dimension {dimension.name!r} is defined twice: by plugin "
-                    f"{origin['dimension:' + dimension.name]!r} and by plugin {plugin!r}"
+                    f"{origin['dimension:' + dimension.name]!r} and by plugin {plugin!r}; "
+                    f"load only one of the plugins ({ONLY_PLUGINS_ENV}=name,...)"
                 )
             dims[dimension.name] = dimension
             origin["dimension:" + dimension.name] = plugin

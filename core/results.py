@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
 import math
 import os
-import tempfile
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from kpiforge.definitions import KPI
 from kpiforge.errors import KpiforgeError
-from kpiforge.grains import to_datetime64, to_iso
+from kpiforge.io.output import TEXT_FORMATS, csv_text, json_text, write_parquet, write_text
+from kpiforge.io.timestamps import to_datetime64, to_iso
 
 INTERVAL_START = "interval_start"
 FORMATS = ("table", "csv", "json", "parquet")
@@ -87,27 +81,19 @@ class Result:
 
     def write(self, path: str | os.PathLike, fmt: str) -> None:
         """Write as ``csv``, ``json`` or ``parquet``, atomically: all or nothing at ``path``."""
-        with atomic_output(path) as temporary:
-            if fmt == "parquet":
-                pq.write_table(self.to_arrow(), temporary)
-            else:
-                temporary.write_text(self.render(fmt), encoding="utf-8")
+        if fmt == "parquet":
+            write_parquet(self.to_arrow(), path)
+        else:
+            write_text(self.render(fmt), path)
 
     def render(self, fmt: str) -> str:
         """The result as ``csv`` or ``json`` text."""
         if fmt == "json":
-            return json.dumps(self.to_records(), indent=1) + "\n"
+            return json_text(self.to_records())
         if fmt == "csv":
-            table = self.to_arrow()
-            if INTERVAL_START in table.column_names:
-                iso = pc.strftime(table[INTERVAL_START], format="%Y-%m-%dT%H:%M:%S")
-                table = table.set_column(table.column_names.index(INTERVAL_START),
-                                         INTERVAL_START, iso)
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(table, sink,
-                            pacsv.WriteOptions(quoting_style="needed"))
-            return sink.getvalue().to_pybytes().decode("utf-8")
-        raise KpiforgeError(f"cannot render format {fmt!r} as text; use csv or json")
+            return csv_text(self.to_arrow())
+        raise KpiforgeError(f"cannot render format {fmt!r} as text; use "
+                            f"{' or '.join(TEXT_FORMATS)}")
 
 
 def _plain(value: Any) -> Any:
@@ -115,21 +101,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place only on success."""
-    target = Path(path)
-    if target.is_dir():
-        raise KpiforgeError(f"{target}: is a directory; give a file name to write")
-    if not target.parent.exists():
-        raise KpiforgeError(f"{target.parent}: no such directory to write {target.name} into")
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -6,7 +6,9 @@ Installed with kpiforge (entry point ``pytest11``), so any test suite gets two f
     The tables of a simulated run, ready for ``kpiforge.compute``: a built-in scenario name
     (``demo``, ``flat``), a path to a scenario TOML file, or a :class:`Scenario`; ``settings``
     override scenario keys (``{"staffing.agents": 12}``; dots become double underscores in
-    keyword form: ``staffing__agents=12``). Runs are cached for the session.
+    keyword form: ``staffing__agents=12``). Runs are cached for the session by the resolved
+    scenario; each call returns a new mapping of the (immutable) Arrow tables, so a test
+    that changes its mapping does not change the next test's.
 
 ``benchmark_kpis(tables, kpis=None, by=(), grain=None, **compute_options)``
     Times ``kpiforge.compute`` on ``tables`` with pytest-benchmark and returns the result.
@@ -23,44 +25,41 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import pytest
 
-_RUNS: dict[tuple, dict[str, pa.Table]] = {}
+import kpiforge
+from kpiforge import simulations
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: Simulated tables by the resolved scenario's TOML text.
+_RUNS: dict[str, dict[str, pa.Table]] = {}
 
 
 def load_contacts(scenario: Any = "demo", days: int | None = None, seed: int | None = None,
                   **settings: Any) -> dict[str, pa.Table]:
-    """The tables of a simulated run (cached per arguments for the session)."""
-    from kpiforge.simulations import (
-        BUILTIN_SCENARIOS,
-        Scenario,
-        builtin_scenario,
-        load_scenario,
-        simulate,
-    )
-
+    """The tables of a simulated run (cached by scenario for the session)."""
     overrides = {key.replace("__", "."): str(value) for key, value in settings.items()}
     if days is not None:
         overrides["scenario.days"] = str(days)
     if seed is not None:
         overrides["scenario.seed"] = str(seed)
-    if isinstance(scenario, Scenario) and overrides:
+    if isinstance(scenario, simulations.Scenario) and overrides:
         raise ValueError("pass days, seed and settings with a scenario name or file; a "
                          "Scenario object is used as it is")
-    key = (id(scenario) if isinstance(scenario, Scenario) else str(scenario),
-           tuple(sorted(overrides.items())))
+    if isinstance(scenario, simulations.Scenario):
+        plan = scenario
+    elif str(scenario) in simulations.BUILTIN_SCENARIOS:
+        plan = simulations.builtin_scenario(str(scenario), overrides)
+    else:
+        plan = simulations.load_scenario(Path(scenario), overrides)
+    key = plan.to_toml()
     if key not in _RUNS:
-        if isinstance(scenario, Scenario):
-            plan = scenario
-        elif str(scenario) in BUILTIN_SCENARIOS:
-            plan = builtin_scenario(str(scenario), overrides)
-        else:
-            plan = load_scenario(Path(scenario), overrides)
-        _RUNS[key] = simulate(plan).tables()
-    return _RUNS[key]
+        _RUNS[key] = simulations.simulate(plan).tables()
+    return dict(_RUNS[key])
 
 
 @pytest.fixture
@@ -72,10 +71,8 @@ def contact_load() -> Callable[..., dict[str, pa.Table]]:
 @pytest.fixture
 def benchmark_kpis(benchmark) -> Callable[..., Any]:
     """Factory timing ``kpiforge.compute(tables, ...)`` with pytest-benchmark."""
-    from kpiforge import compute
-
     def run(tables: dict[str, pa.Table], kpis: Any = None, by: Any = (), grain: Any = None,
             **options: Any):
-        return benchmark(compute, tables, kpis=kpis, by=by, grain=grain, **options)
+        return benchmark(kpiforge.compute, tables, kpis=kpis, by=by, grain=grain, **options)
 
     return run

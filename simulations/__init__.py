@@ -4,33 +4,45 @@
 >>> run = simulate(builtin_scenario("demo", {"scenario.days": "1"}))
 >>> run.contacts.num_rows > 1000
 True
+
+Names are imported on first use: the Erlang functions load without SimPy and the engine.
 """
 
-from importlib.resources import as_file, files
+from __future__ import annotations
 
-from kpiforge.simulations.erlang import (
-    QueueMetrics,
-    erlang_a,
-    erlang_b,
-    erlang_c,
-    required_agents,
-)
-from kpiforge.simulations.model import SimulationError
-from kpiforge.simulations.runner import FORMATS, Simulation, replicate, simulate
-from kpiforge.simulations.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from typing import TYPE_CHECKING
 
-BUILTIN_SCENARIOS = ("demo", "flat")
+from kpiforge.lazy import lazy_exports
 
+if TYPE_CHECKING:
+    from kpiforge.simulations.erlang import (
+        QueueMetrics,
+        erlang_a,
+        erlang_b,
+        erlang_c,
+        required_agents,
+    )
+    from kpiforge.simulations.model import SimulationError
+    from kpiforge.simulations.runner import FORMATS, Simulation, replicate, simulate
+    from kpiforge.simulations.scenario import (
+        BUILTIN_SCENARIOS,
+        Scenario,
+        ScenarioError,
+        builtin_scenario,
+        load_scenario,
+        parse_scenario,
+    )
 
-def builtin_scenario(name: str, overrides: dict[str, str] | None = None) -> Scenario:
-    """A scenario shipped with kpiforge: ``demo`` (a realistic week) or ``flat`` (one call
-    queue, flat arrivals and staffing: the Erlang A validation case)."""
-    if name not in BUILTIN_SCENARIOS:
-        raise ScenarioError(f"unknown built-in scenario {name!r}; use "
-                            f"{', '.join(BUILTIN_SCENARIOS)}")
-    with as_file(files("kpiforge.simulations") / "scenarios" / f"{name}.toml") as path:
-        return load_scenario(path, overrides)
-
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    **dict.fromkeys(("QueueMetrics", "erlang_a", "erlang_b", "erlang_c", "required_agents"),
+                    "kpiforge.simulations.erlang"),
+    "SimulationError": "kpiforge.simulations.model",
+    **dict.fromkeys(("FORMATS", "Simulation", "replicate", "simulate"),
+                    "kpiforge.simulations.runner"),
+    **dict.fromkeys(("BUILTIN_SCENARIOS", "Scenario", "ScenarioError", "builtin_scenario",
+                     "load_scenario", "parse_scenario"), "kpiforge.simulations.scenario"),
+}
 
 __all__ = [
     "BUILTIN_SCENARIOS",
@@ -50,3 +62,6 @@ __all__ = [
     "required_agents",
     "simulate",
 ]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

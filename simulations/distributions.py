@@ -70,16 +70,17 @@ class Distribution:
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` independent draws."""
+        mean, cv = self.expected, self.cv or 0.0
         if self.dist == "fixed":
-            return np.full(size, self.expected)
+            return np.full(size, mean)
         if self.dist == "exponential":
-            return rng.exponential(self.mean, size)
+            return rng.exponential(mean, size)
         if self.dist == "lognormal":
-            sigma2 = np.log1p(self.cv ** 2)
-            return rng.lognormal(np.log(self.mean) - sigma2 / 2, np.sqrt(sigma2), size)
+            sigma2 = np.log1p(cv ** 2)
+            return rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), size)
         if self.dist == "gamma":
-            shape = 1 / self.cv ** 2
-            return rng.gamma(shape, self.mean / shape, size)
+            shape = 1 / cv ** 2
+            return rng.gamma(shape, mean / shape, size)
         return rng.choice(np.asarray(self.values), size)
 
     def to_toml(self) -> float | dict[str, Any]:

@@ -185,6 +185,7 @@ class ContactCentre:
         return slot.primary and agent.chats == 0 and not agent.exclusive
 
     def park(self, slot: Slot) -> None:
+        assert slot.wake is not None, "a slot parks with the event that wakes it"
         entry = (slot, slot.wake)
         agent = slot.agent
         for queue in agent.live_queues + agent.urgent_queues:
@@ -301,7 +302,11 @@ class ContactCentre:
             at = self.repeats.when(i, now)
             if at < self.horizon:
                 k = self.repeats.new(i, at)
-                self.env.timeout(at - now).callbacks.append(lambda _, k=k: self.arrive(k))
+
+                def come_back(_: simpy.Event, k: int = k) -> None:
+                    self.arrive(k)
+
+                self.env.timeout(at - now).callbacks.append(come_back)
         if agent.concurrency > 1:
             self.recheck(agent)
 

@@ -26,10 +26,10 @@ import simpy
 
 from kpiforge.engine import compute
 from kpiforge.errors import KpiforgeError
+from kpiforge.io.timestamps import with_epoch
 from kpiforge.simulations.model import Agent, ContactCentre, Contacts, queue_layout
 from kpiforge.simulations.scenario import DAY_S, TIER2, Channel, Scenario, volume_multipliers
 from kpiforge.simulations.schedules import agent_windows, interval_table
-from kpiforge.tables import with_epoch
 
 _STREAMS = ("arrivals", "attributes", "schedules", "repeats", "surveys")
 FORMATS = ("parquet", "csv")
@@ -183,7 +183,8 @@ class _RepeatSource:
 def _seat_agents(centre: ContactCentre, scenario: Scenario, keys: list[str],
                  rng: np.random.Generator) -> tuple[list[str], list[dict[str, Any]]]:
     """One agent per head of every shift, with skills resolved to queues in priority order."""
-    names, schedules = [], []
+    names: list[str] = []
+    schedules: list[dict[str, Any]] = []
     kinds = centre.kinds
     for shift in scenario.staffing.shifts:
         queues: list[int] = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from kpiforge.errors import KpiforgeError, did_you_mean
 from kpiforge.simulations.distributions import Distribution
 
 DAY_S = 86_400
+#: Scenarios shipped with kpiforge (``simulations/scenarios/NAME.toml``).
+BUILTIN_SCENARIOS = ("demo", "flat")
 KINDS = ("call", "chat", "email")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIER2 = "tier2"
@@ -490,8 +493,8 @@ def _agents_per_day(value: Any) -> tuple[int, ...]:
     if isinstance(value, list):
         if len(value) != 7:
             raise ValueError(f"must be one number or 7 (Monday first), got {len(value)}")
-        return tuple(_number(0, integer=True)(v) for v in value)
-    return (_number(0, integer=True)(value),) * 7
+        return tuple(int(_number(0, integer=True)(v)) for v in value)
+    return (int(_number(0, integer=True)(value)),) * 7
 
 
 def _event(s: _Section, channels: tuple[Channel, ...]) -> Event:
@@ -549,6 +552,17 @@ def load_scenario(path: str | Path, overrides: Mapping[str, str] | None = None) 
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     apply_overrides(raw, overrides or {}, source)
     return parse_scenario(raw, source)
+
+
+def builtin_scenario(name: str, overrides: Mapping[str, str] | None = None) -> Scenario:
+    """A scenario shipped with kpiforge: ``demo`` (a realistic week) or ``flat`` (one call
+    queue, flat arrivals and staffing: the Erlang A validation case)."""
+    if name not in BUILTIN_SCENARIOS:
+        raise ScenarioError(f"unknown built-in scenario {name!r}"
+                            f"{did_you_mean(name, BUILTIN_SCENARIOS)}; use "
+                            f"{', '.join(BUILTIN_SCENARIOS)}")
+    with as_file(files("kpiforge.simulations") / "scenarios" / f"{name}.toml") as path:
+        return load_scenario(path, overrides)
 
 
 def volume_multipliers(scenario: Scenario, channel: Channel) -> np.ndarray:

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from kpiforge.io.timestamps import with_epoch
 from kpiforge.simulations.scenario import DAY_S, Scenario, Shift
-from kpiforge.tables import with_epoch
 
 SHRINKAGE_BLOCK_S = 900.0
 
@@ -22,7 +22,8 @@ SHRINKAGE_BLOCK_S = 900.0
 def agent_windows(scenario: Scenario, shift: Shift, head: int, rng: np.random.Generator
                   ) -> dict[str, list[tuple[float, float]]]:
     """Staffed, shrinkage and available windows of the ``head``-th agent of ``shift``."""
-    staffed, lost = [], []
+    staffed: list[tuple[float, float]] = []
+    lost: list[tuple[float, float]] = []
     for day in range(scenario.days):
         weekday = (scenario.start.weekday() + day) % 7
         if head >= shift.agents[weekday]:

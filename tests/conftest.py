@@ -1,7 +1,12 @@
-"""Fixtures: the hand-made tables as columns, CSV files and a directory."""
+"""Fixtures: the hand-made tables as columns, CSV files and a directory.
+
+The suite sees the built-in plugins only, whatever else is installed where it runs: outside
+plugins are tested by installing them explicitly (``test_outside_plugins.py``).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +21,8 @@ from handmade import (
     columns_of,
     write_csv,
 )
+
+os.environ["KPIFORGE_PLUGINS"] = ""
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_bad_files(tmp_path, name, content, message):
 @pytest.mark.parametrize(("args", "message"), [
     (["--kpi", "servce_level"], "unknown KPI 'servce_level' (did you mean: service_level"),
     (["--by", "chanel"], "unknown dimension 'chanel' (did you mean: channel"),
-    (["--kpi", "occupancy"], "needs the agent_intervals table; pass it (--agents PATH"),
+    (["--kpi", "occupancy"], "needs the agent_intervals table; pass it with --agents PATH"),
     (["--format", "parquet"], "give --out FILE"),
     (["--param", "sl_threshold_s"], "expected NAME=VALUE"),
 ])

@@ -82,11 +82,19 @@ def test_erlang_answers_both_questions():
 
 def test_pytest_plugin_gives_loads_and_benchmarks(pytester):
     pytester.makepyfile('''
+        from kpiforge.simulations import builtin_scenario
+
         def test_load(contact_load):
             tables = contact_load("flat", days=1, seed=3, staffing__agents=12)
+            tables["contacts"] = None  # a test changing its mapping...
             again = contact_load("flat", days=1, seed=3, staffing__agents=12)
-            assert tables is again
-            assert tables["contacts"].num_rows > 4000
+            assert again["contacts"].num_rows > 4000  # ...does not change the next one's
+            assert again["agent_intervals"] is tables["agent_intervals"]  # one run, cached
+            same = builtin_scenario("flat", {"scenario.days": "1", "scenario.seed": "3",
+                                             "staffing.agents": "12"})
+            assert contact_load(same)["contacts"] is again["contacts"]  # cached by value
+            other = contact_load("flat", days=1, seed=4, staffing__agents=12)
+            assert other["contacts"] is not again["contacts"]
 
         def test_benchmark(contact_load, benchmark_kpis):
             result = benchmark_kpis(contact_load("demo", days=1), kpis=["asa"], by=["channel"])

@@ -14,8 +14,10 @@ import pytest
 
 import kpiforge
 from kpiforge import KpiforgeError
-from kpiforge.engine import Plan, table_partial
-from kpiforge.readers import load_sources, source_from_data
+from kpiforge.engine.evaluate import finish
+from kpiforge.engine.passes import table_partial
+from kpiforge.engine.plan import Plan
+from kpiforge.io.sources import data_source, load_sources
 from kpiforge.registry import default_registry
 
 KPIS = ["offered", "answer_rate", "asa", "wait_p90", "csat", "backlog"]
@@ -45,13 +47,13 @@ def test_partials_from_chunks_merge_to_the_whole(contacts):
     sources = load_sources({"contacts": contacts})
     plan = Plan.make(registry, sources, KPIS, ["channel", "agent"], "1h", None)
     spec = plan.specs["contacts"]
-    whole = plan.finish([table_partial(sources["contacts"].read(spec.columns), spec)])
+    whole = finish(plan, [table_partial(sources["contacts"].read(spec.columns), spec)])
     partials = []
     for rows in (slice(0, 3), slice(3, 4), slice(4, 8)):
         chunk = {name: values[rows] for name, values in contacts.items()}
-        partials.append(table_partial(source_from_data(chunk, "contacts").read(spec.columns),
+        partials.append(table_partial(data_source(chunk, "contacts").read(spec.columns),
                                       spec))
-    assert records(plan.finish(partials)) == records(whole)
+    assert records(finish(plan, partials)) == records(whole)
 
 
 @pytest.mark.parametrize(("grain", "starts"), [
@@ -126,7 +128,8 @@ def test_grouping_skips_kpis_of_tables_without_that_dimension(all_tables):
     ({"grain": "2h"}, "unknown grain '2h'"),
     ({"params": {"sl_threshold": 3}}, r"unknown parameter 'sl_threshold' \(did you mean"),
     ({"params": {"sl_threshold_s": "soon"}}, "must be a number"),
-    ({"kpis": ["occupancy"]}, r"needs the agent_intervals table; pass it \(--agents"),
+    ({"kpis": ["occupancy"]},
+     r"needs the agent_intervals table; pass it as the 'agent_intervals' entry of data"),
 ])
 def test_planning_errors(contacts, kwargs, message):
     with pytest.raises(KpiforgeError, match=message):

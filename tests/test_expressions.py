@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kpiforge.categorical import Categorical
 from kpiforge.expressions import Expression, ExpressionError
+from kpiforge.io.categorical import Categorical
 
 COLUMNS = {
     "a": np.array([1.0, 2.0, np.nan, 4.0]),

@@ -45,8 +45,16 @@ def install(site: Path, distribution: str, version: str, module: str, source: st
     (info / "RECORD").write_text("")
 
 
+def installed(site: Path) -> list[str]:
+    """The entry-point names the tests installed into ``site``."""
+    return [line.split(" = ")[0] for path in site.glob("*.dist-info/entry_points.txt")
+            for line in path.read_text().splitlines()[1:]]
+
+
 def kpiforge(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k != "KPIFORGE_PLUGINS"}
+    """Run the CLI with the plugins installed into ``site`` (and only those, so that other
+    plugins installed where the tests run change nothing)."""
+    environment = dict(os.environ, KPIFORGE_PLUGINS=",".join(installed(site)))
     environment.update(PYTHONPATH=str(site), **env)
     return subprocess.run([sys.executable, "-m", "kpiforge", *map(str, args)],
                           capture_output=True, text=True, env=environment, check=False)
@@ -129,6 +137,7 @@ def test_duplicate_kpi_from_a_plugin_names_both_plugins(site, contacts_with_call
     assert result.returncode == 1
     assert "KPI 'aht' is defined twice: by plugin 'kpiforge.plugins.support' (KPI) and by " \
         "plugin 'dupe'" in result.stderr
+    assert "KPIFORGE_PLUGINS=name,..." in result.stderr
 
 
 def test_plugin_with_missing_input_names_kpi_and_plugin(site, contacts_with_callbacks):
@@ -161,3 +170,38 @@ def test_plugin_can_add_a_command(site):
     result = kpiforge(site, "hello")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "hello from a plugin\n"
+
+
+def test_plugins_reports_a_raising_hook_in_one_line(site):
+    install(site, "kpiforge-raising", "2.0", "kpiforge_raising", '''
+        from kpiforge import hookimpl
+
+        @hookimpl
+        def kpiforge_register_kpis():
+            raise RuntimeError("database unreachable")
+    ''', entry_point="raising")
+    result = kpiforge(site, "plugins")
+    assert result.returncode == 1
+    assert result.stderr == ("Error: plugin 'raising': kpiforge_register_kpis raised "
+                             "RuntimeError: database unreachable\n")
+    assert result.stdout == ""
+
+
+def test_unknown_name_in_kpiforge_plugins_is_warned_about(site):
+    install(site, "kpiforge-callbacks", "1.2.0", "kpiforge_callbacks", CALLBACK_PLUGIN,
+            entry_point="callbacks")
+    result = kpiforge(site, "plugins", "--format", "json", KPIFORGE_PLUGINS="nosuch")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("Warning: KPIFORGE_PLUGINS names 'nosuch', which no "
+                                    "installed package provides; installed plugins: ")
+    assert "callbacks" in result.stderr.splitlines()[0]
+    assert "callbacks" not in [p["name"] for p in json.loads(result.stdout)]
+
+
+def test_kpis_show_invents_no_seed_for_an_outside_kpi(site):
+    install(site, "kpiforge-callbacks", "1.2.0", "kpiforge_callbacks", CALLBACK_PLUGIN,
+            entry_point="callbacks")
+    shown = kpiforge(site, "kpis", "show", "callback_share")
+    assert shown.returncode == 0, shown.stderr
+    assert "seeds" not in shown.stdout
+    assert "seeds:       000, 003" in kpiforge(site, "kpis", "show", "csat").stdout

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kpiforge import KGI, KPI, Dimension, KpiforgeError, Measure, Registry, hookimpl
-from kpiforge.plugin_manager import get_plugin_manager
+from kpiforge.plugin_manager import DEFAULT_PLUGINS, default_plugin_manager, get_plugin_manager
 
 
 def registry_with(*plugins) -> Registry:
@@ -151,3 +153,23 @@ def test_callable_formula(contacts):
                                            inputs=["answered", "offered"], kgis="csat")))
     result = kpiforge.compute({"contacts": contacts}, kpis=["share"], registry=registry)
     assert result["share"][0] == pytest.approx(5 / 8)
+
+
+def test_the_suite_loads_only_the_builtin_plugins():
+    assert set(default_plugin_manager().info) == set(DEFAULT_PLUGINS)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: Dimension("region", "region"),
+     "Dimension 'region': columns must map table names to column names, got 'region'"),
+    (lambda: KPI("x_rate", "offered", target="high"),
+     "KPI 'x_rate': target must be a number, got 'high'"),
+    (lambda: Measure("m", "contacts", "count", params={"p": "x"}),
+     "Measure 'm': params must map parameter names to numbers, got {'p': 'x'}"),
+    (lambda: KPI("y_rate", "offered", kgis=[3]), "KPI 'y_rate': names must be strings, got 3"),
+    (lambda: KPI("z_rate", "offered", kgi=["csat"]),
+     "KPI 'z_rate': KPI.__init__() got an unexpected keyword argument 'kgi'"),
+])
+def test_definition_errors_name_the_definition(make, message):
+    with pytest.raises(KpiforgeError, match=re.escape(message)):
+        make()

@@ -13,11 +13,10 @@ from click.testing import CliRunner
 
 import kpiforge
 from kpiforge import KpiforgeError
-from kpiforge.accumulators import ExactQuantile
 from kpiforge.cli import cli
-from kpiforge.grouping import Groups
+from kpiforge.engine.grouping import Groups
+from kpiforge.engine.quantiles import RELATIVE_ACCURACY, ExactQuantile, QuantileSketch
 from kpiforge.simulations import builtin_scenario, simulate
-from kpiforge.sketches import RELATIVE_ACCURACY, QuantileSketch
 
 KPIS = ["offered", "answer_rate", "service_level", "asa", "aht", "avg_wait", "wait_p90",
         "fcr_rate", "csat", "nps", "backlog"]

@@ -1,29 +1,61 @@
-"""The ``kpiforge`` command line: one click group; plugins may add commands."""
+"""The ``kpiforge`` command line: one click group; plugins may add commands.
+
+Subcommands are imported when they run (click's lazy-group pattern), and plugins are loaded
+only for a command that is not built in or for the command list, so ``kpiforge erlang`` and
+``kpiforge compute --help`` start without the engine, SimPy or plugins.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+import warnings
+from typing import Any
 
 import click
 
-from kpiforge.cli.compute import compute_command
-from kpiforge.cli.demo import demo_command
-from kpiforge.cli.erlang import erlang_command
-from kpiforge.cli.kpis import kpis_group
-from kpiforge.cli.plugins import plugins_command
-from kpiforge.cli.simulate import simulate_command
 from kpiforge.errors import KpiforgeError
-from kpiforge.plugin_manager import default_plugin_manager
+
+#: Built-in command name -> "module:attribute" of its click command.
+BUILTIN_COMMANDS = {
+    "compute": "kpiforge.cli.compute:compute_command",
+    "demo": "kpiforge.cli.demo:demo_command",
+    "erlang": "kpiforge.cli.erlang:erlang_command",
+    "kpis": "kpiforge.cli.kpis:kpis_group",
+    "plugins": "kpiforge.cli.plugins:plugins_command",
+    "simulate": "kpiforge.cli.simulate:simulate_command",
+}
 
 
 class KpiforgeGroup(click.Group):
-    """Turns :class:`KpiforgeError` into a one-line message and exit status 1."""
+    """Loads commands on demand and turns :class:`KpiforgeError` into a one-line message
+    and exit status 1."""
 
-    def invoke(self, ctx: click.Context):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *BUILTIN_COMMANDS, *plugin_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in BUILTIN_COMMANDS:
+            module_name, attribute = BUILTIN_COMMANDS[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module_name), attribute)
+            return command
+        return super().get_command(ctx, cmd_name) or plugin_commands().get(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KpiforgeError as exc:
             raise click.ClickException(str(exc)) from None
+
+
+def plugin_commands() -> dict[str, click.Command]:
+    """The commands installed plugins register, by name."""
+    from kpiforge.plugin_manager import default_plugin_manager  # loads every plugin: lazily
+
+    registrations = default_plugin_manager().collect("kpiforge_register_commands",
+                                                     click.Command)
+    return {command.name or "": command for registration in registrations
+            for command in registration.items}
 
 
 @click.group(cls=KpiforgeGroup)
@@ -32,21 +64,16 @@ def cli() -> None:
     """Customer-support and customer-success KPIs, computed from contact records."""
 
 
-cli.add_command(compute_command)
-cli.add_command(demo_command)
-cli.add_command(kpis_group)
-cli.add_command(plugins_command)
-cli.add_command(simulate_command)
-cli.add_command(erlang_command)
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: Any = None, line: str | None = None) -> None:
+    click.echo(f"Warning: {message}", err=True)
 
 
 def main() -> None:
-    """Entry point: add the commands plugins register, then run."""
+    """Entry point: warnings as one line each; a plugin that cannot load is an error."""
+    warnings.showwarning = _one_line_warning
     try:
-        for commands in default_plugin_manager().hook.kpiforge_register_commands():
-            for command in commands:
-                cli.add_command(command)
-    except KpiforgeError as exc:
+        cli()
+    except KpiforgeError as exc:  # raised while listing or finding commands
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    cli()

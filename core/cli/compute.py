@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from kpiforge import engine
 from kpiforge.cli.options import parse_assignments, split_names
 from kpiforge.cli.render import render_table
-from kpiforge.engine import compute
-from kpiforge.errors import KpiforgeError
-from kpiforge.grains import GRAINS
-from kpiforge.results import FORMATS, Result, atomic_output
+from kpiforge.engine.grains import GRAINS
+from kpiforge.errors import KpiforgeError, MissingColumnError, MissingTableError
+from kpiforge.io.output import write_text
+from kpiforge.results import FORMATS, Result
+
+#: The option that gives each table besides contacts.
+TABLE_OPTIONS = {"agent_intervals": "--agents PATH", "customers": "--customers PATH"}
 
 _EXISTING = click.Path(exists=True, path_type=Path)
 
@@ -48,38 +53,53 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
     contacts, agent_intervals and customers files."""
     if fmt == "parquet" and out is None:
         raise KpiforgeError("--format parquet writes a binary file: give --out FILE")
-    data: Path | dict[str, Path] = path
-    if agents or customers:
-        if path.is_dir():
-            raise KpiforgeError("--agents/--customers go with a contacts file, not a "
-                                "directory (a directory holds its own table files)")
-        data = {"contacts": path}
-        if agents:
-            data["agent_intervals"] = agents
-        if customers:
-            data["customers"] = customers
-    options = {"kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
-               "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
-               "workers": workers}
-    if dask_address is None:
-        result = compute(data, **options)
-    else:
-        if workers is not None:
-            raise KpiforgeError("--workers and --dask do not go together: the Dask cluster "
-                                "has its own workers")
-        from kpiforge.distributed import connect
+    if dask_address is not None and workers is not None:
+        raise KpiforgeError("--workers and --dask do not go together: the Dask cluster has "
+                            "its own workers")
+    options: dict[str, Any] = {
+        "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
+        "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
+        "workers": workers}
+    emit(_compute(_tables(path, agents, customers), dask_address, options), fmt, out)
 
-        with connect(dask_address) as client:
-            result = compute(data, scheduler=client, **options)
-    emit(result, fmt, out)
+
+def _tables(path: Path, agents: Path | None, customers: Path | None
+            ) -> Path | dict[str, Path]:
+    """What ``compute`` reads: PATH, or the contacts file with the other tables' files."""
+    if not (agents or customers):
+        return path
+    if path.is_dir():
+        raise KpiforgeError("--agents/--customers go with a contacts file, not a "
+                            "directory (a directory holds its own table files)")
+    data = {"contacts": path}
+    if agents:
+        data["agent_intervals"] = agents
+    if customers:
+        data["customers"] = customers
+    return data
+
+
+def _compute(data: Path | dict[str, Path], dask_address: str | None,
+             options: dict[str, Any]) -> Result:
+    """Run the engine here or on Dask; the library's errors get the command line's advice."""
+    try:
+        if dask_address is None:
+            return engine.compute(data, **options)
+        with engine.connect(dask_address) as client:
+            return engine.compute(data, scheduler=client, **options)
+    except MissingTableError as exc:
+        option = TABLE_OPTIONS.get(exc.table, "a directory holding it")
+        raise KpiforgeError(f"{exc.subject} needs the {exc.table} table; pass it with "
+                            f"{option}") from None
+    except MissingColumnError as exc:
+        raise KpiforgeError(f"{exc} (--kpi ID)") from None
 
 
 def emit(result: Result, fmt: str, out: Path | None) -> None:
     """Print ``result`` or write it to ``out`` atomically."""
     if out is not None:
         if fmt == "table":
-            with atomic_output(out) as temporary:
-                temporary.write_text(render_table(result) + "\n", encoding="utf-8")
+            write_text(render_table(result) + "\n", out)
         else:
             result.write(out, fmt)
         click.echo(f"wrote {len(result)} rows to {out}", err=True)

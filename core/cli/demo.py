@@ -24,7 +24,7 @@ def demo_command() -> None:
     by_channel = compute(tables, kpis=CHANNEL_KPIS, by=["channel"])
     click.echo(f"kpiforge demo: {scenario.name}, {scenario.start} + {scenario.days} days, "
                f"{run.contacts.num_rows:,} contacts simulated in {run.seconds:.1f} s "
-               f"(scenario: kpiforge/simulations/scenarios/demo.toml)\n")
+               f"(scenario: simulations/scenarios/demo.toml)\n")
     click.echo(render_table(overall))
     click.echo("\nBy channel\n")
     click.echo(render_table(by_channel))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -21,7 +22,7 @@ def kpis_group() -> None:
 def list_command(fmt: str) -> None:
     """Every KPI and KGI: id, kind, unit, direction, tables, plugin."""
     registry = default_registry()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"id": name, "kind": kpi.kind, "unit": kpi.unit, "direction": kpi.direction,
          "tables": sorted(registry.tables_of(kpi)), "kgis": list(kpi.kgis),
          "plugin": registry.origin[name]}
@@ -55,11 +56,9 @@ def show_command(kpi_id: str) -> None:
     ]
     if kpi.is_goal:
         lines.append(f"  served by:   {', '.join(served_by) or '-'}")
-    lines += [
-        f"  seeds:       {', '.join(kpi.seeds) or 'contact-centre industry standard'}",
-        f"  plugin:      {registry.origin[kpi.name]}",
-        "  inputs:",
-    ]
+    if kpi.seeds:
+        lines.append(f"  seeds:       {', '.join(kpi.seeds)}")
+    lines += [f"  plugin:      {registry.origin[kpi.name]}", "  inputs:"]
     for name in kpi.inputs:
         lines.append(f"    {name}: {_describe_input(registry, name)}")
     lines += ["", click.wrap_text(kpi.description, initial_indent="  ",

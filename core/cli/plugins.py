@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 from kpiforge.cli.render import grid
 from kpiforge.plugin_manager import default_plugin_manager
+from kpiforge.registry import HOOKS
 
+#: What each hook registers, as the listing names it.
 _WHAT = {
     "kpiforge_register_measures": "measures",
     "kpiforge_register_kpis": "KPIs",
@@ -24,19 +27,15 @@ _WHAT = {
 def plugins_command(fmt: str) -> None:
     """Every plugin: name, distribution, version, and what it registers."""
     manager = default_plugin_manager()
-    rows = []
-    for name, info in manager.info.items():
-        plugin = manager.get_plugin(name)
-        registers = {}
-        for impl in manager.get_hookcallers(plugin) or []:
-            items = impl.get_hookimpls()
-            for hookimpl in items:
-                if hookimpl.plugin is plugin:
-                    registers[_WHAT[impl.name]] = [
-                        getattr(item, "name", None) for item in hookimpl.function()
-                    ]
-        rows.append({"name": name, "distribution": info.distribution,
-                     "version": info.version, "registers": registers})
+    kinds: dict[str, type] = {**HOOKS, "kpiforge_register_commands": click.Command}
+    registers: dict[str, dict[str, list[str]]] = {name: {} for name in manager.info}
+    for hook_name, kind in kinds.items():
+        for registration in manager.collect(hook_name, kind):
+            registers[registration.plugin][_WHAT[hook_name]] = [
+                item.name for item in registration.items]
+    rows: list[dict[str, Any]] = [
+        {"name": name, "distribution": info.distribution, "version": info.version,
+         "registers": registers[name]} for name, info in manager.info.items()]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=1))
         return

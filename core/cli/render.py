@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from kpiforge.definitions import KPI
-from kpiforge.results import Result
+if TYPE_CHECKING:
+    from kpiforge.definitions import KPI
+    from kpiforge.results import Result
 
 #: Units whose values are counts, shown without decimals.
 COUNT_UNITS = {"contacts", "customers", "answers"}
@@ -14,7 +16,7 @@ COUNT_UNITS = {"contacts", "customers", "answers"}
 MAX_GROUP_COLUMNS = 6
 
 
-def format_value(value: float, unit: str) -> str:
+def format_value(value: float | None, unit: str) -> str:
     """A value with its unit as a person reads it: rates as percentages, counts whole."""
     if value is None or math.isnan(value):
         return "-"

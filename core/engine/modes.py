@@ -1,10 +1,10 @@
-"""How passes over rows run: all in memory on a thread per core, streamed in chunks, or in
-worker processes. Each way splits a table's rows into pieces, makes one partial per piece
-(:func:`~kpiforge.engine.table_partial`) and merges them in piece order, so the answers do
-not depend on how the work was scheduled.
+"""How passes over rows run on one machine: all in memory on a thread per core, streamed in
+chunks, or in worker processes (Dask: ``distributed.py``). Each way splits a table's rows
+into pieces, makes one partial per piece (:func:`~kpiforge.engine.passes.table_partial`) and
+merges them in piece order, so the answers do not depend on how the work was scheduled.
 
-numpy releases the GIL inside its kernels (bincount, ufuncs, sorts), so threads over
-row pieces use every core in memory; processes serve data read piece by piece.
+numpy releases the GIL inside its kernels (bincount, ufuncs, sorts), so threads over row
+pieces use every core in memory; processes serve data read piece by piece.
 """
 
 from __future__ import annotations
@@ -18,21 +18,25 @@ import attrs
 import numpy as np
 import pyarrow as pa
 
-from kpiforge.accumulators import accumulator_for, order_statistics
-from kpiforge.engine import (
+from kpiforge.engine.passes import (
     Partial,
     PassSpec,
-    Plan,
     align,
     group_rows,
     measure_inputs,
     merge_partials,
     table_partial,
 )
+from kpiforge.engine.plan import Plan
+from kpiforge.engine.quantiles import (
+    QuantileMode,
+    QuantileSketch,
+    Targets,
+    in_target_buckets,
+    select_from_buckets,
+)
 from kpiforge.errors import KpiforgeError
-from kpiforge.readers import TableSource
-from kpiforge.sketches import lerp
-from kpiforge.tables import SCHEMAS
+from kpiforge.io.sources import TableOrigin, TableSource
 
 #: Rows below which a table is not worth splitting across threads.
 MIN_PIECE_ROWS = 250_000
@@ -55,7 +59,7 @@ def in_memory_partials(plan: Plan, sources: Mapping[str, TableSource]) -> list[P
             pieces = max(1, min(cores(), data.num_rows // MIN_PIECE_ROWS))
             size = max(1, -(-data.num_rows // pieces))
             starts = range(0, data.num_rows, size) or [0]  # an empty table fails in _pass
-            jobs = [pool.submit(_pass, source, spec, data.slice(start, size), start)
+            jobs = [pool.submit(_pass, source.origin, spec, data.slice(start, size), start)
                     for start in starts]
             partials.append(merge_partials([job.result() for job in jobs], spec))
     return partials
@@ -66,27 +70,26 @@ def streamed_partials(plan: Plan, sources: Mapping[str, TableSource], chunk_rows
     """Read each table ``chunk_rows`` at a time, a few chunks in flight on threads, merging
     as they finish: memory holds a few chunks and the group-sized running result.
 
-    With quantiles to resolve exactly, the first pass keeps them as a coarse histogram per
-    group and a second pass reads only the rows near each group's quantile
-    (:func:`resolve_quantiles`)."""
-    _check_chunk_rows(chunk_rows)
+    With quantiles to select exactly (:attr:`QuantileMode.TWO_PASS`), the first pass keeps
+    them as a coarse histogram per group and a second pass reads only the rows near each
+    group's quantile (:func:`select_quantiles`)."""
+    check_chunk_rows(chunk_rows)
     partials = []
     with ThreadPoolExecutor(cores()) as pool:
         for table, spec in plan.specs.items():
             source = sources[table]
-            first = attrs.evolve(spec, quantiles="coarse") if spec.quantiles == "resolved" \
-                else spec
+            two_pass = spec.quantiles is QuantileMode.TWO_PASS
+            first = attrs.evolve(spec, quantiles=QuantileMode.COARSE) if two_pass else spec
             merged = _merge_stream(pool, first, source.pieces(first.columns, chunk_rows),
-                                   lambda start, piece, s=source, p=first:
-                                   (_pass, s, p, piece, start))
-            if spec.quantiles == "resolved":
-                merged = resolve_quantiles(merged, first, source, chunk_rows)
+                                   _job(source.origin, first))
+            if two_pass:
+                merged = select_quantiles(merged, first, source, chunk_rows)
             partials.append(merged)
     return partials
 
 
-def resolve_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chunk_rows: int
-                      ) -> Partial:
+def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chunk_rows: int
+                     ) -> Partial:
     """Replace the coarse quantile histograms of ``partial`` (a whole table's first pass)
     with exact per-group quantiles, from a second pass that keeps only the rows in the
     buckets holding each group's ranks. Memory: the histograms (a few entries per group)
@@ -94,45 +97,44 @@ def resolve_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chu
     measures = [m for m in spec.measures if m.agg == "quantile"]
     if not measures:
         return partial
-    sketches = {m.name: accumulator_for(m, "coarse") for m in measures}
-    targets = {m.name: sketches[m.name].targets(partial.states[m.name], partial.count)
-               for m in measures}
+    sketches: dict[str, QuantileSketch] = {}
+    targets: dict[str, Targets] = {}
+    for measure in measures:
+        sketch = spec.accumulator(measure)
+        assert isinstance(sketch, QuantileSketch)
+        sketches[measure.name] = sketch
+        targets[measure.name] = sketch.targets(partial.states[measure.name], partial.count)
     kept: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m.name: [] for m in measures}
-    columns = set().union(*(m.columns for m in measures)) | {c for _, c in spec.dimensions}
-    columns.add(SCHEMAS[spec.table].time_column)
-    for first, piece in source.pieces(columns, chunk_rows):
-        table = source.table(piece, first)
+    reads = attrs.evolve(spec, measures=tuple(measures))
+    for first, piece in source.pieces(reads.columns, chunk_rows):
+        table = source.origin.table(piece, first)
         groups = group_rows(table, spec)
-        to_partial = _group_index(partial, groups, spec)
+        codes = _group_index(partial, groups.keys, groups.count, spec)[
+            np.zeros(len(table), np.intp) if groups.codes is None else groups.codes]
         memo: dict = {}
         for measure in measures:
             values, mask = measure_inputs(measure, table, spec, memo)
+            assert values is not None
             valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
-            codes = to_partial[np.zeros(len(table), np.intp) if groups.codes is None
-                               else groups.codes][valid]
-            values = values[valid]
-            bucket = sketches[measure.name].bucket(values)
-            target = targets[measure.name]
-            keep = (bucket == target.buckets[0][codes]) | (bucket == target.buckets[1][codes])
-            kept[measure.name].append((codes[keep], values[keep]))
+            keep = in_target_buckets(sketches[measure.name], targets[measure.name],
+                                     codes[valid], values[valid])
+            kept[measure.name].append((codes[valid][keep], values[valid][keep]))
     states = dict(partial.states)
     for measure in measures:
-        target = targets[measure.name]
         codes = np.concatenate([c for c, _ in kept[measure.name]] or [np.zeros(0, np.intp)])
         values = np.concatenate([v for _, v in kept[measure.name]] or [np.zeros(0)])
-        low, high = order_statistics(codes, values, partial.count,
-                                     [rank - target.ahead for rank in target.ranks])
-        states[measure.name] = np.where(
-            target.has, lerp(low, high, target.position - target.ranks[0]), np.nan)
+        states[measure.name] = select_from_buckets(targets[measure.name], codes, values,
+                                                   partial.count)
     return attrs.evolve(partial, states=states)
 
 
-def _group_index(partial: Partial, groups, spec: PassSpec) -> np.ndarray:
-    """For each group of a chunk, its index among ``partial``'s groups."""
-    chunk = Partial(table=spec.table, keys=groups.keys, count=groups.count, states={},
+def _group_index(partial: Partial, keys: dict[str, np.ndarray], count: int, spec: PassSpec
+                 ) -> np.ndarray:
+    """For each group of a chunk (its ``keys``), its index among ``partial``'s groups."""
+    chunk = Partial(table=spec.table, keys=keys, count=count, states={},
                     time_range=partial.time_range, epoch=partial.epoch)
-    _, count, (in_partial, in_chunk) = align([partial, chunk], spec.key_names)
-    position = np.full(count, -1, dtype=np.intp)
+    _, merged, (in_partial, in_chunk) = align([partial, chunk], spec.key_names)
+    position = np.full(merged, -1, dtype=np.intp)
     position[in_partial] = np.arange(partial.count)
     return position[in_chunk]
 
@@ -143,12 +145,16 @@ def process_partials(plan: Plan, sources: Mapping[str, TableSource],
     if workers < 1:
         raise KpiforgeError(f"workers must be >= 1, got {workers}")
     chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
-    _check_chunk_rows(chunk_rows)
+    check_chunk_rows(chunk_rows)
     with ProcessPoolExecutor(workers) as pool:
         return [_merge_stream(pool, spec, sources[table].pieces(spec.columns, chunk_rows),
-                              lambda first, piece, s=sources[table], p=spec:
-                              (_pass, s.without_data(), p, piece, first))
+                              _job(sources[table].origin, spec))
                 for table, spec in plan.specs.items()]
+
+
+def _job(origin: TableOrigin, spec: PassSpec) -> Callable[[int, pa.Table], tuple]:
+    """The picklable call that passes over one piece: ``(function, *arguments)``."""
+    return lambda first, piece: (_pass, origin, spec, piece, first)
 
 
 def _merge_stream(pool: Executor, spec: PassSpec, pieces: Iterator[tuple[int, pa.Table]],
@@ -177,10 +183,10 @@ def _merge_stream(pool: Executor, spec: PassSpec, pieces: Iterator[tuple[int, pa
     return merge_partials([partial for _, partial in stack], spec)
 
 
-def _pass(source: TableSource, spec: PassSpec, piece: pa.Table, first_row: int) -> Partial:
-    return table_partial(source.table(piece, first_row), spec)
+def _pass(origin: TableOrigin, spec: PassSpec, piece: pa.Table, first_row: int) -> Partial:
+    return table_partial(origin.table(piece, first_row), spec)
 
 
-def _check_chunk_rows(chunk_rows: int) -> None:
+def check_chunk_rows(chunk_rows: int) -> None:
     if chunk_rows < 1:
         raise KpiforgeError(f"chunk_rows must be >= 1, got {chunk_rows}")

@@ -10,104 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kpiforge.categorical import Categorical
 from kpiforge.errors import KpiforgeError
-from kpiforge.expressions import Expression
+from kpiforge.io.categorical import Categorical
+from kpiforge.io.schemas import RULES, SCHEMAS, TableSchema
+from kpiforge.io.timestamps import DEFAULT_EPOCH
 
-#: Times are seconds from this instant unless a reader says otherwise (Unix time).
-DEFAULT_EPOCH = dt.datetime(1970, 1, 1)
-#: Arrow/Parquet schema metadata key holding the epoch as ISO time (the simulator sets it).
-EPOCH_METADATA = b"kpiforge.epoch"
-
-
-def epoch_from_metadata(metadata: Mapping[bytes, bytes] | None,
-                        default: dt.datetime = DEFAULT_EPOCH) -> dt.datetime:
-    """The epoch recorded in schema metadata, else ``default``."""
-    if metadata and EPOCH_METADATA in metadata:
-        return dt.datetime.fromisoformat(metadata[EPOCH_METADATA].decode())
-    return default
-
-
-def with_epoch(table: pa.Table, epoch: dt.datetime) -> pa.Table:
-    """``table`` with ``epoch`` recorded in its schema metadata."""
-    metadata = dict(table.schema.metadata or {})
-    metadata[EPOCH_METADATA] = epoch.isoformat().encode()
-    return table.replace_schema_metadata(metadata)
-
-
-Column = np.ndarray | Categorical
-
-
-@attrs.frozen
-class TableSchema:
-    """Standard columns of one table: which hold text and which is its time axis."""
-
-    name: str
-    time_column: str
-    required: tuple[str, ...]
-    numeric: tuple[str, ...]
-    text: tuple[str, ...]
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return self.numeric + self.text
-
-
-SCHEMAS: dict[str, TableSchema] = {
-    "contacts": TableSchema(
-        name="contacts",
-        time_column="arrived_s",
-        required=("arrived_s",),
-        numeric=("arrived_s", "answered_s", "abandoned_s", "handle_s", "acw_s", "resolved_s",
-                 "replies", "touches", "escalated", "csat", "nps"),
-        text=("contact_id", "channel", "queue", "customer_id", "agent"),
-    ),
-    "agent_intervals": TableSchema(
-        name="agent_intervals",
-        time_column="interval_start_s",
-        required=("agent", "interval_start_s"),
-        numeric=("interval_start_s", "interval_s", "staffed_s", "available_s", "handling_s",
-                 "shrinkage_s", "cost"),
-        text=("agent",),
-    ),
-    "customers": TableSchema(
-        name="customers",
-        time_column="period",
-        required=("customer_id", "period"),
-        numeric=("period", "active_start", "active_end", "new", "churned", "downgraded",
-                 "upsold", "cross_sold", "revenue", "margin", "health"),
-        text=("customer_id",),
-    ),
-}
-
-#: Checks run on load: (column, condition that must hold where the value is present, meaning).
-_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "contacts": (
-        ("answered_s", "answered_s >= arrived_s", "is before arrived_s"),
-        ("abandoned_s", "abandoned_s >= arrived_s", "is before arrived_s"),
-        ("resolved_s", "resolved_s >= arrived_s", "is before arrived_s"),
-        ("abandoned_s", "isnan(answered_s) | isnan(abandoned_s)",
-         "is set although answered_s is set too (a contact is answered or abandoned, not both)"),
-        ("handle_s", "handle_s >= 0", "is negative"),
-        ("acw_s", "acw_s >= 0", "is negative"),
-        ("replies", "replies >= 0", "is negative"),
-        ("touches", "touches >= 0", "is negative"),
-        ("csat", "(csat >= 1) & (csat <= 5)", "is outside the 1-5 scale"),
-        ("nps", "(nps >= 0) & (nps <= 10)", "is outside the 0-10 scale"),
-    ),
-    "agent_intervals": tuple(
-        (column, f"{column} >= 0", "is negative")
-        for column in ("interval_s", "staffed_s", "available_s", "handling_s", "shrinkage_s")
-    ),
-    "customers": (),
-}
+Column: TypeAlias = np.ndarray | Categorical
 
 
 @attrs.frozen(eq=False)
@@ -129,6 +44,18 @@ class Table:
     @property
     def schema(self) -> TableSchema:
         return SCHEMAS[self.name]
+
+    def numbers(self, name: str) -> np.ndarray:
+        """Column ``name``, which must hold numbers."""
+        column = self.columns[name]
+        if isinstance(column, Categorical):
+            raise KpiforgeError(f"{self.source}: column {name!r} holds text; expected numbers")
+        return column
+
+    @property
+    def time(self) -> np.ndarray:
+        """The time column: when each row happened, in seconds from :attr:`epoch`."""
+        return self.numbers(self.schema.time_column)
 
     def where(self, row: int) -> str:
         """Name a row for an error message: file, 1-based row and, for text files, the line."""
@@ -158,7 +85,7 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
                                                header_lines, first_row)
     table = Table(name=name, columns=columns, source=source, epoch=epoch,
                   header_lines=header_lines, first_row=first_row)
-    time = columns.get(schema.time_column)
+    time = table.time if schema.time_column in columns else None
     if time is not None and np.isnan(time).any():
         row = int(np.flatnonzero(np.isnan(time))[0])
         raise KpiforgeError(f"{table.where(row)}, column {schema.time_column!r}: the value is "
@@ -273,18 +200,18 @@ def _parse_numbers(column: pa.ChunkedArray, name: str, source: str,
 
 def check_rules(table: Table) -> None:
     """Reject impossible values (answered before arrival, CSAT of 7...) naming row and column."""
-    for column, condition, meaning in _RULES[table.name]:
-        expression = Expression.parse(condition)
-        if not expression.names <= table.columns.keys():
+    for rule in RULES[table.name]:
+        if not set(rule.reads) <= table.columns.keys():
             continue
-        value = table.columns[column]
+        value = table.numbers(rule.column)
         with np.errstate(invalid="ignore"):
-            bad = ~expression.evaluate(table.columns.__getitem__) & ~np.isnan(value)
+            bad = ~rule.holds({name: table.numbers(name) for name in rule.reads}) \
+                & ~np.isnan(value)
         rows = np.flatnonzero(bad)
         if len(rows):
             row = int(rows[0])
             others = f" ({len(rows) - 1} more rows like it)" if len(rows) > 1 else ""
             raise KpiforgeError(
-                f"{table.where(row)}, column {column!r}: {float(value[row]):g} {meaning}{others}; "
-                "fix the data or drop those rows"
+                f"{table.where(row)}, column {rule.column!r}: {float(value[row]):g} "
+                f"{rule.meaning}{others}; fix the data or drop those rows"
             )

@@ -14,10 +14,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kpiforge.categorical import Categorical
+from kpiforge.io.categorical import Categorical
 
-#: Dense tables up to this many cells are compacted with bincount instead of a sort.
-_DENSE_LIMIT = 1 << 24
+#: Combined keys are compacted with a bincount over every possible combination instead of a
+#: sort when there are at most this many combinations, or this many per row.
+_DENSE_LIMIT, _DENSE_CELLS_PER_ROW = 1 << 24, 4
+#: An integer key column spanning at most this many values per row (plus a fixed allowance)
+#: is factorised by offset, as its own codes, instead of by a sort: the key table stays
+#: within a small multiple of the rows.
+_DENSE_SPAN_PER_ROW, _DENSE_SPAN_EXTRA = 4, 1024
 
 
 @attrs.frozen(eq=False)
@@ -58,7 +63,7 @@ def factorize(values: np.ndarray | Categorical) -> Factor:
     values = np.asarray(values)
     if values.dtype.kind in "iu" and len(values):
         low, high = int(values.min()), int(values.max())
-        if high - low <= 4 * len(values) + 1024:
+        if high - low <= _DENSE_SPAN_PER_ROW * len(values) + _DENSE_SPAN_EXTRA:
             return Factor(values, -low, np.arange(low, high + 1))
     keys, codes = np.unique(values, return_inverse=True)
     return Factor(codes, 0, keys)
@@ -90,7 +95,7 @@ def combine(factors: Sequence[Factor], names: Sequence[str], rows: int) -> Group
         np.add(flat, factor.codes, out=flat, casting="unsafe")
         if factor.shift:
             np.add(flat, factor.shift, out=flat)
-    if total <= max(_DENSE_LIMIT, 4 * len(flat)):
+    if total <= max(_DENSE_LIMIT, _DENSE_CELLS_PER_ROW * len(flat)):
         present = np.bincount(flat, minlength=total) > 0
         dense = np.cumsum(present, dtype=np.intp) - 1
         row_codes, occurring = np.take(dense, flat), np.flatnonzero(present)

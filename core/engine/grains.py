@@ -63,14 +63,3 @@ def interval_bounds(numbers: np.ndarray, grain: str, epoch: dt.datetime
     end_day = ((month + 1).astype("datetime64[D]") - _epoch_day(epoch)).astype(np.int64)
     return ((start_day * DAY_S - offset).astype(np.float64),
             ((end_day - start_day) * DAY_S).astype(np.float64))
-
-
-def to_datetime64(seconds: np.ndarray, epoch: dt.datetime) -> np.ndarray:
-    """Seconds from ``epoch`` as ``datetime64[us]``."""
-    micros = np.round(np.asarray(seconds, dtype=np.float64) * 1e6).astype(np.int64)
-    return np.datetime64(epoch, "us") + micros.astype("timedelta64[us]")
-
-
-def to_iso(seconds: np.ndarray, epoch: dt.datetime) -> list[str]:
-    """Seconds from ``epoch`` as ISO 8601 strings (second resolution)."""
-    return np.datetime_as_string(to_datetime64(seconds, epoch), unit="s").tolist()

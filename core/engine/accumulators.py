@@ -1,0 +1,123 @@
+"""Mergeable per-group accumulators: count, sum, min and max (quantiles: ``quantiles.py``).
+
+An accumulator turns rows (group codes, values, a filter mask) into a *state* sized by the
+number of groups, merges states computed over other rows (chunks, processes, workers) after
+mapping their groups onto a common key space, and finalises a state into one float per
+group. Merging is exact: a sum of partial sums is the sum.
+
+When every row is in one group (``groups.codes`` is None) the scatter is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from kpiforge.engine.grouping import Groups
+
+Part = tuple[Any, np.ndarray]
+"""A state and, for each of its groups, the group it maps to in the merged key space."""
+
+
+class Accumulator(Protocol):
+    """What the engine asks of every aggregation."""
+
+    def accumulate(self, groups: Groups, values: np.ndarray | None,
+                   mask: np.ndarray | None) -> Any:
+        """The state of the rows of ``groups``: ``values`` (None for a plain count) where
+        ``mask`` (None: every row) holds."""
+
+    def merge(self, parts: Sequence[Part], n: int) -> Any:
+        """One state over ``n`` groups from states whose groups map there by index."""
+
+    def finalize(self, state: Any, n: int) -> np.ndarray:
+        """One float per group (NaN where undefined)."""
+
+
+def valid_rows(values: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray | None:
+    """Rows that count: passing the filter and with a present value (None: all rows)."""
+    if values is None or values.dtype.kind in "iub":
+        return mask
+    present = ~np.isnan(values)
+    return present if mask is None else mask & present
+
+
+class Count:
+    """Rows passing the filter (and with a present value, when there is one)."""
+
+    def accumulate(self, groups: Groups, values: np.ndarray | None,
+                   mask: np.ndarray | None) -> np.ndarray:
+        valid = valid_rows(values, mask)
+        if groups.codes is None:
+            return np.array([float(groups.rows if valid is None else np.count_nonzero(valid))])
+        if valid is None:
+            return np.bincount(groups.codes, minlength=groups.count).astype(np.float64)
+        weights = groups.scratch()
+        np.copyto(weights, valid)
+        return np.bincount(groups.codes, weights=weights, minlength=groups.count)
+
+    def merge(self, parts: Sequence[Part], n: int) -> np.ndarray:
+        out = np.zeros(n)
+        for state, index in parts:
+            out[index] += state
+        return out
+
+    def finalize(self, state: np.ndarray, n: int) -> np.ndarray:
+        return state
+
+
+class Sum(Count):
+    """Sum of present values over rows passing the filter."""
+
+    def accumulate(self, groups: Groups, values: np.ndarray | None,
+                   mask: np.ndarray | None) -> np.ndarray:
+        assert values is not None, "a sum needs values"
+        valid = valid_rows(values, mask)
+        weights = values
+        if valid is not None:
+            weights = groups.scratch()
+            np.copyto(weights, values)
+            np.copyto(weights, 0.0, where=~valid)
+        if groups.codes is None:
+            return np.array([float(np.sum(weights, dtype=np.float64))])
+        return np.bincount(groups.codes, weights=weights, minlength=groups.count)
+
+
+class Min:
+    """Smallest present value per group (NaN where a group has none)."""
+
+    reduce: np.ufunc = np.fmin
+
+    def accumulate(self, groups: Groups, values: np.ndarray | None,
+                   mask: np.ndarray | None) -> np.ndarray:
+        assert values is not None, "a minimum needs values"
+        valid = valid_rows(values, mask)
+        chosen = values if valid is None else values[valid]
+        if groups.codes is None:
+            return np.array([self.reduce.reduce(chosen) if len(chosen) else np.nan],
+                            dtype=np.float64)
+        out = np.full(groups.count, np.nan)
+        self.reduce.at(out, groups.codes if valid is None else groups.codes[valid], chosen)
+        return out
+
+    def merge(self, parts: Sequence[Part], n: int) -> np.ndarray:
+        out = np.full(n, np.nan)
+        for state, index in parts:
+            out[index] = self.reduce(out[index], state)
+        return out
+
+    def finalize(self, state: np.ndarray, n: int) -> np.ndarray:
+        return state
+
+
+class Max(Min):
+    """Largest present value per group (NaN where a group has none)."""
+
+    reduce: np.ufunc = np.fmax
+
+
+#: The accumulator class of each non-quantile aggregation.
+BY_AGGREGATION: dict[str, type[Count] | type[Min]] = {
+    "count": Count, "sum": Sum, "min": Min, "max": Max}

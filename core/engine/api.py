@@ -1,0 +1,95 @@
+"""``compute``: KPIs over contact, agent and customer tables, grouped, in one pass per table.
+
+The engine plans once (which KPIs, which measures per table, which columns to read), makes
+one vectorised pass per table (group codes, then every measure of that table accumulated
+over the shared codes), merges the per-table partial results onto one key space, and
+evaluates the KPI formulas over the group arrays. Partial results are mergeable, so the same
+pass can run per chunk or per worker and be combined exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from kpiforge.engine.distributed import dask_partials
+from kpiforge.engine.evaluate import finish
+from kpiforge.engine.modes import in_memory_partials, process_partials, streamed_partials
+from kpiforge.engine.plan import Plan
+from kpiforge.engine.quantiles import QuantileMode
+from kpiforge.io.sources import TableSource, load_sources
+from kpiforge.registry import Registry, default_registry
+from kpiforge.results import Result
+
+
+def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = (),
+            grain: str | None = None, *, params: Mapping[str, float] | None = None,
+            registry: Registry | None = None, chunk_rows: int | None = None,
+            workers: int | None = None, scheduler: Any = None) -> Result:
+    """Compute KPIs over ``data``, one row per group.
+
+    Parameters
+    ----------
+    data
+        A path (a contacts CSV/Parquet file or directory of part files, or a directory with
+        ``contacts``, ``agent_intervals`` and ``customers`` files), a mapping of table name
+        -> columns (dict of numpy arrays, pandas, polars or Dask DataFrame, pyarrow Table)
+        or path, one frame of contacts, or an iterable of contact frames (streamed).
+    kpis
+        KPI and KGI ids; None computes every KPI the data supports.
+    by
+        Dimension names to group by (``kpiforge kpis list`` shows them).
+    grain
+        ``15min``, ``30min``, ``1h``, ``1d``, ``1w`` or ``1mo``: adds an ``interval_start``
+        dimension from each table's time column (``arrived_s`` for contacts).
+    params
+        Overrides of parameter defaults, such as ``{"sl_threshold_s": 30}``.
+    registry
+        The definitions to use; by default every installed plugin's.
+    chunk_rows
+        Stream the data in chunks of this many rows: memory stays bounded however large
+        the input. Quantiles stay exact when the data can be read twice (files, in-memory
+        tables: a second pass reads only the rows near each group's quantile); from an
+        iterator they come from a sketch (relative error <= 0.5 %).
+    workers
+        Process chunks in this many worker processes (implies chunks; default chunk size
+        1,000,000 rows).
+    scheduler
+        A ``dask.distributed.Client``: run the same passes as Dask tasks (needs
+        ``kpiforge[dask]``).
+
+    In memory, each table is split into pieces processed by a thread per core; every way
+    of running gives the same answers (quantiles from the sketch within its error, in
+    worker processes, on Dask and from iterators).
+
+    Raises
+    ------
+    KpiforgeError
+        For unknown KPIs, dimensions or parameters, missing columns and bad data.
+    """
+    registry = registry or default_registry()
+    sources = load_sources(data)
+    plan = Plan.make(registry, sources, kpis, by, grain, params,
+                     _quantile_mode(sources, chunk_rows, workers, scheduler))
+    if scheduler is not None:
+        partials = dask_partials(plan, sources, scheduler, chunk_rows)
+    elif workers is not None:
+        partials = process_partials(plan, sources, chunk_rows, workers)
+    elif chunk_rows is not None:
+        partials = streamed_partials(plan, sources, chunk_rows)
+    else:
+        partials = in_memory_partials(plan, sources)
+    return finish(plan, partials)
+
+
+def _quantile_mode(sources: Mapping[str, TableSource], chunk_rows: int | None,
+                   workers: int | None, scheduler: Any) -> QuantileMode:
+    """Exact in memory; exact in two passes when streaming sources that can be read again;
+    else (one pass in worker processes, on Dask, from iterators) a sketch."""
+    if workers is not None or scheduler is not None:
+        return QuantileMode.SKETCH
+    if chunk_rows is None:
+        return QuantileMode.EXACT
+    if all(source.rereadable for source in sources.values()):
+        return QuantileMode.TWO_PASS
+    return QuantileMode.SKETCH

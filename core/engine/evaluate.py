@@ -1,0 +1,80 @@
+"""Finishing: partial results of every table merged onto one key space, the measures
+finalised, and the KPI formulas evaluated over the group arrays."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from kpiforge.engine.accumulators import Part
+from kpiforge.engine.grains import interval_bounds
+from kpiforge.engine.grouping import sort_order
+from kpiforge.engine.passes import Partial, accumulator_for, align
+from kpiforge.engine.plan import Plan
+from kpiforge.errors import KpiforgeError
+from kpiforge.results import INTERVAL_START, Result
+
+
+def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
+    """Merge partial results (any number per table: chunks, workers) on one key space and
+    evaluate the KPIs, one row per group in key order."""
+    epoch = _common_epoch(partials)
+    keys, count, indexes = align(partials, plan.key_names)
+    values: dict[str, Any] = dict(plan.params)
+    values.update(_measure_values(plan, partials, indexes, count))
+    values["grain_s"] = _interval_lengths(plan, partials, keys, epoch)
+    for kpi in plan.needed:
+        result = np.empty(count)
+        result[...] = kpi.evaluate(values)
+        values[kpi.name] = result
+    order = sort_order(keys) if keys else np.arange(count)
+    return Result(
+        dimensions=plan.key_names,
+        keys={n: k[order] for n, k in keys.items()},
+        values={k.name: values[k.name][order] for k in plan.outputs},
+        kpis={k.name: k for k in plan.outputs},
+        grain=plan.grain,
+        epoch=epoch,
+        params=plan.params,
+        skipped=plan.skipped,
+    )
+
+
+def _common_epoch(partials: Sequence[Partial]) -> dt.datetime:
+    epochs = {p.epoch for p in partials}
+    if len(epochs) > 1:
+        raise KpiforgeError(f"the tables count time from different epochs {sorted(epochs)}; "
+                            "read them with one epoch")
+    return partials[0].epoch
+
+
+def _measure_values(plan: Plan, partials: Sequence[Partial], indexes: Sequence[np.ndarray],
+                    count: int) -> dict[str, np.ndarray]:
+    """Each measure's value per group, from the states of every partial."""
+    parts: defaultdict[str, list[Part]] = defaultdict(list)
+    for partial, index in zip(partials, indexes, strict=True):
+        for name, state in partial.states.items():
+            parts[name].append((state, index))
+    values = {}
+    for spec in plan.specs.values():
+        for measure in spec.measures:
+            accumulator = accumulator_for(measure, spec.quantiles.finished)
+            values[measure.name] = accumulator.finalize(
+                accumulator.merge(parts[measure.name], count), count)
+    return values
+
+
+def _interval_lengths(plan: Plan, partials: Sequence[Partial], keys: dict[str, np.ndarray],
+                      epoch: dt.datetime) -> Any:
+    """``grain_s`` for formulas: each group's interval length (and the interval keys become
+    their start in seconds); without a grain, the contacts' first-to-last arrival span."""
+    if plan.grain:
+        keys[INTERVAL_START], lengths = interval_bounds(keys[INTERVAL_START], plan.grain,
+                                                        epoch)
+        return lengths
+    ranges = [p.time_range for p in partials if p.table == "contacts"]
+    return max(r[1] for r in ranges) - min(r[0] for r in ranges) if ranges else np.nan

@@ -1,0 +1,167 @@
+"""One pass over rows of one table, and the mergeable partial result it gives.
+
+A pass computes group codes from the dimensions (and the time grain), then accumulates every
+measure of the table over those shared codes. Its :class:`Partial` holds the groups' keys
+and one state per measure; partials of other rows (chunks, workers) merge exactly onto one
+key space, so the same pass serves every way of running.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from kpiforge.definitions import Measure
+from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
+from kpiforge.engine.grains import interval_numbers
+from kpiforge.engine.grouping import Groups, combine, factorize, factorize_keys
+from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
+from kpiforge.errors import KpiforgeError
+from kpiforge.io.categorical import Categorical
+from kpiforge.io.schemas import SCHEMAS
+from kpiforge.io.tables import Table
+from kpiforge.results import INTERVAL_START
+
+
+@attrs.frozen
+class PassSpec:
+    """Everything one pass over rows of one table needs; small and picklable, so it travels
+    to worker processes and Dask workers."""
+
+    table: str
+    measures: tuple[Measure, ...]
+    dimensions: tuple[tuple[str, str], ...]
+    grain: str | None
+    params: Mapping[str, float]
+    quantiles: QuantileMode
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        names = tuple(name for name, _ in self.dimensions)
+        return (*names, INTERVAL_START) if self.grain else names
+
+    @property
+    def columns(self) -> set[str]:
+        """The columns to read: measures' inputs, dimension keys and the time column (which
+        every table has, and which gives the row count)."""
+        wanted: set[str] = set().union(*(m.columns for m in self.measures))
+        wanted |= {column for _, column in self.dimensions}
+        wanted.add(SCHEMAS[self.table].time_column)
+        return wanted
+
+    def accumulator(self, measure: Measure) -> Accumulator:
+        """The accumulator computing ``measure`` in this pass."""
+        return accumulator_for(measure, self.quantiles)
+
+
+@attrs.frozen(eq=False)
+class Partial:
+    """Mergeable result of a pass over some rows of one table: group keys, measure states."""
+
+    table: str
+    keys: dict[str, np.ndarray]
+    count: int
+    states: dict[str, Any]
+    time_range: tuple[float, float]
+    epoch: dt.datetime
+
+
+def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXACT
+                    ) -> Accumulator:
+    """The accumulator that computes ``measure``, quantiles as ``quantiles`` says."""
+    if measure.agg == "quantile":
+        assert measure.q is not None
+        return quantile_accumulator(measure.q, quantiles)
+    return BY_AGGREGATION[measure.agg]()
+
+
+def table_partial(table: Table, spec: PassSpec) -> Partial:
+    """One vectorised pass over ``table``: group codes, then every measure of the table."""
+    groups = group_rows(table, spec)
+    memo: dict[str, Any] = {}
+    states = {measure.name: spec.accumulator(measure).accumulate(
+                  groups, *measure_inputs(measure, table, spec, memo))
+              for measure in spec.measures}
+    time = table.time
+    return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
+                   time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch)
+
+
+def group_rows(table: Table, spec: PassSpec) -> Groups:
+    """Which group each row of ``table`` is in, under ``spec``'s dimensions and grain."""
+    factors = [factorize(table.columns[column]) for _, column in spec.dimensions]
+    if spec.grain:
+        factors.append(factorize(interval_numbers(table.time, spec.grain, table.epoch)))
+    return combine(factors, spec.key_names, rows=len(table))
+
+
+def measure_inputs(measure: Measure, table: Table, spec: PassSpec, memo: dict[str, Any]
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A measure's values and filter mask over ``table`` (None where it has none);
+    ``memo`` shares sub-expressions between the measures of one pass."""
+
+    def lookup(name: str) -> Any:
+        return spec.params[name] if name in spec.params else table.columns[name]
+
+    values = mask = None
+    if measure.value_expression is not None:
+        values = _as_values(measure, measure.value_expression.evaluate(lookup, memo), table)
+    if measure.where_expression is not None:
+        mask = _as_mask(measure.where_expression.evaluate(lookup, memo), len(table))
+    return values, mask
+
+
+def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
+    """One partial equal to the pass over all of ``partials``' rows (same table)."""
+    if len(partials) == 1:
+        return partials[0]
+    keys, count, indexes = align(partials, spec.key_names)
+    states = {}
+    for measure in spec.measures:
+        accumulator = spec.accumulator(measure)
+        states[measure.name] = accumulator.merge(
+            [(p.states[measure.name], index) for p, index in zip(partials, indexes,
+                                                                  strict=True)], count)
+    return Partial(table=spec.table, keys=keys, count=count, states=states,
+                   time_range=(min(p.time_range[0] for p in partials),
+                               max(p.time_range[1] for p in partials)),
+                   epoch=partials[0].epoch)
+
+
+def align(partials: Sequence[Partial], names: Sequence[str]
+          ) -> tuple[dict[str, np.ndarray], int, list[np.ndarray]]:
+    """One key space for several partials: keys, group count, and per partial the index
+    mapping its groups into it."""
+    if not names:
+        return {}, 1, [np.zeros(1, dtype=np.intp) for _ in partials]
+    if len(partials) == 1:
+        return dict(partials[0].keys), partials[0].count, [np.arange(partials[0].count)]
+    factors = [factorize_keys(np.concatenate([p.keys[name] for p in partials]))
+               for name in names]
+    groups = combine(factors, names, rows=len(factors[0].codes))
+    assert groups.codes is not None  # there are key columns
+    bounds = np.cumsum([0, *(p.count for p in partials)])
+    indexes = [groups.codes[bounds[i]:bounds[i + 1]] for i in range(len(partials))]
+    return groups.keys, groups.count, indexes
+
+
+def _as_values(measure: Measure, values: Any, table: Table) -> np.ndarray:
+    if isinstance(values, Categorical):
+        raise KpiforgeError(f"measure {measure.name!r}: its value reads a text column of "
+                            f"{table.source}; aggregate numbers, or filter with where=")
+    values = np.asarray(values)
+    if values.ndim == 0:
+        return np.full(len(table), float(values))
+    return values.astype(np.float64) if values.dtype.kind == "b" else values
+
+
+def _as_mask(mask: Any, rows: int) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.dtype.kind != "b":
+        with np.errstate(invalid="ignore"):
+            mask = (mask != 0) & ~np.isnan(mask.astype(np.float64))
+    return np.broadcast_to(mask, (rows,)) if mask.ndim == 0 else mask

@@ -1,0 +1,460 @@
+"""Where tables come from: CSV and Parquet files, directories of part files, in-memory
+frames, streams of frames and Dask DataFrames.
+
+Every kind is a :class:`TableSource` with one interface. A source knows its column names
+before reading anything, so the engine plans first and then reads only the columns the plan
+needs: :meth:`~TableSource.arrow` reads them whole, :meth:`~TableSource.pieces` a bounded
+number of rows at a time, and :meth:`~TableSource.fragments` cuts the source into parts that
+cluster workers read themselves. :class:`TableOrigin` is what a worker needs to turn rows
+into a checked :class:`~kpiforge.io.tables.Table` without the source itself.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kpiforge.errors import KpiforgeError
+from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_batches, csv_header, read_csv
+from kpiforge.io.schemas import SCHEMAS
+from kpiforge.io.tables import Table, check_required, table_from_arrow, to_arrow
+from kpiforge.io.timestamps import DEFAULT_EPOCH, epoch_from_metadata
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_PARQUET_MAGIC = b"PAR1"
+#: Rows per piece when a source is read as one piece (more than any file holds).
+_WHOLE = 1 << 62
+
+
+@attrs.frozen
+class TableOrigin:
+    """What turns a source's rows into checked tables: the table, a label for messages, the
+    epoch, and the lines before the first row. Small and picklable, it travels to worker
+    processes beside each piece."""
+
+    name: str
+    label: str
+    epoch: dt.datetime = DEFAULT_EPOCH
+    #: Lines before the first data row (1 for a CSV header), or None where rows have no line.
+    header_lines: int | None = None
+
+    def table(self, piece: pa.Table, first_row: int = 0) -> Table:
+        """A checked :class:`Table` from rows of the source starting at ``first_row``."""
+        return table_from_arrow(self.name, piece, self.label, self.epoch, self.header_lines,
+                                first_row)
+
+
+@attrs.frozen(kw_only=True)
+class TableSource(abc.ABC):
+    """One table's data, not yet read."""
+
+    name: str
+    label: str
+    column_names: tuple[str, ...]
+    epoch: dt.datetime = DEFAULT_EPOCH
+    #: Row of the whole data this source starts at (a fragment of a larger source starts
+    #: past 0), so that messages name the right row.
+    first_row: int = 0
+
+    #: Whether the rows can be read a second time (a stream cannot).
+    rereadable: ClassVar[bool] = True
+    #: Whether the source holds its rows in memory (sent to workers with the work) rather
+    #: than saying where to read them.
+    holds_data: ClassVar[bool] = False
+    header_lines: ClassVar[int | None] = None
+
+    @property
+    def origin(self) -> TableOrigin:
+        return TableOrigin(self.name, self.label, self.epoch, self.header_lines)
+
+    def wanted(self, columns: Iterable[str] | None) -> list[str]:
+        """The source's columns among ``columns`` (all when None), in the source's order."""
+        if columns is None:
+            return list(self.column_names)
+        chosen = set(columns)
+        return [c for c in self.column_names if c in chosen]
+
+    def read(self, columns: Iterable[str] | None = None) -> Table:
+        """Read ``columns`` (all when None) into one checked :class:`Table`."""
+        return self.origin.table(self.arrow(columns), self.first_row)
+
+    @abc.abstractmethod
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        """All rows of ``columns`` as one Arrow table."""
+
+    def pieces(self, columns: Iterable[str] | None, rows: int | None
+               ) -> Iterator[tuple[int, pa.Table]]:
+        """``(first row, Arrow table)`` pieces of ``rows`` rows (the last may be shorter;
+        None: one piece), read as they are needed, so memory stays bounded however large
+        the source."""
+        rows = rows or _WHOLE
+        first = self.first_row
+        for piece in _rebatch(self._batches(self.wanted(columns), rows), rows):
+            yield first, piece
+            first += piece.num_rows
+
+    @abc.abstractmethod
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        """Record batches of ``wanted`` columns, about ``rows`` rows each, in row order."""
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> Iterable[TableSource]:
+        """Sources for parts of this one that can be read independently, in row order,
+        about ``rows`` rows each or else about ``parts`` of them."""
+        return [self]
+
+
+@attrs.frozen(kw_only=True)
+class CsvFileSource(TableSource):
+    """A CSV file (optionally gzip-compressed) with a header line."""
+
+    path: Path
+    header_lines: ClassVar[int | None] = 1
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        return read_csv(self.path, self.label, self.wanted(columns))
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        return csv_batches(self.path, self.label, wanted, rows)
+
+
+@attrs.frozen(kw_only=True)
+class ParquetFileSource(TableSource):
+    """A Parquet file, or some of its row groups."""
+
+    path: Path
+    row_groups: tuple[int, ...] | None = None
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        try:
+            if self.row_groups is None:
+                return pq.read_table(self.path, columns=self.wanted(columns))
+            return pq.ParquetFile(self.path).read_row_groups(list(self.row_groups),
+                                                             columns=self.wanted(columns))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise KpiforgeError(f"{self.label}: cannot read the Parquet file: {exc}") from None
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        # pre_buffer keeps every read buffer: memory would grow with the file.
+        return pq.ParquetFile(self.path, pre_buffer=False).iter_batches(
+            batch_size=rows, columns=wanted, row_groups=self.row_groups)
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> list[TableSource]:
+        """One fragment per row group."""
+        metadata = pq.ParquetFile(self.path).metadata
+        first, fragments = self.first_row, list[TableSource]()
+        for group in range(metadata.num_row_groups):
+            fragments.append(attrs.evolve(self, row_groups=(group,), first_row=first))
+            first += metadata.row_group(group).num_rows
+        return fragments
+
+
+@attrs.frozen(kw_only=True)
+class DatasetSource(TableSource):
+    """A directory of Parquet or CSV part files holding one table, read as one."""
+
+    path: Path
+    format: str
+    parts: tuple[Path, ...]
+
+    def _dataset(self) -> ds.Dataset:
+        import pyarrow.dataset as ds  # imports pandas when installed: only when needed
+
+        return ds.dataset(self.path, format=self.format)
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        return self._dataset().to_table(columns=self.wanted(columns))
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        import pyarrow.dataset as ds
+
+        options = ds.ParquetFragmentScanOptions(pre_buffer=False) \
+            if self.format == "parquet" else None
+        return self._dataset().to_batches(
+            columns=wanted, batch_size=rows, batch_readahead=1, fragment_readahead=1,
+            fragment_scan_options=options)
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> list[TableSource]:
+        """One fragment per part file, each numbering its own rows."""
+        return [file_source(path, self.name, self.epoch) for path in self.parts]
+
+
+@attrs.frozen(kw_only=True)
+class ArrowSource(TableSource):
+    """An in-memory Arrow table (dicts of arrays, pandas and polars frames convert to it)."""
+
+    data: pa.Table = attrs.field(repr=False)
+    holds_data: ClassVar[bool] = True
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        return self.data.select(self.wanted(columns))
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        return self.data.select(wanted).to_batches(rows)
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> list[TableSource]:
+        """Zero-copy slices of ``rows`` rows, or ``parts`` equal slices."""
+        data = self.data.select(self.wanted(columns))
+        size = rows or max(1, -(-data.num_rows // parts))
+        return [attrs.evolve(self, data=data.slice(start, size), first_row=start)
+                for start in range(0, data.num_rows, size)]
+
+
+@attrs.frozen(kw_only=True)
+class StreamSource(TableSource):
+    """An iterator of Arrow tables, read once, in order."""
+
+    stream: Iterator[pa.Table] = attrs.field(repr=False)
+    rereadable: ClassVar[bool] = False
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        wanted = self.wanted(columns)
+        return pa.concat_tables(piece.select(wanted) for piece in self.stream)
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        return (batch for piece in self.stream for batch in piece.select(wanted).to_batches())
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> Iterator[TableSource]:
+        """Each chunk of the stream as an in-memory fragment, as the stream yields it."""
+        for first, piece in self.pieces(columns, rows):
+            yield ArrowSource(name=self.name, label=self.label, column_names=self.column_names,
+                              epoch=self.epoch, first_row=first, data=piece)
+
+
+@attrs.frozen(kw_only=True)
+class DaskFrameSource(TableSource):
+    """A Dask DataFrame, read partition by partition (``kpiforge[dask]``)."""
+
+    frame: Any = attrs.field(repr=False)
+    rereadable: ClassVar[bool] = False
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        return pa.Table.from_pandas(self.frame[self.wanted(columns)].compute(),
+                                    preserve_index=False)
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        return (batch for part in self.frame[wanted].to_delayed()
+                for batch in pa.Table.from_pandas(part.compute(),
+                                                  preserve_index=False).to_batches())
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> list[TableSource]:
+        """One fragment per partition, computed where it is read."""
+        return [PartitionSource(name=self.name, label=self.label,
+                                column_names=tuple(self.wanted(columns)), epoch=self.epoch,
+                                partition=part)
+                for part in self.frame[self.wanted(columns)].to_delayed()]
+
+
+@attrs.frozen(kw_only=True)
+class PartitionSource(TableSource):
+    """One partition of a Dask DataFrame (a delayed pandas frame), computed on reading."""
+
+    partition: Any = attrs.field(repr=False)
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        frame = self.partition.compute(scheduler="sync")
+        return pa.Table.from_pandas(frame[self.wanted(columns)], preserve_index=False)
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        return self.arrow(wanted).to_batches(rows)
+
+
+def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Tables of exactly ``rows`` rows (the last may be shorter) from batches of any size."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending)
+
+
+def file_source(path: str | os.PathLike, table: str,
+                epoch: dt.datetime = DEFAULT_EPOCH) -> TableSource:
+    """A source for a CSV or Parquet file, or a directory of part files, holding ``table``;
+    times count from ``epoch`` unless a Parquet file records its own."""
+    path = Path(path)
+    label = str(path)
+    if not path.exists():
+        raise KpiforgeError(f"{label}: no such file or directory")
+    if path.is_dir():
+        return _dataset_source(path, table, epoch)
+    if _file_format(path) == "parquet":
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise KpiforgeError(f"{label}: not a valid Parquet file: {exc}") from None
+        check_required(table, schema.names, label)
+        return ParquetFileSource(name=table, label=label, column_names=tuple(schema.names),
+                                 epoch=epoch_from_metadata(schema.metadata, epoch), path=path)
+    names = csv_header(path, label)
+    check_required(table, names, label)
+    return CsvFileSource(name=table, label=label, column_names=names, epoch=epoch, path=path)
+
+
+def data_source(data: Any, table: str) -> TableSource:
+    """A source for an in-memory dict of arrays, DataFrame or Arrow table, or a Dask
+    DataFrame (read by partition)."""
+    label = f"<{table}>"
+    if type(data).__module__.split(".")[0] == "dask":
+        names = tuple(str(c) for c in data.columns)
+        check_required(table, names, label)
+        return DaskFrameSource(name=table, label=label, column_names=names, frame=data)
+    arrow = to_arrow(data, label)
+    check_required(table, arrow.column_names, label)
+    return ArrowSource(name=table, label=label, column_names=tuple(arrow.column_names),
+                       epoch=epoch_from_metadata(arrow.schema.metadata), data=arrow)
+
+
+def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
+    """A source reading an iterator of frames (dicts of arrays, DataFrames, Arrow tables)
+    once, in order; its first frame gives the columns."""
+    label = f"<{table} stream>"
+    converted = (to_arrow(chunk, label) for chunk in chunks)
+    first = next(converted, None)
+    if first is None:
+        raise KpiforgeError(f"{label}: the stream of {table} chunks is empty")
+    check_required(table, first.column_names, label)
+
+    def stream() -> Iterator[pa.Table]:
+        yield first
+        for chunk in converted:
+            if chunk.column_names != first.column_names:
+                raise KpiforgeError(f"{label}: a chunk has columns {chunk.column_names}, "
+                                    f"the first had {first.column_names}")
+            yield chunk
+
+    return StreamSource(name=table, label=label, column_names=tuple(first.column_names),
+                        stream=stream())
+
+
+def load_sources(data: Any) -> dict[str, TableSource]:
+    """Sources for what ``compute`` accepts.
+
+    ``data`` is a path (a contacts file, or a directory holding ``contacts``,
+    ``agent_intervals`` and ``customers`` files), a mapping of table name -> columns or
+    path, a single frame of contacts, or an iterator of contact frames.
+    """
+    if isinstance(data, str | os.PathLike):
+        path = Path(data)
+        if path.is_dir():
+            return _directory_sources(path)
+        return {"contacts": file_source(path, "contacts")}
+    if isinstance(data, Mapping) and not isinstance(data, pa.Table):
+        unknown = [k for k in data if k not in SCHEMAS]
+        if unknown:
+            raise KpiforgeError(
+                f"data must map table names ({', '.join(SCHEMAS)}) to columns or paths; "
+                f"got key {unknown[0]!r}. Pass contacts as {{'contacts': columns}}"
+            )
+        return {name: _source(value, name) for name, value in data.items()}
+    return {"contacts": _source(data, "contacts")}
+
+
+def _source(value: Any, table: str) -> TableSource:
+    if isinstance(value, str | os.PathLike):
+        return file_source(value, table)
+    if isinstance(value, Iterator):
+        return stream_source(value, table)
+    return data_source(value, table)
+
+
+def _directory_sources(path: Path) -> dict[str, TableSource]:
+    """A run directory (``contacts.parquet``, ``agent_intervals.csv``, or a ``contacts/``
+    directory of part files...), or itself a dataset of contacts part files."""
+    epoch = _scenario_epoch(path / "scenario.toml")
+    sources = {}
+    for table in SCHEMAS:
+        for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, ""):
+            candidate = path / f"{table}{suffix}"
+            if candidate.exists() and (suffix or candidate.is_dir()):
+                sources[table] = file_source(candidate, table, epoch)
+                break
+    if not sources:
+        if part_files(path):
+            return {"contacts": _dataset_source(path, "contacts", epoch)}
+        expected = ", ".join(f"{t}.csv" for t in SCHEMAS)
+        raise KpiforgeError(f"{path}: no table files found; expected {expected} "
+                            "(or .parquet, or a directory of part files per table)")
+    return sources
+
+
+def part_files(path: Path) -> list[Path]:
+    """The CSV and Parquet files below ``path``, in name order."""
+    return sorted(p for p in path.rglob("*") if p.is_file()
+                  and p.name.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
+
+
+def _dataset_source(path: Path, table: str, epoch: dt.datetime) -> TableSource:
+    """A directory of Parquet or CSV part files holding one table."""
+    import pyarrow.dataset as ds
+
+    parts = part_files(path)
+    if not parts:
+        raise KpiforgeError(f"{path}: no Parquet or CSV part files in this directory")
+    formats = {_file_format(p) for p in parts}
+    if len(formats) > 1:
+        raise KpiforgeError(f"{path}: mixes Parquet and CSV part files; keep one format")
+    fmt = formats.pop()
+    try:
+        names = tuple(ds.dataset(path, format=fmt).schema.names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise KpiforgeError(f"{path}: cannot read the part files as one table: {exc}") \
+            from None
+    check_required(table, names, str(path))
+    if fmt == "parquet":
+        epoch = epoch_from_metadata(pq.read_schema(parts[0]).metadata, epoch)
+    return DatasetSource(name=table, label=str(path), column_names=names, epoch=epoch,
+                         path=path, format=fmt, parts=tuple(parts))
+
+
+def _scenario_epoch(path: Path) -> dt.datetime:
+    """The start of the simulated run whose ``scenario.toml`` sits beside the tables."""
+    if not path.is_file():
+        return DEFAULT_EPOCH
+    try:
+        start = tomllib.loads(path.read_text(encoding="utf-8"))["scenario"]["start"]
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise KpiforgeError(f"{path}: cannot read the run's start date ({exc})") from None
+    return dt.datetime.combine(start, dt.time()) if not isinstance(start, dt.datetime) \
+        else start
+
+
+def _file_format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    with path.open("rb") as handle:
+        if handle.read(4) == _PARQUET_MAGIC:
+            return "parquet"
+    raise KpiforgeError(
+        f"{path}: not a CSV or Parquet file; expected a name ending in "
+        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
+    )
