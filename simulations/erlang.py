@@ -226,7 +226,7 @@ def fewest_meeting(meets: Callable[[np.ndarray, np.ndarray], np.ndarray], guess:
     counts ``n``, and must be monotone in ``n`` (false up to the answer, true from it on).
     The search starts at ``guess``, widens the bracket in doubling steps in the direction
     that holds the answer, then bisects: about ``2 log2 |answer - guess| + 1`` evaluations,
-    each over the still-open elements only. An element not met at ``limit`` is an error.
+    each over the still-open elements only. Elements not met at ``limit`` come back as -1.
 
     >>> int(fewest_meeting(lambda n, which: n * n >= 50, [3], [100])[0])
     8
@@ -243,17 +243,17 @@ def fewest_meeting(meets: Callable[[np.ndarray, np.ndarray], np.ndarray], guess:
     while up.size:  # widen upwards until a count meets the target
         probe = np.minimum(lo[up] + step, limit[up])
         ok = meets(probe, up)
-        if (~ok & (probe >= limit[up])).any():
-            raise KpiforgeError("no staffing level reaches that target; check the inputs")
         hi[up[ok]], lo[up[~ok]] = probe[ok], probe[~ok]
-        up, step = up[~ok], step * 2
+        never = ~ok & (probe >= limit[up])
+        hi[up[never]] = -1
+        up, step = up[~ok & ~never], step * 2
     step = 1
     while (down := down[hi[down] - step >= 0]).size:  # widen downwards while counts meet it
         probe = hi[down] - step
         ok = meets(probe, down)
         hi[down[ok]], lo[down[~ok]] = probe[ok], probe[~ok]
         down, step = down[ok], step * 2
-    gap = np.flatnonzero(hi - lo > 1)
+    gap = np.flatnonzero((hi - lo > 1) & (hi >= 0))
     while gap.size:  # bisect the bracket (lo fails, hi meets)
         mid = (lo[gap] + hi[gap]) // 2
         ok = meets(mid, gap)
@@ -266,9 +266,10 @@ def fewest_meeting(meets: Callable[[np.ndarray, np.ndarray], np.ndarray], guess:
 _SAMPLE = 48
 
 
-def _fewest_by_traffic(meets: Callable[[np.ndarray, np.ndarray], np.ndarray],
+def fewest_agents(meets: Callable[[np.ndarray, np.ndarray], np.ndarray],
                        traffic: np.ndarray) -> np.ndarray:
-    """:func:`fewest_meeting` for staffing: the answer is about ``A + beta sqrt(A)`` with a
+    """:func:`fewest_meeting` for staffing (-1 where no count up to ``A + 50 sqrt(A) + 100``
+    meets it): the answer is about ``A + beta sqrt(A)`` with a
     ``beta`` that varies slowly with the traffic ``A``, so on many intervals a sample spread
     over the traffic is solved first and its ``beta`` interpolated into each interval's
     starting guess (a handful of evaluations each instead of a dozen)."""
@@ -279,8 +280,10 @@ def _fewest_by_traffic(meets: Callable[[np.ndarray, np.ndarray], np.ndarray],
         pick = np.argsort(traffic)[np.linspace(0, traffic.size - 1, _SAMPLE).astype(np.int64)]
         exact = fewest_meeting(lambda n, which: meets(n, pick[which]), guess[pick],
                                limit[pick])
-        beta = (exact - traffic[pick]) / root[pick]
-        guess = np.round(traffic + np.interp(traffic, traffic[pick], beta) * root)
+        known = exact >= 0
+        if known.any():
+            beta = (exact[known] - traffic[pick][known]) / root[pick][known]
+            guess = np.round(traffic + np.interp(traffic, traffic[pick][known], beta) * root)
     return fewest_meeting(meets, guess, limit)
 
 
@@ -320,5 +323,7 @@ def required_agents(calls: Any, interval_s: Any, aht_s: Any, service_level: Any,
         level_now = np.asarray(queue_metrics(c, i, h, n, t, p).service_level)
         return (c == 0) | (level_now >= sl)
 
-    agents = _fewest_by_traffic(meets, traffic).reshape(np.shape(calls))
+    agents = fewest_agents(meets, traffic).reshape(np.shape(calls))
+    if (agents < 0).any():
+        raise KpiforgeError("no staffing level reaches that service level; check the inputs")
     return int(agents) if scalar else agents
