@@ -158,8 +158,8 @@ def requirements(forecast: Any, service_level: float | Mapping[str, float] | Non
     service_level, within
         The target: a share (0.8) of contacts answered within seconds (20, or text such as
         ``"24h"``). One value for every channel, or a mapping of channel name or kind to
-        its value; channels left out keep their kind's default (80 % in 20 s for calls,
-        60 s for chat, 24 h for email).
+        its value (``"*"``: every channel not named); channels left out keep their kind's
+        default (80 % in 20 s for calls, 60 s for chat, 24 h for email).
     interval
         The planning interval (``"30min"``); forecast rows are summed into it.
     shrinkage
@@ -234,7 +234,7 @@ def _pick(value: Any, name: str, kind: str, default: Any) -> Any:
         return default
     if not isinstance(value, Mapping):
         return value
-    return value.get(name, value.get(kind, default))
+    return value.get(name, value.get(kind, value.get("*", default)))
 
 
 def _analytic(forecast: Forecast, targets: Mapping[str, Target],

@@ -56,7 +56,8 @@ class Estimate:
 
 def confidence_interval(samples: np.ndarray, confidence: float
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and Student-t interval along axis 0 (replications), ignoring NaN."""
+    """Mean and Student-t interval along axis 0 (replications), ignoring NaN; the interval
+    is clipped to 0-1, the range of a service level."""
     samples = np.asarray(samples, dtype=np.float64)
     count = (~np.isnan(samples)).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
@@ -65,7 +66,7 @@ def confidence_interval(samples: np.ndarray, confidence: float
         spread = np.nanstd(samples, axis=0, ddof=1) / np.sqrt(count)
         half = stats.t.ppf((1 + confidence) / 2, np.maximum(count - 1, 1)) * spread
     half = np.where(count > 1, half, np.nan)
-    return mean, mean - half, mean + half
+    return mean, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
 
 
 def seeds(seed: int, key: int, replications: int) -> list[np.random.SeedSequence]:
