@@ -119,19 +119,20 @@ class Forecast:
 def read_forecast(data: Any, interval: str | float = "30min", *,
                   aht_s: float | None = None, patience_s: float | None = None,
                   kinds: Mapping[str, str] | None = None, concurrency: int | None = None,
-                  stretch: float | None = None) -> Forecast:
+                  stretch: float | None = None, other_kind: str | None = None) -> Forecast:
     """A :class:`Forecast` from a forecast file or frame, a scenario (file or object), or
     history (``kpiforge compute`` output, a contacts file or a directory of exports).
 
     ``aht_s`` and ``patience_s`` fill values the input leaves empty; ``kinds`` names the
-    kind of channels not called call, chat or email; ``concurrency`` and ``stretch`` set how
+    kind of channels not called call, chat or email (``other_kind``: of every such channel
+    not named); ``concurrency`` and ``stretch`` set how
     chats are worked (a scenario states its own). Raises :class:`KpiforgeError` naming the
     file, line or row, and column, of anything it cannot use.
     """
     if isinstance(data, Forecast):
         return data
     interval_s = _interval(interval)
-    options = _Options(aht_s, patience_s, dict(kinds or {}), concurrency, stretch)
+    options = _Options(aht_s, patience_s, dict(kinds or {}), concurrency, stretch, other_kind)
     if isinstance(data, Scenario):
         return _from_scenario(data, interval_s, options)
     if isinstance(data, str | Path):
@@ -154,6 +155,7 @@ class _Options:
     kinds: dict[str, str]
     concurrency: int | None
     stretch: float | None
+    other_kind: str | None
 
 
 def _interval(interval: str | float) -> int:
@@ -342,7 +344,7 @@ def _channel_models(channel: np.ndarray, where: Any, options: _Options
                     ) -> dict[str, ChannelModel]:
     models = {}
     for name in dict.fromkeys(channel.tolist()):
-        kind = options.kinds.get(name, name if name in KINDS else None)
+        kind = options.kinds.get(name, name if name in KINDS else options.other_kind)
         if kind not in KINDS:
             row = int(np.flatnonzero(channel == name)[0])
             raise KpiforgeError(f"{where(row)}, column 'channel': {name!r} is not call, chat "
