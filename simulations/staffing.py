@@ -345,24 +345,29 @@ def fluid_queue(work: np.ndarray, capacity: np.ndarray, interval_s: float, withi
     """Work (seconds) arriving evenly within each interval, served first in, first out at
     ``capacity`` seconds of work per interval: work done per interval, and for the work
     arriving in each interval its mean reply time and the share replied within
-    ``within_s`` (work still open at the end counts as late)."""
+    ``within_s``. Work still open at the end is finished at the last interval's capacity."""
     arrived = np.concatenate([[0.0], np.cumsum(work)])
     done = np.zeros_like(arrived)
     for i in range(len(work)):  # a running minimum: the backlog is carried forward
         done[i + 1] = min(arrived[i + 1], done[i] + capacity[i])
     times = np.arange(len(arrived)) * interval_s
+    left = arrived[-1] - done[-1]
+    if left > 0:  # the last interval's staffing carries on until the backlog clears
+        rate = capacity[-1] / interval_s if len(capacity) else 0.0
+        done = np.append(done, arrived[-1])
+        times = np.append(times, times[-1] + (left / rate if rate > 0 else np.inf))
     fraction = (np.arange(_FLUID_POINTS) + 0.5) / _FLUID_POINTS
     level = arrived[:-1, None] + work[:, None] * fraction[None, :]
     at = (np.arange(len(work))[:, None] + fraction[None, :]) * interval_s
     rising = np.concatenate([[True], np.diff(done) > 0])  # first time each level is reached
-    finished = np.interp(level, done[rising], times[rising], right=np.inf)
-    finished = np.where(level <= done[-1] + 1e-9, finished, np.inf)
+    finished = np.interp(level, done[rising], times[rising])
     reply = np.maximum(finished - at, 0.0)
     with np.errstate(invalid="ignore"):
         in_time = (reply <= within_s + 1e-9).mean(axis=1)
-        mean_reply = np.where(np.isfinite(reply).all(axis=1), reply.mean(axis=1), np.nan)
+        mean_reply = reply.mean(axis=1)
     has_work = work > 0
-    return {"done": np.diff(done), "service_level": np.where(has_work, in_time, np.nan),
+    return {"done": np.diff(done[:len(work) + 1]),
+            "service_level": np.where(has_work, in_time, np.nan),
             "reply_s": np.where(has_work, mean_reply, np.nan)}
 
 

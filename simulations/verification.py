@@ -79,8 +79,10 @@ def flat_scenario(kind: str, contacts: float, interval_s: float, aht_s: float,
                   days: int) -> Scenario:
     """One channel with the interval's arrival rate all day, exponential handling (and
     patience, when known) and ``agents`` agents: the interval in steady state."""
+    # intraday is given although flat is the default: the loader normalises only a given
+    # profile to the day's volume.
     channel: dict[str, Any] = {
-        "kind": kind, "volume_per_day": contacts * DAY_S / interval_s,
+        "kind": kind, "volume_per_day": contacts * DAY_S / interval_s, "intraday": "flat",
         "aht_s": {"dist": "exponential", "mean": aht_s}}
     if not math.isnan(patience_s):
         channel["patience_s"] = {"dist": "exponential", "mean": patience_s}
@@ -372,7 +374,7 @@ def _day_channels(requirement: Requirements, plan: ShiftPlan, day: int
         aht = _mean(forecast.aht_s[mine], weights)
         channel: dict[str, Any] = {
             "kind": model.kind, "volume_per_day": volume,
-            "intraday": (shape / volume).tolist() if volume > 0 else "flat",
+            "intraday": (shape / volume).tolist() if volume > 0 else "flat",  # always given
             "queues": queues,
             "aht_s": {"dist": "exponential", "mean": aht if aht > 0 else 1.0}}
         patience = _mean(forecast.patience_s[mine], weights)

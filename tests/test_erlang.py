@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy.linalg import expm
+from scipy.sparse.linalg import expm_multiply
 
 from kpiforge import KpiforgeError
 from kpiforge.simulations.erlang import erlang_a, erlang_b, erlang_c, required_agents
@@ -76,7 +76,8 @@ def birth_death(lam, mu, theta, n, target, depth=400):
     """Erlang A (``theta`` > 0) or C (``theta`` = 0) by brute force, without the formulas
     under test: the stationary law of the truncated birth-death chain by a linear solve,
     then the fate of a tagged arrival as an absorbing chain over how many are still ahead
-    of it (one matrix exponential gives service within the target from every start)."""
+    of it (the action of one matrix exponential gives service within the target from every
+    start)."""
     states = n + depth
     q = np.zeros((states, states))
     for k in range(states - 1):
@@ -95,7 +96,8 @@ def birth_death(lam, mu, theta, n, target, depth=400):
         g[i, depth + 1] = theta
         g[i, i] = -(n * mu + i * theta + theta)
     seen = p[n:n + depth]  # finds n + j present: j contacts ahead of it
-    in_time = expm(g * target)[:depth, depth]
+    # Column 'served' of exp(G T): the probability of being served by T from each state.
+    in_time = expm_multiply(g * target, np.eye(depth + 2)[depth])[:depth]
     transient = g[:depth, :depth]
     served = -np.linalg.solve(transient, g[:depth, depth])
     wait_served = np.linalg.solve(transient, np.linalg.solve(transient, g[:depth, depth]))
