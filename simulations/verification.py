@@ -214,7 +214,7 @@ class Verification:
         for name, values in columns.items():
             if values.dtype.kind == "M":
                 unit = "s" if which == "intervals" else "D"
-                out[name] = np.datetime_as_string(values, unit=unit).tolist()
+                out[name] = [v.isoformat() for v in values.astype(f"datetime64[{unit}]").tolist()]
             elif values.dtype.kind == "f":
                 out[name] = [None if math.isnan(v) else v for v in values.tolist()]
             else:
@@ -283,8 +283,7 @@ def _summarise(samples: Mapping[tuple[int, str], list[tuple[float, float]]],
             "timedelta64[s]"),
         "channel": channels, "offered": offered.mean(axis=0), "service_level": mean,
         "low": low, "high": high, "target": target,
-        "met": np.where(np.isnan(mean), np.nan, (np.nan_to_num(high, nan=mean) >= target
-                                                 - 1e-12).astype(np.float64))}
+        "met": _met(mean, high, target)}
     day = slots // (DAY_S // requirement.interval_s)
     groups = sorted({(int(d), c) for d, c in zip(day.tolist(), channels.tolist(),
                                                  strict=True)})
@@ -304,10 +303,15 @@ def _summarise(samples: Mapping[tuple[int, str], list[tuple[float, float]]],
         "offered": np.array([offered[:, (day == d) & (channels == c)].sum(axis=1).mean()
                              for d, c in groups]),
         "service_level": d_mean, "low": d_low, "high": d_high, "target": d_target,
-        "met": np.where(np.isnan(d_mean), np.nan,
-                        (np.nan_to_num(d_high, nan=d_mean) >= d_target - 1e-12).astype(
-                            np.float64))}
+        "met": _met(d_mean, d_high, d_target)}
     return Verification(intervals, days, replications, confidence)
+
+
+def _met(mean: np.ndarray, high: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """1 where the target is inside or below the interval (its mean without one), 0 where
+    above it, NaN where nothing was offered."""
+    upper = np.where(np.isnan(high), mean, high)
+    return np.where(np.isnan(mean), np.nan, (upper >= target - 1e-12).astype(np.float64))
 
 
 def _day_scenario(requirement: Requirements, plan: ShiftPlan,

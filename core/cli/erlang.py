@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -152,7 +153,7 @@ def _batch(forecast: Path | None, volumes: list[float], interval_s: float | None
         m = queue_metrics(calls[part], interval, aht[part], n, target_s, p)
         for name, field in _METRICS.items():
             metrics[name][part] = getattr(m, field)
-    rows = [{**{k: v[i] for k, v in keys.items()},
+    rows: list[dict[str, Any]] = [{**{k: v[i] for k, v in keys.items()},
              "calls": float(calls[i]), "aht_s": float(aht[i]),
              "traffic": float(calls[i] * aht[i] / interval),
              "model": "erlang_c" if np.isnan(patience[i]) else "erlang_a",

@@ -218,9 +218,9 @@ def _level_text(record: dict[str, Any]) -> str:
 
 def _plan_text(table: Requirements, plan: ShiftPlan, checked: Verification | None) -> str:
     parts = [_requirements_text(table), "",
-             f"Shift plan: {plan.paid_hours:,.1f} paid hours, cost {plan.objective:,.2f} "
-             f"(LP bound {plan.bound:,.2f}, gap {plan.gap:.2%}"
-             f"{', optimal' if plan.optimal else ''})", ""]
+             f"Shift plan: {plan.paid_hours:,.1f} paid hours, objective {plan.objective:,.2f}"
+             f" ({'optimal' if plan.optimal else f'proven gap {plan.gap:.2%}'}; LP "
+             f"relaxation {plan.lp_bound:,.2f}, {plan.lp_gap:.2%} below)", ""]
     shifts = plan.shift_rows()
     parts.append(grid(["date", "day", "pattern", "start", "end", "breaks", "count"],
                       [[r["date"], r["weekday"], r["pattern"], r["start"], r["end"],
@@ -258,7 +258,8 @@ def _plan_json(table: Requirements, plan: ShiftPlan, checked: Verification | Non
     out: dict[str, Any] = {
         "requirements": table.to_records(),
         "plan": {"paid_hours": plan.paid_hours, "objective": plan.objective,
-                 "lp_bound": plan.bound, "gap": plan.gap, "optimal": plan.optimal,
+                 "bound": plan.bound, "gap": plan.gap, "lp_bound": plan.lp_bound,
+                 "lp_gap": plan.lp_gap, "optimal": plan.optimal,
                  "shifts": plan.shift_rows(), "coverage": plan.coverage_rows(),
                  "staffing": plan.staffing_toml(table.shrinkage, _concurrency(table))}}
     if checked is not None:
