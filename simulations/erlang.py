@@ -287,15 +287,41 @@ def fewest_agents(meets: Callable[[np.ndarray, np.ndarray], np.ndarray],
     return fewest_meeting(meets, guess, limit)
 
 
+def _fewest_erlang_c(traffic: np.ndarray, level: np.ndarray, target_over_aht: np.ndarray
+                     ) -> np.ndarray:
+    """The fewest agents meeting ``level`` under Erlang C: from the first stable count up,
+    with ``1/B(n) = 1 + (n / A) / B(n - 1)`` and ``C = n / ((n - A) / B + A)``."""
+    agents = np.zeros(traffic.size, dtype=np.int64)
+    active = np.flatnonzero(traffic > 0)
+    a, target_sl, t = traffic[active], level[active], target_over_aht[active]
+    n = np.floor(a) + 1
+    inverse_b = 1 / np.asarray(erlang_b(a, n))
+    for _ in range(int(50 * np.sqrt(np.max(a, initial=0) + 1) + 100)):
+        wait = n / ((n - a) * inverse_b + a)
+        met = 1 - wait * np.exp(-(n - a) * t) >= target_sl
+        agents[active[met]] = n[met]
+        keep = ~met
+        active, a, target_sl, t, n, inverse_b = (
+            v[keep] for v in (active, a, target_sl, t, n, inverse_b))
+        if not active.size:
+            return agents
+        n = n + 1
+        inverse_b = 1 + inverse_b * n / a
+    raise KpiforgeError("no staffing level reaches that service level; check the inputs")
+
+
 def required_agents(calls: Any, interval_s: Any, aht_s: Any, service_level: Any,
                     target_s: Any, patience_s: Any = None) -> Any:
     """The fewest agents whose service level (answered within ``target_s`` / offered) is at
     least ``service_level``; Erlang A with ``patience_s``, else Erlang C. An interval without
     contacts needs no agents.
 
-    Service level rises with every agent added, so the answer is found by widening a bracket
-    around a square-root-staffing guess and bisecting it (:func:`fewest_meeting`): the same
-    search for both models, exact whatever the target.
+    Service level rises with every agent added. Erlang C's is 0 up to the traffic, so its
+    answer is the first count above the traffic that meets the target, found by stepping up
+    from there with Erlang B's recurrence (one incomplete gamma per interval, then a few
+    multiplications per agent). Erlang A has no such floor: its answer is found by widening
+    a bracket around a square-root-staffing guess and bisecting it
+    (:func:`fewest_meeting`). Both are exact whatever the target.
 
     >>> required_agents(calls=200, interval_s=3600, aht_s=180, service_level=0.8,
     ...                 target_s=20)
@@ -317,10 +343,13 @@ def required_agents(calls: Any, interval_s: Any, aht_s: Any, service_level: Any,
     patience_flat = None if patience is None else patience.ravel()
     traffic = flat[0] * flat[2] / flat[1]
 
+    if patience_flat is None:
+        agents = _fewest_erlang_c(traffic, flat[3], flat[4] / flat[2]).reshape(np.shape(calls))
+        return int(agents) if scalar else agents
+
     def meets(n: np.ndarray, which: np.ndarray) -> np.ndarray:
         c, i, h, sl, t = (v[which] for v in flat)
-        p = None if patience_flat is None else patience_flat[which]
-        level_now = np.asarray(queue_metrics(c, i, h, n, t, p).service_level)
+        level_now = np.asarray(erlang_a(c, i, h, n, t, patience_flat[which]).service_level)
         return (c == 0) | (level_now >= sl)
 
     agents = fewest_agents(meets, traffic).reshape(np.shape(calls))

@@ -16,6 +16,7 @@ from test_erlang import birth_death
 from kpiforge import KpiforgeError, compute, staffing
 from kpiforge.cli import cli
 from kpiforge.simulations import builtin_scenario, simulate
+from kpiforge.simulations.verification import confidence_interval, flat_scenario, run_kpis, seeds
 
 HEADER = "interval_start,channel,queue,contacts,aht_s,patience_s\n"
 
@@ -234,3 +235,24 @@ def test_impossible_targets(tmp_path):
         staffing.requirements(path, shrinkage=1.0)
     with pytest.raises(KpiforgeError, match="interval: '7min' must be whole minutes"):
         staffing.requirements(path, interval="7min")
+
+
+def test_chat_approximation_against_the_simulator():
+    # 60 chats per half-hour of 300 s, patience 200 s, 2 chats per agent stretched 25 %:
+    # the analytic answer treats every agent as full (pessimistic), so the simulator's
+    # service level at that head count is at least the analytic one, meets the target,
+    # and one agent fewer misses it (99 % intervals over 8 one-day replications).
+    forecast = pa.table({"interval_start": ["2026-11-16T09:00"], "channel": ["chat"],
+                         "contacts": [60.0], "aht_s": [300.0], "patience_s": [200.0]})
+    table = staffing.requirements(forecast, concurrency=2)
+    agents = int(table["agents"][0])
+    assert agents == brute_force_fewest(60, 1800, 375, 0.8, 60, patience=200, servers=2)
+    levels = {}
+    for n in (agents - 1, agents):
+        scenario = flat_scenario("chat", 60, 1800, 300, 200, n, 2, 0.25, 1)
+        runs = [run_kpis(scenario, s, 60) for s in seeds(1, 0, 8)]
+        sample = np.array([[float(r["service_level"][0])] for r in runs])
+        levels[n] = [float(v[0]) for v in confidence_interval(sample, 0.99)]
+    mean, low, _ = levels[agents]
+    assert low >= 0.8 and mean >= table["service_level"][0]
+    assert levels[agents - 1][2] < 0.8
