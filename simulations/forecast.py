@@ -209,12 +209,12 @@ def _from_table(table: pa.Table, source: str, header_lines: int | None, interval
                 f"{source}: unknown column {unknown[0]!r}"
                 f"{did_you_mean(unknown[0], FORECAST_COLUMNS)}; a forecast has the columns "
                 f"{', '.join(FORECAST_COLUMNS)} (queue, aht_s and patience_s optional)")
-        return _from_rows(table, source, header_lines, interval_s, options)
+        return _from_rows(table, source, header_lines, interval_s, options, history=False)
     if "offered" in names:
         kept = [n for n in (*REQUIRED_COLUMNS, "queue", *HISTORY_COLUMNS) if n in names]
         history = table.select(kept).rename_columns(
             [HISTORY_COLUMNS.get(n, n) for n in kept])
-        return _from_rows(history, source, header_lines, interval_s, options)
+        return _from_rows(history, source, header_lines, interval_s, options, history=True)
     if "arrived_s" in names:
         return _from_contacts(origin, source, interval_s, options)
     raise KpiforgeError(
@@ -232,7 +232,7 @@ def _from_contacts(data: Any, source: str, interval_s: int, options: _Options) -
     table = compute(data, kpis=["offered", "aht"], by=["channel", "queue"],
                     grain=grain).to_arrow()
     table = table.rename_columns([HISTORY_COLUMNS.get(n, n) for n in table.column_names])
-    return _from_rows(table, source, None, interval_s, options)
+    return _from_rows(table, source, None, interval_s, options, history=True)
 
 
 def _text(table: pa.Table, name: str) -> np.ndarray:
@@ -291,8 +291,9 @@ def _starts(table: pa.Table, where: Any) -> np.ndarray:
 
 
 def _from_rows(table: pa.Table, source: str, header_lines: int | None, interval_s: int,
-               options: _Options) -> Forecast:
-    """Check the rows of a forecast-shaped table and put them on the planning grid."""
+               options: _Options, history: bool) -> Forecast:
+    """Check the rows of a forecast-shaped table and put them on the planning grid;
+    ``history`` fills the AHT of intervals where nothing was answered."""
     def where(row: int) -> str:
         return describe_row(source, row, header_lines)
 
@@ -321,7 +322,7 @@ def _from_rows(table: pa.Table, source: str, header_lines: int | None, interval_
     if options.patience_s is not None:
         patience = np.where(np.isnan(patience) & live, options.patience_s, patience)
     patience = np.where(live, patience, np.nan)
-    aht = _fill_history_aht(aht, contacts, channel, source, where)
+    aht = _fill_aht(aht, contacts, channel, source, where, history)
     return _on_grid(start, channel, queue, contacts, aht, patience, interval_s, channels,
                     source, where)
 
@@ -355,17 +356,17 @@ def _channel_models(channel: np.ndarray, where: Any, options: _Options
     return models
 
 
-def _fill_history_aht(aht: np.ndarray, contacts: np.ndarray, channel: np.ndarray,
-                      source: str, where: Any) -> np.ndarray:
-    """Rows with contacts but no AHT: an error, unless other rows of the channel have one
-    (history: nothing was answered in that interval), whose volume-weighted mean fills it."""
+def _fill_aht(aht: np.ndarray, contacts: np.ndarray, channel: np.ndarray, source: str,
+              where: Any, history: bool) -> np.ndarray:
+    """Rows with contacts but no AHT: an error, except in history where other rows of the
+    channel have one (nothing was answered in that interval): their volume-weighted mean."""
     missing = np.isnan(aht) & (contacts > 0)
     if not missing.any():
         return aht
     filled = aht.copy()
     for name in dict.fromkeys(channel[missing].tolist()):
         known = (channel == name) & ~np.isnan(aht)
-        if not known.any():
+        if not known.any() or not history:
             row = int(np.flatnonzero(missing & (channel == name))[0])
             raise KpiforgeError(f"{where(row)}, column 'aht_s': no handling time for "
                                 f"channel {name!r}; give aht_s in {source} or --aht-s")

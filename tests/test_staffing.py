@@ -203,6 +203,8 @@ def test_simulate_method_is_within_one_agent(tmp_path):
      "column 'channel': 'fax' is not call, chat or email"),
     ("interval_start,channel,contacts\n2026-11-16T09:00,call,10\n",
      "column 'aht_s': no handling time for channel 'call'"),
+    ("interval_start,channel,contacts,aht_s\n2026-11-16T09:00,call,10,180\n"
+     "2026-11-16T09:30,call,10,\n", "row 2 (line 3), column 'aht_s': no handling time"),
     ("interval_start,channel,contacts,aht\n2026-11-16T09:00,call,10,180\n",
      "unknown column 'aht' (did you mean: aht_s?)"),
     ("interval_start,channel,volume\n2026-11-16T09:00,call,10\n",
@@ -256,3 +258,28 @@ def test_chat_approximation_against_the_simulator():
     mean, low, _ = levels[agents]
     assert low >= 0.8 and mean >= table["service_level"][0]
     assert levels[agents - 1][2] < 0.8
+
+
+def test_gaps_have_no_contacts_and_history_fills_aht(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text(HEADER + "2026-11-16T09:00,call,sales,100,180,\n"
+                    "2026-11-16T09:30,call,sales,100,180,\n"
+                    "2026-11-16T11:00,call,sales,100,180,\n")
+    table = staffing.requirements(path)
+    assert table["contacts"].tolist() == [100, 100, 0, 0, 100]
+    assert table["agents"].tolist() == [14, 14, 0, 0, 14]
+    history = tmp_path / "history.csv"
+    history.write_text("interval_start,channel,offered,aht\n2026-11-16T09:00,call,100,150\n"
+                       "2026-11-16T09:30,call,300,190\n2026-11-16T10:00,call,2,\n")
+    filled = staffing.requirements(history)["aht_s"]
+    assert filled[2] == pytest.approx((100 * 150 + 300 * 190) / 400)
+
+
+def test_cli_targets_per_channel(tmp_path):
+    result = run("staff", flat_forecast(tmp_path), "--service-level", "0.8",
+                 "--service-level", "chat=0.5", "--within", "20", "--within", "chat=2min",
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    chat = [r for r in json.loads(result.output) if r["channel"] == "chat"]
+    assert {r["agents"] for r in chat} == {
+        brute_force_fewest(60, 1800, 300, 0.5, 120, patience=200)}
