@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -291,3 +292,12 @@ cost = 0.5
         staffing.plan_shifts(staffing.requirements(forecast_file(tmp_path, days=8)),
                              patterns_file(tmp_path, DAY_PATTERN))
     assert re.search(r"chat \d\d:\d\d", plan.staffing_toml(0.0))
+
+
+def test_the_planners_guide_patterns_load():
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "planner-guide.md").read_text()
+    block = re.search(r"```\n(\[plan\].*?)```", guide, re.S).group(1)
+    patterns = staffing.load_patterns(tomllib.loads(block))
+    assert [p.name for p in patterns.patterns] == ["early", "weekly"]
+    assert patterns.max_agents == 80 and patterns.step_s == 1800
+    assert patterns.patterns[1].days_on == 5 and patterns.patterns[1].cost == 1.2
