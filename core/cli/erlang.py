@@ -63,7 +63,7 @@ def erlang_command(forecast: Path | None, calls: str | None, interval_s: float |
     a service level needs. FORECAST (a forecast file: interval_start, channel[, queue],
     contacts[, aht_s, patience_s]) or --calls N,M,... answer many intervals at once, every
     row as calls. In JSON an ASA that is infinite (agents <= traffic without abandonment)
-    is null."""
+    and the occupancy of 0 agents are null."""
     if agents is None and service_level is None:
         raise click.UsageError("give --agents N (what does N agents give?) or "
                                "--service-level 0.8 (how many agents for it?)")
@@ -91,11 +91,8 @@ def _single(calls: float, interval_s: float, aht_s: float, target_s: float,
         needed = required_agents(calls, interval_s, aht_s, service_level, target_s, patience_s)
         counts = counts or [needed - 1, needed, needed + 1]
     metrics = queue_metrics(calls, interval_s, aht_s, np.array(counts), target_s, patience_s)
-    rows = [{"agents": n, "wait_probability": float(metrics.wait_probability[i]),
-             "service_level": float(metrics.service_level[i]),
-             "asa": float(metrics.asa[i]) if np.isfinite(metrics.asa[i]) else None,
-             "occupancy": float(metrics.occupancy[i]),
-             "abandon_rate": float(metrics.abandon_rate[i])} for i, n in enumerate(counts)]
+    rows = [{"agents": n, **{k: _number(getattr(metrics, field)[i])
+                             for k, field in _METRICS.items()}} for i, n in enumerate(counts)]
     if fmt == "json":
         click.echo(json.dumps({"model": "erlang_a" if patience_s else "erlang_c",
                                "traffic": calls * aht_s / interval_s,
