@@ -79,7 +79,8 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 
 @click.command("staff")
-@click.argument("forecast", type=click.Path(exists=True, path_type=Path))
+@click.argument("forecast", metavar="FORECAST_OR_SCENARIO",
+                type=click.Path(exists=True, path_type=Path))
 @click.option("--service-level", "levels", multiple=True, metavar="SHARE|CHANNEL=SHARE",
               help="Target share answered within --within, e.g. 0.8 (every channel) or "
                    "chat=0.7; default 0.8.")
