@@ -24,6 +24,7 @@ BUILTIN_COMMANDS = {
     "kpis": "kpiforge.cli.kpis:kpis_group",
     "plugins": "kpiforge.cli.plugins:plugins_command",
     "simulate": "kpiforge.cli.simulate:simulate_command",
+    "staff": "kpiforge.cli.staff:staff_command",
 }
 
 
