@@ -133,9 +133,12 @@ class PluginManager(pluggy.PluginManager):
                 self.leave_out(entry_point.name,
                                f"it failed to import: {type(exc).__name__}: {exc}")
                 continue
-            self._register_outside(plugin, entry_point.name)
+            self.register_outside(plugin, entry_point.name)
 
-    def _register_outside(self, plugin: object, name: str) -> None:
+    def register_outside(self, plugin: object, name: str) -> None:
+        """Register a plugin that is not built in, leaving it out (:meth:`leave_out`) if
+        pluggy refuses it (a hook's arguments are not the hook's) or it implements a hook
+        kpiforge does not have."""
         try:
             self.register(plugin, name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:

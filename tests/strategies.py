@@ -4,7 +4,7 @@ Each section draws inputs a user or a plugin could send, well-formed ones togeth
 independent oracle of what they mean, and hostile ones that must end in a
 :class:`~kpiforge.KpiforgeError` rather than any other exception.
 
-Sections: expressions (formulas and filters).
+Sections: expressions (formulas and filters); plugins (what their hooks do).
 """
 
 from __future__ import annotations
@@ -316,3 +316,72 @@ def ill_typed() -> st.SearchStrategy[str]:
         st.builds(lambda f, a: f"{f}({a})", st.sampled_from(["abs", "isnan", "-", "not "]),
                   children),
     ), max_leaves=6)
+
+
+# --------------------------------------------------------------------------------- plugins
+#
+# A generated plugin implements some hooks; each hook builds its definitions when called (as
+# a real plugin does, so a definition that fails its checks fails inside the hook), or
+# returns something else, or raises. Names are drawn from a small pool that includes
+# built-in names, so plugins clash with the built-ins and with each other, read each other's
+# definitions and form cycles.
+
+#: Names plugins define: new ones, and built-in ones they would clash with.
+PLUGIN_NAMES = ("alpha", "beta", "gamma", "offered", "aht", "csat")
+#: What their formulas and filters read.
+_INPUTS = ("offered", "answered", "alpha", "beta", "gamma", "nope", "sl_threshold_s")
+
+
+class Raise:
+    """A hook that raises ``error`` instead of returning."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Raise({self.error!r})"
+
+
+def _kpi_spec() -> st.SearchStrategy[tuple[Any, ...]]:
+    formula = st.one_of(
+        st.builds(lambda a, op, b: f"{a} {op} {b}", st.sampled_from(_INPUTS),
+                  st.sampled_from(["/", "+", "*", "=="]), st.sampled_from(_INPUTS)),
+        st.sampled_from(["42", "offered +", "offered.real", "channel", "'x'", "offered"]),
+    )
+    return st.tuples(st.sampled_from(["KPI", "KGI"]), st.sampled_from(PLUGIN_NAMES), formula,
+                     st.lists(st.sampled_from(["csat", "nps", "alpha", "aht", "nope"]),
+                              max_size=2))
+
+
+def _measure_spec() -> st.SearchStrategy[tuple[Any, ...]]:
+    return st.tuples(st.just("Measure"), st.sampled_from(PLUGIN_NAMES),
+                     st.sampled_from(["count", "sum", "max", "avg"]),
+                     st.sampled_from(["handle_s", "channel", "'x'", "1/0", "extra", None]),
+                     st.sampled_from(["channel == 'call'", "channel", "csat >= 4", None]),
+                     st.one_of(st.just({}), st.just({"sl_threshold_s": 20.0}),
+                               st.just({"sl_threshold_s": 30.0})))
+
+
+#: hook name -> what a generated implementation of it returns (or raises).
+_HOOK_RESULTS = {
+    "kpiforge_register_kpis": st.lists(_kpi_spec(), max_size=3),
+    "kpiforge_register_kgis": st.lists(_kpi_spec(), max_size=2),
+    "kpiforge_register_measures": st.lists(_measure_spec(), max_size=3),
+    "kpiforge_register_dimensions": st.lists(st.tuples(
+        st.just("Dimension"), st.sampled_from(["channel", "region"]),
+        st.sampled_from([{"contacts": "region"}, {"calls": "x"}, "region"])), max_size=2),
+}
+
+
+def plugin_specs() -> st.SearchStrategy[dict[str, Any]]:
+    """Hook name -> the definitions' specs a plugin returns, a junk value, or a
+    :class:`Raise`."""
+    def result(hook: str) -> st.SearchStrategy[Any]:
+        return st.one_of(
+            _HOOK_RESULTS[hook],
+            st.sampled_from([None, 3, "offered", ["x"], [None]]),
+            st.sampled_from([Raise(RuntimeError("down")), Raise(SystemExit(3)),
+                             Raise(KeyError("k")), Raise(RecursionError())]),
+        )
+
+    return st.fixed_dictionaries({}, optional={hook: result(hook) for hook in _HOOK_RESULTS})

@@ -312,6 +312,12 @@ def test_a_constant_kpi_formula_is_refused_where_defined(formula):
         KPI("k", formula)
 
 
+def test_floor_division_by_zero_is_undefined_like_division(contacts):
+    records = compute(Measure("offered", "contacts", "count"), KPI("floor", "offered // 0"),
+                      KPI("ratio", "offered / 0"), kpi="floor", data={"contacts": contacts})
+    assert records == [{"floor": None}]
+
+
 def test_constant_values_and_filters_apply_to_every_row(contacts):
     records = compute(Measure("twos", "contacts", "sum", value="2", where="True"),
                       Measure("none", "contacts", "count", where="1/0"),

@@ -185,6 +185,16 @@ BROKEN_PLUGINS = {
     ''', "KPI 'aht' is defined twice: by plugin 'kpiforge.plugins.support' (KPI) and by "
          "plugin 'dupe'; rename one of them, or load only one of the plugins "
          "(KPIFORGE_PLUGINS=name,...)"),
+    "deep": ('''
+        from kpiforge import KPI, hookimpl
+
+        @hookimpl
+        def kpiforge_register_kpis():
+            return [KPI("deep_kpi", "-" * 5000 + "offered")]
+    ''', f"KPI 'deep_kpi', formula: '{'-' * 40} ... {'-' * 33}offered' nests more than "
+         "1,000 levels deep (each "
+         "operator of a chain such as a | b | c is a level); write long alternatives with "
+         "'or', or as x in (\"a\", \"b\", ...)"),
     "typo": ('''
         from kpiforge import KPI, hookimpl
 
@@ -241,6 +251,25 @@ def test_asking_for_a_kpi_a_left_out_plugin_never_registered_names_that_plugin(
         left_out_warning("raising"),
         "Error: unknown KPI 'raising_share'; `kpiforge kpis list` shows them all; left-out "
         "plugins might define it: 'raising' (`kpiforge plugins` says why)"]
+
+
+def test_a_callable_formula_returning_text_is_a_one_line_error(site, contacts_with_callbacks):
+    install(site, "kpiforge-texty", "1.0", "kpiforge_texty", '''
+        from kpiforge import KPI, hookimpl
+
+        def label(inputs):
+            return inputs["offered"].astype(str)
+
+        @hookimpl
+        def kpiforge_register_kpis():
+            return [KPI("texty", label, inputs=["offered"])]
+    ''', entry_point="texty")
+    result = kpiforge(site, "compute", contacts_with_callbacks, "--kpi", "texty")
+    assert result.returncode == 1
+    assert result.stderr == ("Error: KPI 'texty': its formula label(offered) returned <U32 "
+                             "values of shape (1,); it must return numbers, one per group "
+                             "(shape (1,))\n")
+    assert result.stdout == ""
 
 
 def test_plugins_load_in_name_order_and_the_later_duplicate_is_left_out(site):
