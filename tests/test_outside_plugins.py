@@ -312,56 +312,45 @@ def test_plugins_lists_a_left_out_plugin_with_its_problem(site):
                             *BROKEN_PLUGINS["raising"][1].split()]
 
 
-def test_a_plugin_command_named_like_a_builtin_is_left_out_with_a_warning(
+SHADOW_PLUGIN = '''
+    import click
+    from kpiforge import hookimpl
+
+    @click.command("compute")
+    def compute():
+        click.echo("not the real compute")
+
+    @click.command("shadow-report")
+    def report():
+        click.echo("{who} report")
+
+    @hookimpl
+    def kpiforge_register_commands():
+        return [compute, report]
+'''
+
+
+def test_a_plugin_command_whose_name_is_taken_is_left_out_with_a_warning(
         site, contacts_with_callbacks):
-    install(site, "kpiforge-shadow", "1.0", "kpiforge_shadow", '''
-        import click
-        from kpiforge import hookimpl
-
-        @click.command("compute")
-        def compute():
-            click.echo("not the real compute")
-
-        @click.command("shadow-report")
-        def report():
-            click.echo("shadow report")
-
-        @hookimpl
-        def kpiforge_register_commands():
-            return [compute, report]
-    ''', entry_point="shadow")
-    warning = ("Warning: plugin 'shadow' registers a command 'compute', which is a built-in "
-               "command; the plugin's command is left out: rename it")
+    for name in ("shadow", "umbra"):
+        install(site, f"kpiforge-{name}", "1.0", f"kpiforge_{name}",
+                SHADOW_PLUGIN.replace("{who}", name), entry_point=name)
+    expected = [*(f"Warning: plugin {name!r} registers a command 'compute', which is a "
+                  "built-in command; the plugin's command is left out: rename it"
+                  for name in ("shadow", "umbra")),
+                "Warning: plugin 'umbra' registers a command 'shadow-report', which is plugin "
+                "'shadow''s command; the plugin's command is left out: rename it"]
     listed = kpiforge(site, "--help")
     assert listed.returncode == 0, listed.stderr
-    assert warnings_of(listed) == [warning]
+    assert warnings_of(listed) == expected
     assert "shadow-report" in listed.stdout
     report = kpiforge(site, "shadow-report")
     assert (report.returncode, report.stdout, warnings_of(report)) == (0, "shadow report\n",
-                                                                       [warning])
+                                                                       expected)
     computed = kpiforge(site, "compute", contacts_with_callbacks, "--kpi", "offered",
                         "--format", "json")
     assert computed.returncode == 0, computed.stderr
     assert json.loads(computed.stdout) == [{"offered": 8}]
-
-
-def test_plugin_can_add_a_command(site):
-    install(site, "kpiforge-hello", "1.0", "kpiforge_hello", '''
-        import click
-        from kpiforge import hookimpl
-
-        @click.command("hello")
-        def hello():
-            """Say hello."""
-            click.echo("hello from a plugin")
-
-        @hookimpl
-        def kpiforge_register_commands():
-            return [hello]
-    ''', entry_point="hello")
-    result = kpiforge(site, "hello")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "hello from a plugin\n"
 
 
 def test_unknown_name_in_kpiforge_plugins_is_warned_about(site):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import warnings
 
 import pytest
 
@@ -185,12 +184,27 @@ def test_a_plugin_failing_in_one_hook_is_left_out_of_every_hook():
     assert registry.unavailable == {"callbacks": "test-plugin-0"}
 
 
-def test_warnings_as_errors_make_a_broken_plugin_an_error():
-    """How a plugin's own CI loads it strictly (the plugin guide)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", KpiforgeWarning)
-        with pytest.raises(KpiforgeWarning, match="reads unknown input 'ofered'"):
-            registry_with(KpiPlugin(KPI("mine", "ofered * 2")))
+def test_warnings_as_errors_make_a_broken_plugin_fail_its_tests(pytester):
+    """How a plugin's own tests load it strictly (the plugin guide)."""
+    pytester.makepyfile('''
+        from kpiforge import KPI, Registry, get_plugin_manager, hookimpl
+
+        class Typo:
+            @hookimpl
+            def kpiforge_register_kpis(self):
+                return [KPI("mine", "ofered * 2")]
+
+        def test_my_plugin_loads():
+            manager = get_plugin_manager(load_entry_points=False)
+            manager.register(Typo(), name="mine")
+            Registry.from_plugin_manager(manager)
+    ''')
+    assert pytester.runpytest("-p", "no:cacheprovider").ret == 0
+    strict = pytester.runpytest("-p", "no:cacheprovider", "-W",
+                                "error::kpiforge.errors.KpiforgeWarning")
+    strict.assert_outcomes(failed=1)
+    strict.stdout.fnmatch_lines(["*KpiforgeWarning: plugin 'mine' is left out: KPI 'mine' "
+                                 "(plugin 'mine') reads unknown input 'ofered'*"])
 
 
 def test_conflicting_parameter_defaults():
