@@ -266,6 +266,7 @@ def test_deep_right_nesting_holds_few_arrays_at_once():
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("2 ** -1", 0.5),
+    ("7 // 2", 3.0),
     ("9 ** 9 ** 9 ** 9", np.nan),  # too large for a float: undefined
     ("10 ** 10 ** 10", np.nan),  # was silently 0 (integer overflow)
     ("1e308 * 10", np.nan),
