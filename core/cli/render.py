@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from kpiforge.goals.targets import Target, Tracked
+
 if TYPE_CHECKING:
     from kpiforge.definitions import KPI
     from kpiforge.results import Result
@@ -34,8 +36,24 @@ def format_value(value: float | None, unit: str) -> str:
 def format_target(kpi: KPI) -> str:
     if kpi.target is None:
         return ""
-    sign = ">=" if kpi.direction == "higher" else "<=" if kpi.direction == "lower" else "~"
-    return f"{sign} {format_value(kpi.target, kpi.unit)}"
+    return f"{_sign(kpi)} {format_value(kpi.target, kpi.unit)}"
+
+
+def _sign(kpi: KPI) -> str:
+    return ">=" if kpi.direction == "higher" else "<=" if kpi.direction == "lower" else "~"
+
+
+def format_plan_target(target: Target, kpi: KPI) -> str:
+    """A targets file's target with the KPI's unit: ``>= 80.0 % per 1w by 2026-12-31``."""
+    if target.band is not None:
+        text = " - ".join(format_value(edge, kpi.unit) for edge in target.band)
+    else:
+        text = f"{_sign(kpi)} {format_value(target.value, kpi.unit)}"
+    if target.period:
+        text += f" per {target.period}"
+    if target.deadline:
+        text += f" by {target.deadline.isoformat()}"
+    return text
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
@@ -60,19 +78,28 @@ def render_table(result: Result) -> str:
 def _kpis_as_rows(result: Result) -> str:
     groups = [" / ".join(str(record[d]) for d in result.dimensions) or "all"
               for record in result.to_records()]
-    with_targets = any(k.target is not None for k in result.kpis.values())
+    statuses = result.statuses if isinstance(result, Tracked) else {}
+    with_targets = bool(statuses) or any(k.target is not None for k in result.kpis.values())
     header = ["KPI", *groups] + (["target"] if with_targets else [])
     rows = []
     for name, kpi in result.kpis.items():
         cells = [format_value(v, kpi.unit) for v in result.values[name]]
+        if name in statuses:
+            cells = [cell if status is None else f"{cell}  {status}"
+                     for cell, status in zip(cells, statuses[name], strict=True)]
         if with_targets:
             cells.append(_target_cell(result, name))
         rows.append([name, *cells])
+    if isinstance(result, Tracked):
+        rows += [[f"group {group}", *("-" if s is None else str(s) for s in worst),
+                  *([""] if with_targets else [])] for group, worst in result.groups.items()]
     return grid(header, rows, right=set(range(1, len(groups) + 1)))
 
 
 def _target_cell(result: Result, name: str) -> str:
     kpi = result.kpis[name]
+    if isinstance(result, Tracked) and name in result.statuses:
+        return format_plan_target(result.targets[name], kpi)
     met = result.target_met(name)
     if met is None:
         return ""
@@ -82,14 +109,16 @@ def _target_cell(result: Result, name: str) -> str:
 
 
 def _groups_as_rows(result: Result) -> str:
+    statuses = result.status_columns() if isinstance(result, Tracked) else {}
     header = [*result.dimensions] + [
         f"{name} ({kpi.unit})" if kpi.unit else name for name, kpi in result.kpis.items()
-    ]
+    ] + list(statuses)
     records = result.to_records()
     rows = []
     for i, record in enumerate(records):
         rows.append([str(record[d]) for d in result.dimensions] + [
             format_value(result.values[name][i], kpi.unit).removesuffix(" %").removesuffix(" s")
             for name, kpi in result.kpis.items()
-        ])
-    return grid(header, rows, right=set(range(len(result.dimensions), len(header))))
+        ] + [values[i] or "-" for values in statuses.values()])
+    numbers = range(len(result.dimensions), len(result.dimensions) + len(result.kpis))
+    return grid(header, rows, right=set(numbers))
