@@ -48,8 +48,8 @@ def show_command(kpi_id: str) -> None:
     registry = default_registry()
     kpi = registry.kpi(kpi_id)
     tree = KpiTree.from_registry(registry)
-    links = [f"{e.kgi} ({e.label()})" for e in tree.edges if e.kpi == kpi.name]
-    served_by = [f"{e.kpi} ({e.label()})" for e in tree.serving(kpi.name)]
+    links = [f"{e.kgi} {e.label()}" for e in tree.edges if e.kpi == kpi.name]
+    served_by = [e.kpi for e in tree.serving(kpi.name)]
     classes = [f"{field} {getattr(kpi, field)}" for field in ("area", "role", "timing")
                if getattr(kpi, field) is not None]
     lines = [
@@ -59,8 +59,11 @@ def show_command(kpi_id: str) -> None:
         f"  direction:   {kpi.direction} is better" if kpi.direction != "neutral"
         else "  direction:   neutral (read against a band)",
         f"  target:      {format_target(kpi) or '-'}",
-        f"  serves KGIs: {', '.join(links) or '-'}",
+        f"  serves KGIs: {', '.join(kpi.kgis) or '-'}",
     ]
+    if links:
+        lines.append(f"  effects:     {', '.join(links)} (+ raising it raises the KGI, - "
+                     "lowers it; lag in months)")
     if kpi.is_goal:
         lines.append(f"  served by:   {', '.join(served_by) or '-'}")
     if classes:

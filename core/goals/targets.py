@@ -70,6 +70,8 @@ class Status(enum.Enum):
 
 #: Worse statuses rank higher: a group is as bad as its worst KPI.
 _RANK = {Status.ON_TRACK: 0, Status.AT_RISK: 1, Status.OFF: 2}
+#: Relative slack on the at-risk limit, for values written in decimal.
+_ROUNDING = 1e-9
 #: Status by code (the rank; 3 for an undefined value).
 _STATUSES = np.array([*_RANK, None], dtype=object)
 
@@ -196,7 +198,8 @@ class Target:
         else:
             edge = np.full(values.shape, self.value)
             miss = (edge - values) if direction == "higher" else (values - edge)
-        codes = np.select([miss <= 0, miss <= self.margin * np.abs(edge)], [0, 1], 2)
+        limit = self.margin * np.abs(edge) * (1 + _ROUNDING)  # 0.8 - 0.76 is 0.04 + 4e-17
+        codes = np.select([miss <= 0, miss <= limit], [0, 1], 2)
         codes[np.isnan(values)] = 3
         return _STATUSES[codes]
 
