@@ -7,13 +7,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from test_tree import Plugin, registry_of
+from test_registry import registry_with
+from test_tree import plugin_with, registry_of
 
-from kpiforge import KGI, KPI, Link, Measure, Registry, hookimpl
+from kpiforge import KGI, KPI, Link, Measure, hookimpl
 from kpiforge.cli import cli
 from kpiforge.errors import KpiforgeWarning
 from kpiforge.goals import Finding, LintRule, Target, Targets, lint
-from kpiforge.plugin_manager import get_plugin_manager
 
 
 def run(*args):
@@ -39,7 +39,7 @@ def test_the_builtin_kpis_pass_every_rule():
 
 
 def test_definition_rules_find_orphans_unserved_goals_bad_links_and_loops():
-    registry = registry_of(Plugin(
+    registry = registry_of(plugin_with(
         KPI("lonely", "rows", area="support"),
         KPI("backwards", "rows", direction="lower", links=[Link("csat", effect=1)]),
         KPI("unsure", "rows", direction="neutral", kgis=["csat"]),
@@ -117,21 +117,14 @@ class RulePlugin:
                          description="Every KPI says its area.")]
 
 
-def registry_with(*plugins) -> Registry:
-    manager = get_plugin_manager(load_entry_points=False)
-    for i, plugin in enumerate(plugins):
-        manager.register(plugin, name=f"plugin-{i}")
-    return Registry.from_plugin_manager(manager)
-
-
 def test_an_outside_rule_runs_beside_the_builtins():
-    registry = registry_with(RulePlugin(), Plugin(KPI("mine", "rows", kgis=["csat"])))
+    registry = registry_with(RulePlugin(), plugin_with(KPI("mine", "rows", kgis=["csat"])))
     report = lint(registry)
     assert [(f.rule, f.kpi, f.severity) for f in report.findings] == [
         ("kpi-area", "mine", "warning")]
     assert report.to_dict()["rules"][-1] == {"name": "kpi-area", "severity": "warning",
                                              "description": "Every KPI says its area.",
-                                             "plugin": "plugin-0"}
+                                             "plugin": "test-plugin-0"}
 
 
 class BrokenRulePlugin:
@@ -150,8 +143,8 @@ def test_an_outside_rule_that_fails_is_skipped_with_a_warning():
     with pytest.warns(KpiforgeWarning) as warned:
         report = lint(registry)
     assert [str(w.message) for w in warned] == [
-        "lint rule 'crashes' of plugin 'plugin-0' is skipped: RuntimeError: boom",
-        "lint rule 'junk' of plugin 'plugin-0' is skipped: TypeError: it returned 'not a "
+        "lint rule 'crashes' of plugin 'test-plugin-0' is skipped: RuntimeError: boom",
+        "lint rule 'junk' of plugin 'test-plugin-0' is skipped: TypeError: it returned 'not a "
         "finding', not a Finding"]
     assert report.ok
 
@@ -167,9 +160,9 @@ def test_a_rule_named_like_another_plugins_is_left_out():
             return [Measure("clash_rows", "contacts", "count")]
 
     with pytest.warns(KpiforgeWarning, match="lint rule 'orphan-kpi' is defined twice: by "
-                      "plugin 'kpiforge.plugins.lint' and by plugin 'plugin-0'"):
+                      "plugin 'kpiforge.plugins.lint' and by plugin 'test-plugin-0'"):
         registry = registry_with(Clash())
-    assert "plugin-0" in registry.broken
+    assert "test-plugin-0" in registry.broken
     assert "clash_rows" not in registry.measures
 
 

@@ -11,6 +11,7 @@ import math
 import re
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -151,6 +152,8 @@ BAD = [
      "(neutral: read against a band), so give band = [low, high]"),
     ("[aht]\ntarget = 300\ngroup = 'csat'\n",
      "[aht] group: 'csat' is a KPI id; name groups after who owns them"),
+    ("defaults = 1\n", "defaults must be a table: [defaults] with keys period, deadline, "
+     "baseline, group, margin, max_ratio"),
     ("[aht\ntarget = 300\n", "not valid TOML: Expected ']' at the end of a table declaration "
      "(at line 1, column 5)"),
 ]
@@ -240,6 +243,11 @@ def test_compute_with_targets_in_every_format(tmp_path, contacts_csv):
                      r"2026-12-31$", "\n".join(lines), re.M)
     assert re.search(r"^group support-team +on track +off", "\n".join(lines), re.M)
     assert "targets without a status, their KPI not computed: csat" in table.stderr
+    out = tmp_path / "kpis.parquet"
+    written = run("compute", contacts_csv, "--by", "channel", "--kpi", "service_level",
+                  "--targets", path, "--format", "parquet", "--out", out)
+    assert written.exit_code == 0, written.output
+    assert pq.read_table(out).column("service_level_status").to_pylist() == ["on track", "off"]
 
 
 def test_baselines_from_data_a_result_a_number_and_a_path(tmp_path, contacts, contacts_csv):
@@ -272,8 +280,7 @@ def test_baselines_from_data_a_result_a_number_and_a_path(tmp_path, contacts, co
     from_result = targets.baselines(result=by_channel)
     assert from_result["asa"].value == pytest.approx(20)  # median of 15 and 25
     assert from_result["service_level"].note == "the result has no service_level column"
-    nothing = targets.baselines()
-    assert math.isnan(nothing["asa"].value) and nothing["asa"].note.startswith("no data")
+    assert list(targets.baselines()) == ["csat", "fcr_rate"]  # no data for the others
 
 
 def test_a_baseline_the_data_cannot_give_says_why(tmp_path, contacts):

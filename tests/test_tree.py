@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
+from test_registry import KpiPlugin
 
-from kpiforge import KGI, KPI, KpiforgeError, Link, Measure, Registry, hookimpl
+from kpiforge import KGI, KPI, KpiforgeError, Link, Measure, Registry
 from kpiforge.cli import cli
 from kpiforge.definitions import AREAS, ROLES, TIMINGS
 from kpiforge.goals import KpiTree, inferred_effect, kpi_tree
@@ -16,27 +19,12 @@ from kpiforge.plugin_manager import get_plugin_manager
 from kpiforge.registry import default_registry
 
 
-class Plugin:
-    """A plugin registering the given measures, KPIs and KGIs."""
-
-    def __init__(self, *kpis, kgis=(), measures=()):
-        self.kpis, self.kgis = list(kpis), list(kgis)
-        self.measures = [Measure("rows", "contacts", "count"), *measures]
-
-    @hookimpl
-    def kpiforge_register_measures(self):
-        return self.measures
-
-    @hookimpl
-    def kpiforge_register_kpis(self):
-        return self.kpis
-
-    @hookimpl
-    def kpiforge_register_kgis(self):
-        return self.kgis
+def plugin_with(*kpis, kgis=()):
+    """A plugin registering ``kpis`` and ``kgis``, with the measure ``rows`` they read."""
+    return KpiPlugin(*kpis, measures=[Measure("rows", "contacts", "count")], kgis=kgis)
 
 
-def registry_of(plugin: Plugin) -> Registry:
+def registry_of(plugin: KpiPlugin) -> Registry:
     """The built-ins and ``plugin``."""
     manager = get_plugin_manager(load_entry_points=False)
     manager.register(plugin, name="mine")
@@ -143,7 +131,7 @@ def test_tree_json_shape_for_known_links():
 def small_tree() -> KpiTree:
     """Goal ``g`` served by KGI ``h`` and KPI ``a``; ``h`` served by ``a`` and ``b``;
     ``c`` serves nothing."""
-    return KpiTree.from_registry(registry_of(Plugin(
+    return KpiTree.from_registry(registry_of(plugin_with(
         KPI("a", "rows", direction="lower", kgis=["g_top"],
             links=[Link("h_mid", lag_months=2)]),
         KPI("b", "rows", direction="neutral", links=[Link("h_mid", effect=1)]),
@@ -185,7 +173,7 @@ def test_a_small_tree_as_json():
 
 
 def test_a_loop_of_kgi_links_is_drawn_once_and_found():
-    tree = KpiTree.from_registry(registry_of(Plugin(
+    tree = KpiTree.from_registry(registry_of(plugin_with(
         KPI("a", "rows", kgis=["p_goal"]),
         kgis=[KGI("p_goal", "rows", kgis=["q_goal"]), KGI("q_goal", "rows", kgis=["p_goal"])])))
     assert tree.loops() == [["p_goal", "q_goal", "p_goal"]]
@@ -215,3 +203,15 @@ def test_kpis_show_and_list_say_the_links_and_class():
     aht = next(e for e in listed if e["id"] == "aht")
     assert (aht["kgis"], aht["area"], aht["role"], aht["timing"]) == (
         ["operating_profit"], "support", "efficiency", "leading")
+
+
+def test_tree_and_erlang_load_no_pyarrow_nor_engine():
+    script = ("import sys\nfrom click.testing import CliRunner\nfrom kpiforge.cli import cli\n"
+              "for args in (['tree'], ['kpis', 'list'], ['erlang', '--calls', '100', "
+              "'--aht-s', '180', '--agents', '10']):\n"
+              "    assert CliRunner().invoke(cli, args).exit_code == 0, args\n"
+              "print(sorted(m for m in ('pyarrow', 'kpiforge.engine.api', "
+              "'kpiforge.goals.targets') if m in sys.modules))\n")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True)
+    assert loaded.stdout == "[]\n"

@@ -104,17 +104,19 @@ def _compute(data: Path | dict[str, Path], dask_address: str | None,
 
 def emit(result: Result, fmt: str, out: Path | None) -> None:
     """Print ``result`` or write it to ``out`` atomically."""
+    tracked = result if isinstance(result, Tracked) else None
     if out is not None:
         if fmt == "table":
-            write_text(render_table(result) + "\n", out)
+            write_text(render_table(result, tracked) + "\n", out)
         else:
             result.write(out, fmt)
         click.echo(f"wrote {len(result)} rows to {out}", err=True)
         return
-    click.echo(render_table(result) if fmt == "table" else result.render(fmt), nl=fmt == "table")
+    click.echo(render_table(result, tracked) if fmt == "table" else result.render(fmt),
+               nl=fmt == "table")
     if fmt == "table" and result.skipped:
         click.echo(f"({len(result.skipped)} KPIs need tables or columns this data lacks; "
                    "`kpiforge kpis show ID` says what each reads)", err=True)
-    if fmt == "table" and isinstance(result, Tracked) and result.missing:
+    if fmt == "table" and tracked is not None and tracked.missing:
         click.echo(f"(targets without a status, their KPI not computed: "
-                   f"{', '.join(result.missing)})", err=True)
+                   f"{', '.join(tracked.missing)})", err=True)

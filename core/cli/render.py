@@ -6,10 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kpiforge.goals.targets import Target, Tracked
-
 if TYPE_CHECKING:
     from kpiforge.definitions import KPI
+    from kpiforge.goals.targets import Target, Tracked
     from kpiforge.results import Result
 
 #: Units whose values are counts, shown without decimals.
@@ -68,17 +67,18 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) 
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
-def render_table(result: Result) -> str:
-    """The result as text: KPIs down the side when there are few groups, else groups."""
+def render_table(result: Result, tracked: Tracked | None = None) -> str:
+    """The result as text: KPIs down the side when there are few groups, else groups;
+    with ``tracked`` (the result with its targets), each targeted KPI's status."""
     if len(result) <= MAX_GROUP_COLUMNS:
-        return _kpis_as_rows(result)
-    return _groups_as_rows(result)
+        return _kpis_as_rows(result, tracked)
+    return _groups_as_rows(result, tracked)
 
 
-def _kpis_as_rows(result: Result) -> str:
+def _kpis_as_rows(result: Result, tracked: Tracked | None) -> str:
     groups = [" / ".join(str(record[d]) for d in result.dimensions) or "all"
               for record in result.to_records()]
-    statuses = result.statuses if isinstance(result, Tracked) else {}
+    statuses = tracked.statuses if tracked is not None else {}
     with_targets = bool(statuses) or any(k.target is not None for k in result.kpis.values())
     header = ["KPI", *groups] + (["target"] if with_targets else [])
     rows = []
@@ -88,18 +88,18 @@ def _kpis_as_rows(result: Result) -> str:
             cells = [cell if status is None else f"{cell}  {status}"
                      for cell, status in zip(cells, statuses[name], strict=True)]
         if with_targets:
-            cells.append(_target_cell(result, name))
+            cells.append(_target_cell(result, name, tracked))
         rows.append([name, *cells])
-    if isinstance(result, Tracked):
+    if tracked is not None:
         rows += [[f"group {group}", *("-" if s is None else str(s) for s in worst),
-                  *([""] if with_targets else [])] for group, worst in result.groups.items()]
+                  *([""] if with_targets else [])] for group, worst in tracked.groups.items()]
     return grid(header, rows, right=set(range(1, len(groups) + 1)))
 
 
-def _target_cell(result: Result, name: str) -> str:
+def _target_cell(result: Result, name: str, tracked: Tracked | None) -> str:
     kpi = result.kpis[name]
-    if isinstance(result, Tracked) and name in result.statuses:
-        return format_plan_target(result.targets[name], kpi)
+    if tracked is not None and name in tracked.statuses:
+        return format_plan_target(tracked.targets[name], kpi)
     met = result.target_met(name)
     if met is None:
         return ""
@@ -108,8 +108,8 @@ def _target_cell(result: Result, name: str) -> str:
     return f"{format_target(kpi)}  {status}"
 
 
-def _groups_as_rows(result: Result) -> str:
-    statuses = result.status_columns() if isinstance(result, Tracked) else {}
+def _groups_as_rows(result: Result, tracked: Tracked | None) -> str:
+    statuses = tracked.status_columns() if tracked is not None else {}
     header = [*result.dimensions] + [
         f"{name} ({kpi.unit})" if kpi.unit else name for name, kpi in result.kpis.items()
     ] + list(statuses)

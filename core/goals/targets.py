@@ -310,10 +310,10 @@ class Targets:
     def baselines(self, data: Any = None, *, result: Result | None = None,
                   registry: Registry | None = None, **options: Any) -> dict[str, Baseline]:
         """Each target's baseline: the number given; for ``"data"``, the KPI over
-        ``result`` (the median of its groups) or computed over ``data``; for a path,
-        computed over that data. Computed baselines are the median over the target's
-        periods (the whole data without a period). ``options`` go to
-        :func:`kpiforge.compute` (``params``, ``chunk_rows``...)."""
+        ``result`` (the median of its groups) or computed over ``data`` (left out when
+        neither is given); for a path, computed over that data. Computed baselines are the
+        median over the target's periods (the whole data without a period). ``options`` go
+        to :func:`kpiforge.compute` (``params``, ``chunk_rows``...)."""
         found: dict[str, Baseline] = {}
         wanted: dict[tuple[str, str | None], list[str]] = {}
         for target in self:
@@ -321,17 +321,14 @@ class Targets:
                 found[target.kpi] = Baseline(target.kpi, target.baseline, "given")
             elif target.baseline == FROM_DATA and result is not None:
                 found[target.kpi] = baseline_of(result, target.kpi)
-            elif target.baseline == FROM_DATA and data is None:
-                found[target.kpi] = Baseline(target.kpi, math.nan, FROM_DATA,
-                                             "no data given to compute it from")
-            else:
+            elif target.baseline != FROM_DATA or data is not None:
                 wanted.setdefault((target.baseline, target.period), []).append(target.kpi)
         for (source, period), kpis in wanted.items():
             computed = engine.compute(data if source == FROM_DATA else source, grain=period,
                                       registry=registry, **options)
             for kpi in kpis:
                 found[kpi] = attrs.evolve(baseline_of(computed, kpi), source=source)
-        return {target.kpi: found[target.kpi] for target in self}
+        return {target.kpi: found[target.kpi] for target in self if target.kpi in found}
 
 
 def baseline_of(result: Result, kpi: str) -> Baseline:
@@ -360,6 +357,9 @@ def load_targets(path: str | os.PathLike, registry: Registry | None = None) -> T
     except tomllib.TOMLDecodeError as exc:
         raise KpiforgeError(f"{path}: not valid TOML: {exc}") from None
     defaults = document.pop(DEFAULTS, {})
+    if not isinstance(defaults, dict):
+        raise KpiforgeError(f"{path}: {DEFAULTS} must be a table: [{DEFAULTS}] with keys "
+                            f"{', '.join(KEYS[2:])}")
     _check_keys(path, DEFAULTS, defaults, KEYS[2:])
     targets = []
     for kpi, entry in document.items():
