@@ -72,7 +72,7 @@ def _optional(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute, Any],
     return optional
 
 
-def _named_errors(cls: type[T]) -> type[T]:
+def named_errors(cls: type[T]) -> type[T]:
     """Make the errors of ``cls.__init__`` (a converter's, or an unknown keyword) name the
     definition: "KPI 'x_rate': target must be a number, got 'high'"."""
     init = cls.__init__
@@ -144,7 +144,7 @@ def _effect(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
             f"(raising it lowers the KGI) or None (as the directions say), got {value!r}")
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class Link:
     """A KPI's link to a KGI it serves, with what the link means.
@@ -193,7 +193,7 @@ def _parse(owner: Any, field: str, text: str, kinds: Mapping[str, Kind],
     return expression
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class Measure:
     """A mergeable aggregate over one table: ``agg`` of ``value`` over rows passing ``where``.
@@ -262,7 +262,7 @@ class Measure:
 Formula = str | Callable[[Mapping[str, np.ndarray]], Any]
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class KPI:
     """A formula over measures, other KPIs and parameters, evaluated per group.
@@ -381,7 +381,7 @@ def _broadcasts(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
         return False
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class KGI(KPI):
     """A goal (LTV, CSAT, churn...): a computable KPI that other KPIs link to."""
@@ -389,7 +389,7 @@ class KGI(KPI):
     is_goal: ClassVar[bool] = True
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class Dimension:
     """Something results are grouped by, and which column holds it in each table."""

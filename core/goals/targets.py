@@ -41,7 +41,7 @@ import numpy as np
 import pyarrow as pa
 
 from kpiforge import engine
-from kpiforge.definitions import _named_errors
+from kpiforge.definitions import named_errors
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError, did_you_mean
 from kpiforge.registry import Registry, default_registry
@@ -148,7 +148,7 @@ def _group(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
         raise ValueError(f"group must be a name, got {value!r}")
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class Target:
     """A target for one KPI: a value (``target=``, kept as :attr:`value`) or a ``band``
