@@ -61,6 +61,7 @@ class _Outcome:
     dimensions: tuple[str, ...]
     keys: dict[str, np.ndarray]
     values: dict[str, np.ndarray]
+    units: dict[str, str]
     epoch: dt.datetime
 
 
@@ -73,7 +74,8 @@ def _run(job: _Job) -> _Outcome:
         run.write_files(directory, job.fmt)
     result = compute(run.tables(), kpis=job.kpis, by=job.by, grain=job.grain,
                      params=job.params)
-    return _Outcome(result.dimensions, dict(result.keys), dict(result.values), result.epoch)
+    return _Outcome(result.dimensions, dict(result.keys), dict(result.values),
+                    {name: kpi.unit for name, kpi in result.kpis.items()}, result.epoch)
 
 
 def replication_name(index: int) -> str:
@@ -88,13 +90,14 @@ class Replications:
     ``keys`` holds each dimension's value per group (``interval_start`` in seconds from
     ``epoch``), the union of the groups of every replication in sorted order; ``values``
     each KPI's values as a (replications x groups) array, NaN where the KPI is undefined in
-    a replication or the group has no rows there.
+    a replication or the group has no rows there; ``units`` each KPI's unit.
     """
 
     scenario: Scenario
     dimensions: tuple[str, ...]
     keys: Mapping[str, np.ndarray]
     values: Mapping[str, np.ndarray]
+    units: Mapping[str, str]
     epoch: dt.datetime
 
     @property
@@ -269,7 +272,8 @@ def _aligned(scenario: Scenario, outcomes: list[_Outcome]) -> Replications:
     columns = {d: np.array([g[i] for g in groups],
                            dtype=outcomes[0].keys[d].dtype if groups else float)
                for i, d in enumerate(dimensions)}
-    return Replications(scenario, dimensions, columns, values, outcomes[0].epoch)
+    units = {name: unit for o in outcomes for name, unit in o.units.items()}
+    return Replications(scenario, dimensions, columns, values, units, outcomes[0].epoch)
 
 
 def replicate(scenario: Scenario, replications: int, kpis: tuple[str, ...] | None = None,

@@ -384,7 +384,9 @@ def _event_dict(e: Event) -> dict[str, Any]:
 def parse_scenario(raw: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate raw TOML data into a :class:`Scenario`; errors name ``source`` and the key."""
     top = Section(raw, "", source)
-    head = _head(top.section("scenario"))
+    head_section = top.section("scenario")
+    _forecast_shorthand(head_section, top)
+    head = _head(head_section)
     forecast_file = _forecast_file(top, source)
     rows = read_rows(forecast_file[0]) if forecast_file else []
     channels_section = top.section("channels")
@@ -421,6 +423,15 @@ def _head(head: Section) -> dict[str, Any]:
                   "interval_min")
     head.done()
     return out
+
+
+def _forecast_shorthand(head: Section, top: Section) -> None:
+    """``scenario.forecast = "file.csv"``: the ``[forecast]`` table with the file alone."""
+    head.known.append("forecast")
+    if "forecast" in head.data:
+        if "forecast" in top.data:
+            head.fail("give the forecast here or as a [forecast] table, not both", "forecast")
+        top.data["forecast"] = {"file": head.data.pop("forecast")}
 
 
 def _forecast_file(top: Section, source: str) -> tuple[Path, int | None] | None:

@@ -231,9 +231,11 @@ def test_a_forecast_file_drives_volumes_handling_and_queues(tmp_path):
     for rows, mean in ((sales, 120), (support, 300), (later, 600)):
         handle = contacts.loc[rows, "handle_s"].dropna()
         assert abs(handle.mean() - mean) < 5 * mean / np.sqrt(len(handle))
-    again = load_scenario(tmp_path / "scenario.toml").to_dict()
-    assert again["forecast"] == {"file": str((tmp_path / "forecast.csv").resolve()),
-                                 "interval_min": 30}
+    resolved = {"file": str((tmp_path / "forecast.csv").resolve()), "interval_min": 30}
+    assert scenario.to_dict()["forecast"] == resolved
+    shorthand = FORECAST_SCENARIO.replace('\n[forecast]\nfile = "forecast.csv"', "").replace(
+        "seed = 2", 'seed = 2\nforecast = "forecast.csv"')
+    assert forecast_scenario(tmp_path, scenario=shorthand).to_dict()["forecast"] == resolved
 
 
 @pytest.mark.parametrize(("forecast", "message"), [

@@ -8,26 +8,22 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import pyarrow as pa
 
+from kpiforge import simulations
 from kpiforge.cli.options import parse_assignments, split_names
 from kpiforge.cli.render import format_value, grid
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.output import csv_text, write_parquet, write_text
-from kpiforge.registry import default_registry
-from kpiforge.simulations import (
-    FORMATS,
-    Scenario,
-    Summary,
-    builtin_scenario,
-    load_scenario,
-    run_replications,
-    simulate,
-)
+from kpiforge.simulations import FORMATS, builtin_scenario, load_scenario, simulate
 from kpiforge.simulations.runner import move_into
+
+if TYPE_CHECKING:
+    from kpiforge.simulations import Replications, Scenario
 
 #: Options that shape the KPIs of replications, and so need --replications.
 _REPLICATION_OPTIONS = ("--workers", "--kpi", "--by", "--grain", "--param", "--kpis-only")
@@ -81,10 +77,10 @@ def simulate_command(scenario: Path | None, days: int | None, seed: int | None,
     if replications is None:
         _single(plan, out, fmt)
         return
-    summary = _replicated(plan, out, fmt, replications, workers, not kpis_only,
-                          {"kpis": split_names(kpis) or None, "by": split_names(by),
-                           "grain": grain, "params": parameters})
-    click.echo(render_summary(summary))
+    runs = _replicated(plan, out, fmt, replications, workers, not kpis_only,
+                       {"kpis": split_names(kpis) or None, "by": split_names(by),
+                        "grain": grain, "params": parameters})
+    click.echo(render_summary(runs))
 
 
 def _single(plan: Scenario, out: Path, fmt: str) -> None:
@@ -101,7 +97,7 @@ def _single(plan: Scenario, out: Path, fmt: str) -> None:
 
 
 def _replicated(plan: Scenario, out: Path, fmt: str, replications: int, workers: int | None,
-                tables: bool, options: dict) -> Summary:
+                tables: bool, options: dict) -> Replications:
     """Run the replications into a staging folder beside ``out`` and move the files into
     ``out`` once all are written: ``scenario.toml``, ``kpis.FMT`` (every replication),
     ``summary.FMT`` (means and 95 % intervals), ``replications/NNN/`` (tables)."""
@@ -110,12 +106,12 @@ def _replicated(plan: Scenario, out: Path, fmt: str, replications: int, workers:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        runs = run_replications(plan, replications, workers=workers, fmt=fmt,
-                                tables=staging / "replications" if tables else None,
-                                **options)
-        summary = runs.summary()
+        # The replication machinery (and scipy) loads only for replications.
+        runs = simulations.run_replications(
+            plan, replications, workers=workers, fmt=fmt,
+            tables=staging / "replications" if tables else None, **options)
         _write_table(runs.to_arrow(), staging / f"kpis.{fmt}", fmt)
-        _write_table(summary.to_arrow(), staging / f"summary.{fmt}", fmt)
+        _write_table(runs.summary().to_arrow(), staging / f"summary.{fmt}", fmt)
         (staging / "scenario.toml").write_text(plan.to_toml(), encoding="utf-8")
         move_into(staging, out)
     finally:
@@ -123,7 +119,7 @@ def _replicated(plan: Scenario, out: Path, fmt: str, replications: int, workers:
     click.echo(f"{replications} replications of {plan.name} ({plan.days} days); wrote "
                f"{out}/kpis.{fmt}, {out}/summary.{fmt}"
                f"{f', {out}/replications/' if tables else ''}", err=True)
-    return summary
+    return runs
 
 
 def _write_table(table: pa.Table, path: Path, fmt: str) -> None:
@@ -133,13 +129,13 @@ def _write_table(table: pa.Table, path: Path, fmt: str) -> None:
         write_text(csv_text(table), path)
 
 
-def render_summary(summary: Summary) -> str:
-    """The summary as text: one row per group and KPI, mean and 95 % interval."""
-    kpis = default_registry().kpis
+def render_summary(runs: Replications) -> str:
+    """The summary of ``runs`` as text: one row per group and KPI, mean and 95 % interval."""
+    summary = runs.summary()
     header = [*summary.dimensions, "KPI", "mean", f"{summary.confidence:.0%} interval", "n"]
     rows = []
     for record in summary.to_records():
-        unit = kpis[record["kpi"]].unit if record["kpi"] in kpis else ""
+        unit = runs.units.get(record["kpi"], "")
         low, high = record["ci_low"], record["ci_high"]
         interval = "-" if low is None else \
             f"{format_value(low, unit)} .. {format_value(high, unit)}"
