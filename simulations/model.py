@@ -150,7 +150,8 @@ class Agent:
     """One agent: skills in priority order, positions (slots), and what they hold now."""
 
     __slots__ = ("available", "chats", "clock", "concurrency", "exclusive", "index",
-                 "live_queues", "slots", "tier", "urgent_queues", "version", "waiter", "work")
+                 "live_queues", "overtime", "slots", "tier", "urgent_queues", "version",
+                 "waiter", "work")
 
     def __init__(self, index: int, live_queues: list[int], urgent_queues: list[int],
                  concurrency: int, tier: int) -> None:
@@ -165,6 +166,8 @@ class Agent:
         self.slots: list[Slot] = []
         #: The availability process waiting for the agent to put down its work.
         self.waiter: simpy.Event | None = None
+        #: When the shift ended, while the agent finishes the contact in hand.
+        self.overtime: float | None = None
         #: Chats in progress (agents holding several) and the time they were brought to.
         self.work: list[Chat] = []
         self.clock = 0.0
@@ -270,9 +273,11 @@ class ContactCentre:
             if duty.end > env.now:
                 yield env.timeout(duty.end - env.now)
             agent.available = False
+            agent.overtime = duty.end
             yield from self.put_down(agent)
+            agent.overtime = None
             if env.now > duty.end:
-                self._record(self.staffed, agent, duty.end, env.now)  # overtime
+                self._record(self.staffed, agent, duty.end, env.now)
 
     def put_down(self, agent: Agent):
         """Wait until the agent holds no work."""
@@ -562,11 +567,14 @@ class ContactCentre:
             self.arrive(i)
 
     def close(self) -> None:
-        """At the end of the run: chats in progress get the times they would take at their
-        present pace, contacts still queued either ran out of patience or still wait; then
-        check that every contact is in exactly one state."""
+        """At the end of the run: agents finishing a contact past their shift are staffed
+        until now, chats in progress get the times they would take at their present pace,
+        contacts still queued either ran out of patience or still wait; then check that
+        every contact is in exactly one state."""
         c = self.contacts
         for agent in self.agents:
+            if agent.overtime is not None and self.env.now > agent.overtime:
+                self._record(self.staffed, agent, agent.overtime, self.env.now)
             self.advance(agent)
             for chat in agent.work:
                 left = max(chat.remaining, 0.0) / chat.pace

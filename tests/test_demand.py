@@ -297,3 +297,18 @@ def test_forecast_rows_follow_events_and_hours_and_ignore_other_columns(tmp_path
     for rows, mean in ((first, 200), (second, 400)):
         low, high = stats.poisson.ppf([0.0005, 0.9995], mean)
         assert low <= rows.sum() <= high
+
+
+def test_forecast_patience_makes_a_patient_channel_abandon(tmp_path):
+    forecast = ("interval_start,channel,contacts,patience_s\n"
+                "2026-01-05T09:00,call,600,60\n2026-01-05T09:30,call,600,\n")
+    scenario = FORECAST_SCENARIO.replace("agents = 30", "agents = 1")
+    contacts = simulate(forecast_scenario(tmp_path, forecast, scenario)).contacts.to_pandas()
+    first = contacts["arrived_s"] < 9.5 * 3600
+    waited = (contacts["abandoned_s"] - contacts["arrived_s"])[first].dropna()
+    # One agent for 600 calls: nearly all leave, after exponential patience of mean 60 s
+    # (those answered first are the few that waited least).
+    assert len(waited) > 0.9 * first.sum()
+    assert abs(waited.mean() - 60) < 5 * 60 / np.sqrt(len(waited))
+    # The next row gives no patience: the channel's own, infinite; nobody leaves.
+    assert contacts.loc[~first, "abandoned_s"].isna().all()

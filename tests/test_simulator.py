@@ -293,3 +293,15 @@ def test_a_repeat_keeps_the_case_of_the_contact_it_repeats():
     # contacts before its last are answered and are its touches 1, 2, 3...
     for _, case in contacts.sort_values("arrived_s").groupby("case_id"):
         assert case["touches"].iloc[:-1].tolist() == list(range(1, len(case)))
+
+
+def test_overtime_at_the_end_of_the_run_is_staffed(tmp_path):
+    # The shift ends at 23:55 with a 20-minute email in hand that runs past the end of the
+    # run: its handling up to midnight is overtime, staffed and available.
+    path = tmp_path / "late.toml"
+    path.write_text(ONE_AGENT.format(aht=1200.0, breaks="").replace(
+        'end = "12:00"', 'end = "23:55"').replace("[channels.call]", "[channels.email]"))
+    cells = simulate(load_scenario(path)).agent_intervals.to_pandas()
+    assert (cells["handling_s"] <= cells["available_s"] + 1e-6).all()
+    last = cells[cells["interval_start_s"] == 86400 - 900]
+    assert last["staffed_s"].item() == last["handling_s"].item() == 900
