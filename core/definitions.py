@@ -6,15 +6,24 @@ declared, with its name in the message.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import attrs
 import numpy as np
 
 from kpiforge.errors import KpiforgeError
-from kpiforge.expressions import Expression, ExpressionError
+from kpiforge.expressions import (
+    Expression,
+    ExpressionError,
+    Kind,
+    SharedValues,
+    kind_of,
+    require_number,
+)
 from kpiforge.io.schemas import SCHEMAS
 
 T = TypeVar("T")
@@ -75,10 +84,12 @@ def _to_params(value: Mapping[str, float] | None) -> dict[str, float]:
     if not isinstance(value, Mapping):
         raise TypeError(f"params must map parameter names to defaults, got {value!r}")
     try:
-        return {name: float(default) for name, default in value.items()}
-    except (TypeError, ValueError):
-        raise ValueError(f"params must map parameter names to numbers, got {value!r}") \
-            from None
+        params = {name: float(default) for name, default in value.items()}
+    except (TypeError, ValueError, OverflowError):
+        params = None
+    if params is None or not all(math.isfinite(default) for default in params.values()):
+        raise ValueError(f"params must map parameter names to finite numbers, got {value!r}")
+    return params
 
 
 def _to_target(value: float | str | None) -> float | None:
@@ -94,12 +105,28 @@ def _to_columns(value: Mapping[str, str]) -> dict[str, str]:
     return dict(value)
 
 
-def _parse(owner: Any, field: str, text: str) -> Expression:
-    """``text`` parsed, or an error naming the definition and the field."""
+@contextlib.contextmanager
+def _naming(owner: Any, field: str) -> Iterator[None]:
+    """Make expression errors name the definition and its field: "Measure 'x', where: ..."."""
     try:
-        return Expression.parse(text)
+        yield
     except ExpressionError as exc:
-        raise ExpressionError(f"{type(owner).__name__} {owner.name!r}, {field}: {exc}") from None
+        kind = owner.kind if isinstance(owner, KPI) else type(owner).__name__
+        raise ExpressionError(f"{kind} {owner.name!r}, {field}: {exc}") from None
+
+
+#: What each field's expression must give.
+_ROLES = {"value": "a number", "where": "a condition", "formula": "a number"}
+
+
+def _parse(owner: Any, field: str, text: str, kinds: Mapping[str, Kind],
+           default: Kind) -> Expression:
+    """``text`` parsed as :data:`_ROLES` says, or an error naming the definition and the
+    field."""
+    with _naming(owner, field):
+        expression = Expression.parse(text, kinds, default)
+        require_number(expression.kind, expression.text, _ROLES[field])
+    return expression
 
 
 @_named_errors
@@ -124,10 +151,13 @@ class Measure:
     where_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "value_expression",
-                           None if self.value is None else _parse(self, "value", self.value))
-        object.__setattr__(self, "where_expression",
-                           None if self.where is None else _parse(self, "where", self.where))
+        schema = SCHEMAS[self.table]
+        kinds = {**dict.fromkeys(schema.text, Kind.TEXT),
+                 **dict.fromkeys((*schema.numeric, *self.params), Kind.NUMBER)}
+        for field in ("value", "where"):
+            text = getattr(self, field)
+            object.__setattr__(self, f"{field}_expression", None if text is None else
+                               _parse(self, field, text, kinds, Kind.UNKNOWN))
         if self.agg != "count" and self.value is None:
             raise KpiforgeError(f"Measure {self.name!r}: agg {self.agg!r} needs a value")
         if (self.agg == "quantile") != (self.q is not None):
@@ -137,13 +167,32 @@ class Measure:
             raise KpiforgeError(f"Measure {self.name!r}: q must be within 0..1, got {self.q}")
 
     @property
+    def expressions(self) -> tuple[Expression, ...]:
+        """The value and filter expressions it has."""
+        return tuple(e for e in (self.value_expression, self.where_expression) if e is not None)
+
+    @property
     def columns(self) -> frozenset[str]:
         """Columns of :attr:`table` this measure reads."""
-        names: set[str] = set()
-        for expression in (self.value_expression, self.where_expression):
-            if expression is not None:
-                names |= expression.names
+        names: set[str] = set().union(*(e.names for e in self.expressions))
         return frozenset(names - self.params.keys())
+
+    def evaluate(self, lookup: Callable[[str], Any], shared: SharedValues | None = None
+                 ) -> tuple[Any, Any]:
+        """The value and the filter (None where the measure has none) over the columns
+        ``lookup`` gives; ``shared`` as in :meth:`Expression.evaluate`. Errors name the
+        measure: a column read as a number turned out to be text, for example."""
+        return (self._evaluate("value", self.value_expression, lookup, shared),
+                self._evaluate("where", self.where_expression, lookup, shared))
+
+    def _evaluate(self, field: str, expression: Expression | None,
+                  lookup: Callable[[str], Any], shared: SharedValues | None) -> Any:
+        if expression is None:
+            return None
+        with _naming(self, field):
+            result = expression.evaluate(lookup, shared)
+            require_number(kind_of(result), expression.text, _ROLES[field])
+        return result
 
 
 Formula = str | Callable[[Mapping[str, np.ndarray]], Any]
@@ -181,7 +230,11 @@ class KPI:
                                     "inputs=[...] naming the measures and KPIs it reads")
             object.__setattr__(self, "expression", None)
         elif isinstance(self.formula, str):
-            expression = _parse(self, "formula", self.formula)
+            expression = _parse(self, "formula", self.formula, {}, Kind.NUMBER)
+            if not expression.names:
+                raise KpiforgeError(f"{self.kind} {self.name!r}: formula {expression.text!r} "
+                                    "is a constant; a formula reads measures or KPIs, as in "
+                                    "'answered / offered'")
             object.__setattr__(self, "expression", expression)
             object.__setattr__(self, "inputs", tuple(sorted(expression.names)))
         else:
@@ -199,13 +252,30 @@ class KPI:
             return self.expression.text
         return f"{getattr(self.formula, '__name__', 'callable')}({', '.join(self.inputs)})"
 
-    def evaluate(self, inputs: Mapping[str, Any]) -> Any:
-        """The KPI's value per group from its inputs' group arrays."""
+    def evaluate(self, inputs: Mapping[str, Any]) -> np.ndarray:
+        """The KPI's value per group (float, NaN where undefined) from its inputs' group
+        arrays; errors name the KPI, a callable formula's included."""
         if self.expression is not None:
-            return self.expression.evaluate(inputs.__getitem__)
+            with _naming(self, "formula"):
+                return np.asarray(self.expression.evaluate(inputs.__getitem__),
+                                  dtype=np.float64)
         assert callable(self.formula)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.formula({name: inputs[name] for name in self.inputs})
+        arrays = {name: inputs[name] for name in self.inputs}
+        try:
+            with np.errstate(all="ignore"):
+                value = np.asarray(self.formula(arrays))
+        except Exception as exc:
+            raise KpiforgeError(f"{self.kind} {self.name!r}: its formula {self.formula_text} "
+                                f"raised {type(exc).__name__}: {exc}") from exc
+        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+        if value.dtype.kind not in "biuf" or not _broadcasts(value.shape, shape):
+            raise KpiforgeError(
+                f"{self.kind} {self.name!r}: its formula {self.formula_text} returned "
+                f"{value.dtype} values of shape {value.shape}; it must return numbers, one "
+                f"per group (shape {shape})")
+        value = np.array(np.broadcast_to(value, shape), dtype=np.float64)
+        value[np.isinf(value)] = np.nan
+        return value
 
     def meets_target(self, value: Any) -> Any:
         """True/False per value against :attr:`target` (NaN where undefined), or None."""
@@ -214,6 +284,13 @@ class KPI:
         value = np.asarray(value, dtype=np.float64)
         met = value >= self.target if self.direction == "higher" else value <= self.target
         return np.where(np.isnan(value), np.nan, met)
+
+
+def _broadcasts(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, to) == to
+    except ValueError:
+        return False
 
 
 @_named_errors

@@ -1,28 +1,36 @@
-"""All definitions from all plugins, resolved into one checked dependency graph."""
+"""All definitions from all plugins, resolved into one checked dependency graph.
+
+A problem one plugin causes (a duplicate name, an unknown input, a cycle, a bad link) leaves
+that plugin out, with a warning, and the graph is resolved again without it: the others keep
+working. Asking for a definition of a left-out plugin names the plugin and its problem.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from kpiforge.definitions import KGI, KPI, Dimension, Measure
 from kpiforge.errors import KpiforgeError, did_you_mean
-from kpiforge.plugin_manager import ONLY_PLUGINS_ENV, PluginManager, default_plugin_manager
+from kpiforge.plugin_manager import (
+    DEFAULT_PLUGINS,
+    HOOKS,
+    ONLY_PLUGINS_ENV,
+    PluginError,
+    PluginManager,
+    default_plugin_manager,
+)
 
 #: Names the engine supplies to every formula.
 ENGINE_INPUTS = {"grain_s": "length of each group's time interval in seconds (without a "
                  "grain: first to last contact arrival)"}
 
-#: The hooks whose definitions make up a registry, and the type each returns.
-HOOKS: dict[str, type] = {
-    "kpiforge_register_measures": Measure,
-    "kpiforge_register_kpis": KPI,
-    "kpiforge_register_kgis": KGI,
-    "kpiforge_register_dimensions": Dimension,
-}
+#: The hooks whose definitions make up a registry.
+DEFINITION_HOOKS = {hook: kind for hook, kind in HOOKS.items()
+                    if kind in (Measure, KPI, KGI, Dimension)}
 
 
 @attrs.frozen
@@ -30,7 +38,9 @@ class Registry:
     """Measures, KPIs (KGIs included), dimensions and parameter defaults, by name.
 
     ``kpis`` is in declaration order; ``evaluation_order`` puts every KPI after the KPIs it
-    reads. ``origin`` maps each definition's name to the plugin that registered it.
+    reads. ``origin`` maps each definition's name to the plugin that registered it;
+    ``broken`` each left-out plugin to its problem, and ``unavailable`` the names known to be
+    defined by one of them to that plugin.
     """
 
     measures: Mapping[str, Measure]
@@ -39,47 +49,70 @@ class Registry:
     params: Mapping[str, float]
     origin: Mapping[str, str]
     evaluation_order: tuple[str, ...]
+    broken: Mapping[str, str] = attrs.field(factory=dict)
+    unavailable: Mapping[str, str] = attrs.field(factory=dict)
 
     @classmethod
     def from_plugin_manager(cls, manager: PluginManager) -> Registry:
-        """Collect every hook's definitions and check them.
+        """Collect every plugin's definitions and check them.
 
-        Raises :class:`KpiforgeError` naming the definition and plugin(s) for duplicates,
-        unknown inputs, cycles, bad KGI links and hooks that raise or return the wrong
-        thing.
+        A plugin whose definitions cannot be resolved (duplicates, unknown inputs, cycles,
+        bad KGI links, conflicting parameter defaults, a KPI reading no measure) is left out
+        with a warning (:meth:`PluginManager.leave_out`), as are plugins whose hooks fail.
         """
-        found: dict[type, list[tuple[str, Any]]] = {kind: [] for kind in HOOKS.values()}
-        for hook_name, kind in HOOKS.items():
-            for registration in manager.collect(hook_name, kind):
-                found[kind].extend((registration.plugin, item) for item in registration.items)
-        return cls.build(
-            measures=found[Measure], kpis=found[KPI] + found[KGI], dimensions=found[Dimension]
-        )
+        while True:
+            registrations = manager.registrations()
+            found: dict[type, list[tuple[str, Any]]] = {k: [] for k in DEFINITION_HOOKS.values()}
+            for hook_name, kind in DEFINITION_HOOKS.items():
+                for registration in registrations[hook_name]:
+                    found[kind].extend((registration.plugin, item)
+                                       for item in registration.items)
+            try:
+                registry = cls.build(measures=found[Measure], kpis=found[KPI] + found[KGI],
+                                     dimensions=found[Dimension],
+                                     order=[name for name, _ in manager.list_name_plugin()])
+            except PluginError as exc:
+                if exc.plugin in manager.broken or exc.plugin in DEFAULT_PLUGINS:
+                    raise
+                manager.leave_out(exc.plugin, str(exc))
+                continue
+            unavailable = {item.name: plugin for plugin in manager.broken
+                           for item in manager.items_of(plugin)
+                           if isinstance(item, Measure | KPI | Dimension)}
+            return attrs.evolve(registry, broken=dict(manager.broken), unavailable=unavailable)
 
     @classmethod
     def build(cls, measures: Iterable[tuple[str, Measure]], kpis: Iterable[tuple[str, KPI]],
-              dimensions: Iterable[tuple[str, Dimension]]) -> Registry:
-        """Check and index ``(plugin name, definition)`` pairs."""
+              dimensions: Iterable[tuple[str, Dimension]], order: Sequence[str] = ()
+              ) -> Registry:
+        """Check and index ``(plugin name, definition)`` pairs; ``order`` lists the plugins
+        in the order they were registered. Raises :class:`PluginError` naming the
+        definition, and blaming the plugin registered last, for the problems listed in
+        :meth:`from_plugin_manager`."""
         origin: dict[str, str] = {}
         by_name: dict[str, Measure | KPI] = {}
-        definitions: list[tuple[str, Measure | KPI]] = [*measures, *kpis]
+        position = {plugin: i for i, plugin in enumerate(order)}
+        definitions: list[tuple[str, Measure | KPI]] = sorted(
+            [*measures, *kpis], key=lambda pair: position.get(pair[0], len(position)))
         for plugin, item in definitions:
             if item.name in origin:
-                raise KpiforgeError(
+                raise PluginError(
+                    plugin,
                     f"{_kind(item)} {item.name!r} is defined twice: by plugin "
                     f"{origin[item.name]!r} ({_kind(by_name[item.name])}) and by plugin "
                     f"{plugin!r}; rename one of them, or load only one of the plugins "
                     f"({ONLY_PLUGINS_ENV}=name,...)"
                 )
             if item.name in ENGINE_INPUTS:
-                raise KpiforgeError(f"plugin {plugin!r}: {item.name!r} is reserved for the "
-                                    "engine; choose another name")
+                raise PluginError(plugin, f"plugin {plugin!r}: {item.name!r} is reserved for "
+                                  "the engine; choose another name")
             origin[item.name] = plugin
             by_name[item.name] = item
         dims: dict[str, Dimension] = {}
         for plugin, dimension in dimensions:
             if dimension.name in dims:
-                raise KpiforgeError(
+                raise PluginError(
+                    plugin,
                     f"dimension {dimension.name!r} is defined twice: by plugin "
                     f"{origin['dimension:' + dimension.name]!r} and by plugin {plugin!r}; "
                     f"load only one of the plugins ({ONLY_PLUGINS_ENV}=name,...)"
@@ -89,7 +122,9 @@ class Registry:
         params = _collect_params(by_name.values(), origin)
         kpi_map = {n: d for n, d in by_name.items() if isinstance(d, KPI)}
         _check_links(kpi_map, origin)
-        ordered = _dependency_order(kpi_map, by_name, params, origin)
+        rank = {plugin: i for i, (plugin, _) in reversed(list(enumerate(definitions)))}
+        ordered = _dependency_order(kpi_map, by_name, params, origin, rank)
+        _check_reads_data(kpi_map, by_name, ordered, origin)
         return cls(
             measures={n: d for n, d in by_name.items() if isinstance(d, Measure)},
             kpis=kpi_map,
@@ -104,24 +139,32 @@ class Registry:
         return {n: k for n, k in self.kpis.items() if k.is_goal}
 
     def kpi(self, name: str) -> KPI:
-        """The KPI or KGI called ``name``; raises :class:`KpiforgeError` with suggestions."""
-        try:
-            return self.kpis[name]
-        except KeyError:
-            raise KpiforgeError(
-                f"unknown KPI {name!r}{did_you_mean(name, self.kpis)}; "
-                "`kpiforge kpis list` shows them all"
-            ) from None
+        """The KPI or KGI called ``name``; raises :class:`KpiforgeError` with suggestions,
+        or naming the left-out plugin that defines it."""
+        if name not in self.kpis:
+            raise KpiforgeError(self._missing("KPI", name, self.kpis,
+                                              "`kpiforge kpis list` shows them all"))
+        return self.kpis[name]
 
     def dimension(self, name: str) -> Dimension:
-        """The dimension called ``name``; raises :class:`KpiforgeError` with suggestions."""
-        try:
-            return self.dimensions[name]
-        except KeyError:
-            raise KpiforgeError(
-                f"unknown dimension {name!r}{did_you_mean(name, self.dimensions)}; "
-                f"known: {', '.join(sorted(self.dimensions))}"
-            ) from None
+        """The dimension called ``name``; raises :class:`KpiforgeError` with suggestions,
+        or naming the left-out plugin that defines it."""
+        if name not in self.dimensions:
+            raise KpiforgeError(self._missing("dimension", name, self.dimensions,
+                                              f"known: {', '.join(sorted(self.dimensions))}"))
+        return self.dimensions[name]
+
+    def _missing(self, kind: str, name: str, known: Iterable[str], advice: str) -> str:
+        """Why there is no ``kind`` called ``name``."""
+        plugin = self.unavailable.get(name)
+        if plugin is not None:
+            return (f"{kind} {name!r} is unavailable: plugin {plugin!r}, which defines it, is "
+                    f"left out: {self.broken[plugin]}")
+        message = f"unknown {kind} {name!r}{did_you_mean(name, known)}; {advice}"
+        if self.broken:
+            message += (f"; left-out plugins might define it: "
+                        f"{', '.join(map(repr, self.broken))} (`kpiforge plugins` says why)")
+        return message
 
     def closure(self, kpi_names: Iterable[str]) -> tuple[list[KPI], list[Measure]]:
         """The KPIs (dependency order) and measures that computing ``kpi_names`` needs."""
@@ -154,7 +197,8 @@ def _collect_params(items: Iterable[Measure | KPI], origin: Mapping[str, str]
     for item in items:
         for name, default in item.params.items():
             if name in params and params[name] != default:
-                raise KpiforgeError(
+                raise PluginError(
+                    origin[item.name],
                     f"parameter {name!r} has default {params[name]:g} in {declared_by[name]} "
                     f"but {default:g} in {_kind(item)} {item.name!r} (plugin "
                     f"{origin[item.name]!r}); use one default"
@@ -171,7 +215,8 @@ def _check_links(kpis: Mapping[str, KPI], origin: Mapping[str, str]) -> None:
             if target is None or not target.is_goal:
                 goals = [n for n, k in kpis.items() if k.is_goal]
                 what = "is a KPI, not a KGI" if target is not None else "is not a known KGI"
-                raise KpiforgeError(
+                raise PluginError(
+                    origin[kpi.name],
                     f"{kpi.kind} {kpi.name!r} (plugin {origin[kpi.name]!r}) links to "
                     f"{goal!r}, which {what}{did_you_mean(goal, goals)}; "
                     f"KGIs: {', '.join(sorted(goals))}"
@@ -179,38 +224,60 @@ def _check_links(kpis: Mapping[str, KPI], origin: Mapping[str, str]) -> None:
 
 
 def _dependency_order(kpis: Mapping[str, KPI], known: Mapping[str, Measure | KPI],
-                      params: Mapping[str, float], origin: Mapping[str, str]) -> list[str]:
+                      params: Mapping[str, float], origin: Mapping[str, str],
+                      rank: Mapping[str, int]) -> list[str]:
+    """KPI names, each after the KPIs it reads (a depth-first walk with an explicit stack,
+    so long chains of KPIs need no recursion); ``rank`` orders plugins by registration, to
+    blame the last one for a cycle."""
     order: list[str] = []
     state: dict[str, str] = {}
-
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "active":
-            cycle = (*path[path.index(name):], name)
-            plugins = sorted({origin[n] for n in cycle})
-            raise KpiforgeError(
-                f"KPI cycle: {' -> '.join(cycle)} (plugins: {', '.join(plugins)}); "
-                "a KPI cannot depend on itself"
-            )
-        state[name] = "active"
-        for input_name in kpis[name].inputs:
-            if input_name in kpis:
-                visit(input_name, (*path, name))
+    for start in sorted(kpis):
+        stack = [(start, iter(kpis[start].inputs))] if start not in state else []
+        state.setdefault(start, "active")
+        while stack:
+            name, inputs = stack[-1]
+            input_name = next(inputs, None)
+            if input_name is None:
+                stack.pop()
+                state[name] = "done"
+                order.append(name)
+            elif input_name in kpis:
+                if state.get(input_name) == "active":
+                    path = [n for n, _ in stack]
+                    cycle = (*path[path.index(input_name):], input_name)
+                    plugins = sorted({origin[n] for n in cycle}, key=rank.__getitem__)
+                    raise PluginError(
+                        plugins[-1], f"KPI cycle: {' -> '.join(cycle)} (plugins: "
+                        f"{', '.join(sorted(plugins))}); a KPI cannot depend on itself")
+                if input_name not in state:
+                    state[input_name] = "active"
+                    stack.append((input_name, iter(kpis[input_name].inputs)))
             elif input_name not in known and input_name not in params \
                     and input_name not in ENGINE_INPUTS:
                 everything = [*known, *params, *ENGINE_INPUTS]
-                raise KpiforgeError(
+                raise PluginError(
+                    origin[name],
                     f"{kpis[name].kind} {name!r} (plugin {origin[name]!r}) reads unknown input "
                     f"{input_name!r}{did_you_mean(input_name, everything)}; inputs must be "
                     "measures, KPIs or parameters registered by some plugin"
                 )
-        state[name] = "done"
-        order.append(name)
-
-    for name in sorted(kpis):
-        visit(name, ())
     return order
+
+
+def _check_reads_data(kpis: Mapping[str, KPI], known: Mapping[str, Measure | KPI],
+                      order: Iterable[str], origin: Mapping[str, str]) -> None:
+    """Every KPI reads some measure, directly or through other KPIs: one reading only
+    parameters would have no rows to be computed over."""
+    reads_data: dict[str, bool] = {}
+    for name in order:
+        reads_data[name] = any(isinstance(known.get(i), Measure) or reads_data.get(i, False)
+                               for i in kpis[name].inputs)
+        if not reads_data[name]:
+            raise PluginError(
+                origin[name],
+                f"{kpis[name].kind} {name!r} (plugin {origin[name]!r}) reads no measure, "
+                f"only {', '.join(kpis[name].inputs)}; a KPI is computed from data, so its "
+                "formula must read a measure or a KPI that does")
 
 
 @functools.cache

@@ -118,7 +118,9 @@ class Demand:
 def _pieces(channel: Channel, start: np.ndarray, end: np.ndarray, expected: np.ndarray,
             queue: np.ndarray | None = None, aht_s: np.ndarray | None = None,
             patience_s: np.ndarray | None = None) -> Pieces:
-    """Pieces whose forecast means (NaN: none) rescale the channel's own distributions."""
+    """Pieces whose forecast means (NaN: none) rescale the channel's own distributions:
+    handling to ``aht_s`` less the channel's mean after-contact work, patience to
+    ``patience_s``."""
     n = len(start)
     nan = np.full(n, np.nan)
     aht_s = nan if aht_s is None else aht_s
@@ -127,8 +129,10 @@ def _pieces(channel: Channel, start: np.ndarray, end: np.ndarray, expected: np.n
         patience = _scale(patience_s, channel.patience_s.expected)
     else:
         patience = np.where(np.isnan(patience_s), np.inf, patience_s)
+    # A forecast's aht_s is handling plus after-contact work (as staffing reads it).
+    handling = aht_s - channel.acw_s.expected
     return Pieces(start, end, expected, np.full(n, -1) if queue is None else queue,
-                  _scale(aht_s, channel.aht_s.expected), patience)
+                  _scale(handling, channel.aht_s.expected), patience)
 
 
 def _scale(mean: np.ndarray, own: float) -> np.ndarray:

@@ -24,7 +24,7 @@ import tomli_w
 
 from kpiforge.errors import did_you_mean
 from kpiforge.simulations.distributions import Distribution
-from kpiforge.simulations.forecast import (
+from kpiforge.simulations.scenario_forecast import (
     Forecast,
     ForecastRow,
     build_forecast,
@@ -456,7 +456,8 @@ def _forecast(file: tuple[Path, int | None] | None, rows: list[ForecastRow], sta
     if file is None:
         return None
     return build_forecast(file[0], rows, file[1], dt.datetime.combine(start, dt.time()),
-                          {c.name: list(c.queues) for c in channels})
+                          {c.name: list(c.queues) for c in channels},
+                          {c.name: c.acw_s.expected for c in channels})
 
 
 def _channel(s: Section, name: str, in_forecast: bool) -> Channel:

@@ -1,12 +1,22 @@
-"""Fixtures: the hand-made tables as columns, CSV files and a directory.
+"""Fixtures: the hand-made tables as columns, CSV files and a directory; and the settings
+of the property tests.
 
 The suite sees the built-in plugins only, whatever else is installed where it runs: outside
 plugins are tested by installing them explicitly (``test_outside_plugins.py``).
+
+Property tests (hypothesis) run a fixed, derandomized sequence of examples, so every run
+tries the same cases: ``KPIFORGE_FUZZ_EXAMPLES`` examples per test (100 by default; more to
+search harder, for example ``KPIFORGE_FUZZ_EXAMPLES=5000``). Hypothesis keeps no example
+database and writes its caches under a temporary directory.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +31,22 @@ from handmade import (
     columns_of,
     write_csv,
 )
+from hypothesis import HealthCheck, settings
 
 os.environ["KPIFORGE_PLUGINS"] = ""
+
+_HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="kpiforge-hypothesis-")
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = _HYPOTHESIS_HOME
+settings.register_profile(
+    "kpiforge",
+    max_examples=int(os.environ.get("KPIFORGE_FUZZ_EXAMPLES", "100")),
+    derandomize=True,
+    database=None,
+    deadline=timedelta(seconds=2),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("kpiforge")
 
 
 @pytest.fixture

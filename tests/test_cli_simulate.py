@@ -7,6 +7,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from test_erlang import birth_death
 from test_scenario import MINIMAL
 
 from kpiforge.cli import cli
@@ -78,6 +79,31 @@ def test_erlang_answers_both_questions():
     assert data["rows"][0]["asa"] is None and data["rows"][0]["service_level"] == 0
     assert data["rows"][2]["wait_probability"] == pytest.approx(0.6821, abs=1e-4)
     assert "give --agents N" in run("erlang", "--calls", "1", "--aht-s", "1").output
+    none = json.loads(run("erlang", "--calls", "10", "--aht-s", "100", "--agents", "0",
+                          "--format", "json").output)
+    assert none["rows"][0]["occupancy"] is None  # no agents: undefined, not 100 %
+
+
+def test_erlang_batch_answers():
+    data = json.loads(run("erlang", "--calls", "100,200,0", "--aht-s", "180",
+                          "--service-level", "0.8", "--format", "json").output)
+    # 5 Erlangs at 80/20: the birth-death chain says 7 agents miss it and 8 meet it;
+    # 10 Erlangs need 14 (test_erlang's brute force); no calls need no agents.
+    assert birth_death(100 / 3600, 1 / 180, 0.0, 7, 20, depth=200)[0] < 0.8
+    assert birth_death(100 / 3600, 1 / 180, 0.0, 8, 20, depth=200)[0] >= 0.8
+    assert [r["required_agents"] for r in data["rows"]] == [8, 14, 0]
+    assert [r["model"] for r in data["rows"]] == ["erlang_c"] * 3
+
+
+def test_erlang_batch_from_a_forecast(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("interval_start,channel,contacts,aht_s,patience_s\n"
+                    "2026-11-16T09:00,voice,100,180,120\n2026-11-16T09:30,voice,100,180,\n")
+    result = run("erlang", path, "--service-level", "0.8", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert [(r["model"], r["agents"]) for r in rows] == [("erlang_a", 12), ("erlang_c", 14)]
+    assert rows[0]["interval_start"] == "2026-11-16T09:00:00" and rows[0]["channel"] == "voice"
 
 
 def test_pytest_plugin_gives_loads_and_benchmarks(pytester):

@@ -6,11 +6,14 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 from scipy import stats
 
+from kpiforge import staffing
+from kpiforge.io.output import csv_text
 from kpiforge.simulations import ScenarioError, load_scenario, simulate
 
 DAY = 86400.0
@@ -312,3 +315,27 @@ def test_forecast_patience_makes_a_patient_channel_abandon(tmp_path):
     assert abs(waited.mean() - 60) < 5 * 60 / np.sqrt(len(waited))
     # The next row gives no patience: the channel's own, infinite; nobody leaves.
     assert contacts.loc[~first, "abandoned_s"].isna().all()
+
+
+def test_staffing_output_reads_as_a_forecast(tmp_path):
+    need = staffing.requirements(pa.table({
+        "interval_start": ["2026-01-05T09:00", "2026-01-05T09:30"],
+        "channel": ["call", "call"], "contacts": [300.0, 500.0], "aht_s": [330.0, 330.0]}))
+    (tmp_path / "forecast.csv").write_text(csv_text(need.to_arrow()))
+    scenario = FORECAST_SCENARIO.replace("queues = { sales = 1, support = 1 }", "acw_s = 30")
+    path = tmp_path / "scenario.toml"
+    path.write_text(scenario)
+    contacts = simulate(load_scenario(path)).contacts.to_pandas()
+    minutes = contacts["arrived_s"] / 60
+    for low, high, mean in ((540, 570, 300), (570, 600, 500)):
+        rows = (minutes >= low) & (minutes < high)
+        assert stats.poisson.ppf(0.0005, mean) <= rows.sum() <= stats.poisson.ppf(0.9995, mean)
+    # aht_s includes the after-contact work: handling 300 s and 30 s of wrap-up.
+    handle = contacts["handle_s"].dropna()
+    assert abs(handle.mean() - 300) < 5 * 300 / np.sqrt(len(handle))
+    assert (contacts["acw_s"].dropna() == 30).all()
+    with pytest.raises(ScenarioError, match=r"line 2, column aht_s: 20 s is handling plus "
+                                            r"after-contact work, so it must exceed"):
+        forecast_scenario(tmp_path, "interval_start,channel,contacts,aht_s\n"
+                                    "2026-01-05T09:00,call,3,20\n2026-01-05T09:30,call,3,\n",
+                          scenario)

@@ -110,81 +110,247 @@ def test_outside_plugin_with_its_column_missing(site, tmp_path):
     assert "callback_share" not in json.loads(default.stdout)[0]
 
 
-def test_plugin_that_fails_to_import_names_entry_point_and_distribution(
-        site, contacts_with_callbacks):
+def warnings_of(result: subprocess.CompletedProcess) -> list[str]:
+    """The CLI's warning lines; every line of stderr must be one (no traceback)."""
+    lines = result.stderr.splitlines()
+    assert all(line.startswith("Warning: ") for line in lines), result.stderr
+    return lines
+
+
+def test_plugin_that_fails_to_import_is_left_out_with_a_warning(site, contacts_with_callbacks):
     install(site, "kpiforge-broken", "0.3.1", "kpiforge_broken", "import no_such_module\n",
             entry_point="broken")
-    result = kpiforge(site, "compute", contacts_with_callbacks)
-    assert result.returncode == 1
-    assert "plugin 'broken' (kpiforge_broken) from distribution kpiforge-broken 0.3.1 failed " \
-        "to import: ModuleNotFoundError" in result.stderr
-    assert "Traceback" not in result.stderr
-    # Loading only named plugins skips the broken one.
+    result = kpiforge(site, "compute", contacts_with_callbacks, "--kpi", "offered")
+    assert result.returncode == 0, result.stderr
+    assert warnings_of(result) == [
+        "Warning: plugin 'broken' (kpiforge_broken) from distribution kpiforge-broken 0.3.1 is "
+        "left out: it failed to import: ModuleNotFoundError: No module named "
+        "'no_such_module'; fix or uninstall kpiforge-broken, or set KPIFORGE_PLUGINS to the "
+        "plugins to load"]
+    # Loading only named plugins skips the broken one, silently.
     only = kpiforge(site, "compute", contacts_with_callbacks, "--kpi", "offered",
                     KPIFORGE_PLUGINS="")
     assert only.returncode == 0, only.stderr
+    assert only.stderr == ""
 
 
-def test_duplicate_kpi_from_a_plugin_names_both_plugins(site, contacts_with_callbacks):
-    install(site, "kpiforge-dupe", "1.0", "kpiforge_dupe", '''
+#: Plugins broken in each way the hardening issue lists, and the problem each is left out for.
+BROKEN_PLUGINS = {
+    "signature": ('''
+        from kpiforge import KPI, hookimpl
+
+        @hookimpl
+        def kpiforge_register_kpis(config):
+            return [KPI("signature_kpi", "offered * 2")]
+    ''', "it cannot be registered: Plugin 'signature' for hook 'kpiforge_register_kpis'; "
+         "hookimpl definition: kpiforge_register_kpis(config); Argument(s) {'config'} are "
+         "declared in the hookimpl but can not be found in the hookspec"),
+    "unknown_hook": ('''
+        from kpiforge import hookimpl
+
+        @hookimpl
+        def kpiforge_register_kpi():
+            return []
+    ''', "it implements 'kpiforge_register_kpi', which is no kpiforge hook; the hooks are "
+         "kpiforge_register_measures, kpiforge_register_kpis, kpiforge_register_kgis, "
+         "kpiforge_register_dimensions, kpiforge_register_commands"),
+    "strings": ('''
+        from kpiforge import hookimpl
+
+        @hookimpl
+        def kpiforge_register_commands():
+            return ["x"]
+    ''', "kpiforge_register_commands must return Command objects, got 'x'"),
+    "exits": ('''
+        import sys
+        sys.exit(3)
+    ''', "it failed to import: SystemExit: 3"),
+    "raising": ('''
+        from kpiforge import Measure, hookimpl
+
+        @hookimpl
+        def kpiforge_register_measures():
+            return [Measure("raising_count", "contacts", "count")]
+
+        @hookimpl
+        def kpiforge_register_kpis():
+            raise RuntimeError("database unreachable")
+    ''', "kpiforge_register_kpis raised RuntimeError: database unreachable"),
+    "dupe": ('''
         from kpiforge import KPI, hookimpl
 
         @hookimpl
         def kpiforge_register_kpis():
             return [KPI("aht", "offered * 2", kgis=["csat"])]
-    ''', entry_point="dupe")
-    result = kpiforge(site, "compute", contacts_with_callbacks)
-    assert result.returncode == 1
-    assert "KPI 'aht' is defined twice: by plugin 'kpiforge.plugins.support' (KPI) and by " \
-        "plugin 'dupe'" in result.stderr
-    assert "KPIFORGE_PLUGINS=name,..." in result.stderr
-
-
-def test_plugin_with_missing_input_names_kpi_and_plugin(site, contacts_with_callbacks):
-    install(site, "kpiforge-typo", "1.0", "kpiforge_typo", '''
+    ''', "KPI 'aht' is defined twice: by plugin 'kpiforge.plugins.support' (KPI) and by "
+         "plugin 'dupe'; rename one of them, or load only one of the plugins "
+         "(KPIFORGE_PLUGINS=name,...)"),
+    "deep": ('''
         from kpiforge import KPI, hookimpl
 
         @hookimpl
         def kpiforge_register_kpis():
-            return [KPI("callback_rate", "callbaks / offered", kgis=["csat"])]
-    ''', entry_point="typo")
-    result = kpiforge(site, "kpis", "list")
-    assert result.returncode == 1
-    assert "KPI 'callback_rate' (plugin 'typo') reads unknown input 'callbaks'" in result.stderr
-
-
-def test_plugin_can_add_a_command(site):
-    install(site, "kpiforge-hello", "1.0", "kpiforge_hello", '''
-        import click
-        from kpiforge import hookimpl
-
-        @click.command("hello")
-        def hello():
-            """Say hello."""
-            click.echo("hello from a plugin")
-
-        @hookimpl
-        def kpiforge_register_commands():
-            return [hello]
-    ''', entry_point="hello")
-    result = kpiforge(site, "hello")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "hello from a plugin\n"
-
-
-def test_plugins_reports_a_raising_hook_in_one_line(site):
-    install(site, "kpiforge-raising", "2.0", "kpiforge_raising", '''
-        from kpiforge import hookimpl
+            return [KPI("deep_kpi", "-" * 5000 + "offered")]
+    ''', f"KPI 'deep_kpi', formula: '{'-' * 40} ... {'-' * 33}offered' nests more than "
+         "1,000 levels deep (each "
+         "operator of a chain such as a | b | c is a level); write long alternatives with "
+         "'or', or as x in (\"a\", \"b\", ...)"),
+    "typo": ('''
+        from kpiforge import KPI, hookimpl
 
         @hookimpl
         def kpiforge_register_kpis():
-            raise RuntimeError("database unreachable")
-    ''', entry_point="raising")
-    result = kpiforge(site, "plugins")
+            return [KPI("callback_rate", "xyzzy / offered", kgis=["csat"])]
+    ''', "KPI 'callback_rate' (plugin 'typo') reads unknown input 'xyzzy'; inputs must be "
+         "measures, KPIs or parameters registered by some plugin"),
+}
+
+
+def install_broken(site: Path, name: str) -> None:
+    install(site, f"kpiforge-{name}", "1.0", f"kpiforge_{name}", BROKEN_PLUGINS[name][0],
+            entry_point=name)
+
+
+def left_out_warning(name: str) -> str:
+    return (f"Warning: plugin {name!r} (kpiforge_{name}) from distribution kpiforge-{name} 1.0 "
+            f"is left out: {BROKEN_PLUGINS[name][1]}; fix or uninstall kpiforge-{name}, or "
+            "set KPIFORGE_PLUGINS to the plugins to load")
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_PLUGINS))
+def test_a_broken_plugin_is_left_out_and_the_others_still_compute(site, name,
+                                                                  contacts_with_callbacks):
+    install_broken(site, name)
+    install(site, "kpiforge-callbacks", "1.2.0", "kpiforge_callbacks", CALLBACK_PLUGIN,
+            entry_point="callbacks")
+    result = kpiforge(site, "compute", contacts_with_callbacks, "--kpi",
+                      "offered,callback_share", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert warnings_of(result) == [left_out_warning(name)]
+    assert json.loads(result.stdout) == [{"offered": 8, "callback_share": 3 / 8}]
+
+
+def test_asking_for_a_left_out_plugins_kpi_names_the_plugin_and_its_problem(
+        site, contacts_with_callbacks):
+    install_broken(site, "typo")
+    result = kpiforge(site, "compute", contacts_with_callbacks, "--kpi", "callback_rate")
     assert result.returncode == 1
-    assert result.stderr == ("Error: plugin 'raising': kpiforge_register_kpis raised "
-                             "RuntimeError: database unreachable\n")
+    assert result.stderr.splitlines() == [
+        left_out_warning("typo"),
+        "Error: KPI 'callback_rate' is unavailable: plugin 'typo', which defines it, is left "
+        f"out: {BROKEN_PLUGINS['typo'][1]}"]
     assert result.stdout == ""
+
+
+def test_asking_for_a_kpi_a_left_out_plugin_never_registered_names_that_plugin(
+        site, contacts_with_callbacks):
+    install_broken(site, "raising")  # its KPIs hook raised: their names are unknown
+    result = kpiforge(site, "compute", contacts_with_callbacks, "--kpi", "raising_share")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        left_out_warning("raising"),
+        "Error: unknown KPI 'raising_share'; `kpiforge kpis list` shows them all; left-out "
+        "plugins might define it: 'raising' (`kpiforge plugins` says why)"]
+
+
+def test_a_callable_formula_returning_text_is_a_one_line_error(site, contacts_with_callbacks):
+    install(site, "kpiforge-texty", "1.0", "kpiforge_texty", '''
+        from kpiforge import KPI, hookimpl
+
+        def label(inputs):
+            return inputs["offered"].astype(str)
+
+        @hookimpl
+        def kpiforge_register_kpis():
+            return [KPI("texty", label, inputs=["offered"])]
+    ''', entry_point="texty")
+    result = kpiforge(site, "compute", contacts_with_callbacks, "--kpi", "texty")
+    assert result.returncode == 1
+    assert result.stderr == ("Error: KPI 'texty': its formula label(offered) returned <U32 "
+                             "values of shape (1,); it must return numbers, one per group "
+                             "(shape (1,))\n")
+    assert result.stdout == ""
+
+
+def test_plugins_load_in_name_order_and_the_later_duplicate_is_left_out(site):
+    for name in ("zeta", "alpha"):
+        install(site, f"kpiforge-{name}", "1.0", f"kpiforge_{name}", '''
+            from kpiforge import KPI, hookimpl
+
+            @hookimpl
+            def kpiforge_register_kpis():
+                return [KPI("twice_offered", "offered * 2")]
+        ''', entry_point=name)
+    listed = kpiforge(site, "plugins", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert warnings_of(listed) == [
+        "Warning: plugin 'zeta' (kpiforge_zeta) from distribution kpiforge-zeta 1.0 is left "
+        "out: KPI 'twice_offered' is defined twice: by plugin 'alpha' (KPI) and by plugin "
+        "'zeta'; rename one of them, or load only one of the plugins "
+        "(KPIFORGE_PLUGINS=name,...); fix or uninstall kpiforge-zeta, or set "
+        "KPIFORGE_PLUGINS to the plugins to load"]
+    names = [row["name"] for row in json.loads(listed.stdout)]
+    assert names[-2:] == ["alpha", "zeta"]
+
+
+def test_plugins_lists_a_left_out_plugin_with_its_problem(site):
+    for name in ("raising", "exits"):
+        install_broken(site, name)
+    listed = kpiforge(site, "plugins", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert warnings_of(listed) == [left_out_warning("exits"), left_out_warning("raising")]
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert rows["raising"] == {"name": "raising", "distribution": "kpiforge-raising",
+                               "version": "1.0", "registers": {},
+                               "problem": BROKEN_PLUGINS["raising"][1]}
+    assert rows["exits"]["problem"] == "it failed to import: SystemExit: 3"
+    assert rows["kpiforge.plugins.support"]["problem"] is None
+    table = kpiforge(site, "plugins")
+    assert table.returncode == 0, table.stderr
+    line = next(line for line in table.stdout.splitlines() if line.startswith("raising "))
+    assert line.split() == ["raising", "kpiforge-raising", "1.0", "left", "out:",
+                            *BROKEN_PLUGINS["raising"][1].split()]
+
+
+SHADOW_PLUGIN = '''
+    import click
+    from kpiforge import hookimpl
+
+    @click.command("compute")
+    def compute():
+        click.echo("not the real compute")
+
+    @click.command("shadow-report")
+    def report():
+        click.echo("{who} report")
+
+    @hookimpl
+    def kpiforge_register_commands():
+        return [compute, report]
+'''
+
+
+def test_a_plugin_command_whose_name_is_taken_is_left_out_with_a_warning(
+        site, contacts_with_callbacks):
+    for name in ("shadow", "umbra"):
+        install(site, f"kpiforge-{name}", "1.0", f"kpiforge_{name}",
+                SHADOW_PLUGIN.replace("{who}", name), entry_point=name)
+    expected = [*(f"Warning: plugin {name!r} registers a command 'compute', which is a "
+                  "built-in command; the plugin's command is left out: rename it"
+                  for name in ("shadow", "umbra")),
+                "Warning: plugin 'umbra' registers a command 'shadow-report', which is plugin "
+                "'shadow''s command; the plugin's command is left out: rename it"]
+    listed = kpiforge(site, "--help")
+    assert listed.returncode == 0, listed.stderr
+    assert warnings_of(listed) == expected
+    assert "shadow-report" in listed.stdout
+    report = kpiforge(site, "shadow-report")
+    assert (report.returncode, report.stdout, warnings_of(report)) == (0, "shadow report\n",
+                                                                       expected)
+    computed = kpiforge(site, "compute", contacts_with_callbacks, "--kpi", "offered",
+                        "--format", "json")
+    assert computed.returncode == 0, computed.stderr
+    assert json.loads(computed.stdout) == [{"offered": 8}]
 
 
 def test_unknown_name_in_kpiforge_plugins_is_warned_about(site):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
-from test_erlang import birth_death_erlang_a, erlang_c_by_sums
+from test_erlang import birth_death, erlang_c_by_sums
 
 from kpiforge.simulations import parse_scenario, replicate, run_replications
 
@@ -31,8 +31,8 @@ CALLS, AHT, PATIENCE, TARGET = 200.0, 180.0, 120.0, 20.0
 @functools.cache
 def erlang_a_oracle(agents: int, aht: float = AHT) -> dict[str, float]:
     """Erlang A by the birth-death chain; occupancy = carried load / agents."""
-    sl, abandon, asa, _ = birth_death_erlang_a(CALLS / 3600, 1 / aht, 1 / PATIENCE, agents,
-                                               TARGET, depth=120)
+    sl, abandon, asa, _ = birth_death(CALLS / 3600, 1 / aht, 1 / PATIENCE, agents,
+                                      TARGET, depth=120)
     return {"service_level": sl, "asa": asa, "abandonment_rate": abandon,
             "occupancy": CALLS * aht / 3600 * (1 - abandon) / agents}
 

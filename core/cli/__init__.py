@@ -3,10 +3,14 @@
 Subcommands are imported when they run (click's lazy-group pattern), and plugins are loaded
 only for a command that is not built in or for the command list, so ``kpiforge erlang`` and
 ``kpiforge compute --help`` start without the engine, SimPy or plugins.
+
+A plugin's command named like a built-in command, or like another plugin's command, is left
+out with a warning naming both: built-in commands always mean the same thing.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import warnings
@@ -14,7 +18,7 @@ from typing import Any
 
 import click
 
-from kpiforge.errors import KpiforgeError
+from kpiforge.errors import KpiforgeError, KpiforgeWarning
 
 #: Built-in command name -> "module:attribute" of its click command.
 BUILTIN_COMMANDS = {
@@ -24,6 +28,7 @@ BUILTIN_COMMANDS = {
     "kpis": "kpiforge.cli.kpis:kpis_group",
     "plugins": "kpiforge.cli.plugins:plugins_command",
     "simulate": "kpiforge.cli.simulate:simulate_command",
+    "staff": "kpiforge.cli.staff:staff_command",
 }
 
 
@@ -48,14 +53,30 @@ class KpiforgeGroup(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
+@functools.cache
 def plugin_commands() -> dict[str, click.Command]:
-    """The commands installed plugins register, by name."""
-    from kpiforge.plugin_manager import default_plugin_manager  # loads every plugin: lazily
+    """The commands of the plugins that are not left out, by name; a name already taken
+    is warned about and left out."""
+    # Loading every plugin, so only when needed.
+    from kpiforge.plugin_manager import default_plugin_manager
+    from kpiforge.registry import default_registry
 
-    registrations = default_plugin_manager().collect("kpiforge_register_commands",
-                                                     click.Command)
-    return {command.name or "": command for registration in registrations
-            for command in registration.items}
+    default_registry()  # resolving definitions may leave more plugins out
+    commands: dict[str, click.Command] = {}
+    owners: dict[str, str] = {}
+    for registration in default_plugin_manager().registrations()["kpiforge_register_commands"]:
+        for command in registration.items:
+            name = command.name or ""
+            taken = "a built-in command" if name in BUILTIN_COMMANDS else \
+                f"plugin {owners[name]!r}'s command" if name in owners else None
+            if taken is not None:
+                warnings.warn(f"plugin {registration.plugin!r} registers a command {name!r}, "
+                              f"which is {taken}; the plugin's command is left out: rename it",
+                              KpiforgeWarning, stacklevel=2)
+                continue
+            commands[name] = command
+            owners[name] = registration.plugin
+    return commands
 
 
 @click.group(cls=KpiforgeGroup)

@@ -25,6 +25,7 @@ from kpiforge.engine.passes import (
     group_rows,
     measure_inputs,
     merge_partials,
+    shared_values,
     table_partial,
 )
 from kpiforge.engine.plan import Plan
@@ -111,9 +112,9 @@ def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chun
         groups = group_rows(table, spec)
         codes = _group_index(partial, groups.keys, groups.count, spec)[
             np.zeros(len(table), np.intp) if groups.codes is None else groups.codes]
-        memo: dict = {}
+        shared = shared_values(measures)
         for measure in measures:
-            values, mask = measure_inputs(measure, table, spec, memo)
+            values, mask = measure_inputs(measure, table, spec, shared)
             assert values is not None
             valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
             keep = in_target_buckets(sketches[measure.name], targets[measure.name],

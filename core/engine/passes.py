@@ -20,8 +20,7 @@ from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
 from kpiforge.engine.grains import interval_numbers
 from kpiforge.engine.grouping import Groups, combine, factorize, factorize_keys
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
-from kpiforge.errors import KpiforgeError
-from kpiforge.io.categorical import Categorical
+from kpiforge.expressions import SharedValues
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import Table
 from kpiforge.results import INTERVAL_START
@@ -82,9 +81,9 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
 def table_partial(table: Table, spec: PassSpec) -> Partial:
     """One vectorised pass over ``table``: group codes, then every measure of the table."""
     groups = group_rows(table, spec)
-    memo: dict[str, Any] = {}
+    shared = shared_values(spec.measures)
     states = {measure.name: spec.accumulator(measure).accumulate(
-                  groups, *measure_inputs(measure, table, spec, memo))
+                  groups, *measure_inputs(measure, table, spec, shared))
               for measure in spec.measures}
     time = table.time
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
@@ -99,20 +98,23 @@ def group_rows(table: Table, spec: PassSpec) -> Groups:
     return combine(factors, spec.key_names, rows=len(table))
 
 
-def measure_inputs(measure: Measure, table: Table, spec: PassSpec, memo: dict[str, Any]
+def shared_values(measures: Sequence[Measure]) -> SharedValues:
+    """What the expressions of ``measures``, evaluated in one pass, can share."""
+    return SharedValues(e for measure in measures for e in measure.expressions)
+
+
+def measure_inputs(measure: Measure, table: Table, spec: PassSpec, shared: SharedValues
                    ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """A measure's values and filter mask over ``table`` (None where it has none);
-    ``memo`` shares sub-expressions between the measures of one pass."""
+    """A measure's values and filter mask over ``table`` (None where it has none), a
+    constant repeated on every row; ``shared`` (from :func:`shared_values`) shares
+    sub-expressions between the measures of one pass."""
 
     def lookup(name: str) -> Any:
         return spec.params[name] if name in spec.params else table.columns[name]
 
-    values = mask = None
-    if measure.value_expression is not None:
-        values = _as_values(measure, measure.value_expression.evaluate(lookup, memo), table)
-    if measure.where_expression is not None:
-        mask = _as_mask(measure.where_expression.evaluate(lookup, memo), len(table))
-    return values, mask
+    values, mask = measure.evaluate(lookup, shared)
+    return (None if values is None else _as_values(values, len(table)),
+            None if mask is None else _as_mask(mask, len(table)))
 
 
 def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
@@ -149,13 +151,10 @@ def align(partials: Sequence[Partial], names: Sequence[str]
     return groups.keys, groups.count, indexes
 
 
-def _as_values(measure: Measure, values: Any, table: Table) -> np.ndarray:
-    if isinstance(values, Categorical):
-        raise KpiforgeError(f"measure {measure.name!r}: its value reads a text column of "
-                            f"{table.source}; aggregate numbers, or filter with where=")
+def _as_values(values: Any, rows: int) -> np.ndarray:
     values = np.asarray(values)
     if values.ndim == 0:
-        return np.full(len(table), float(values))
+        return np.full(rows, float(values))
     return values.astype(np.float64) if values.dtype.kind == "b" else values
 
 
