@@ -23,7 +23,14 @@ if TYPE_CHECKING:
         required_agents,
     )
     from kpiforge.simulations.model import SimulationError
-    from kpiforge.simulations.runner import FORMATS, Simulation, replicate, simulate
+    from kpiforge.simulations.replications import (
+        Replications,
+        Summary,
+        mean_ci,
+        replicate,
+        run_replications,
+    )
+    from kpiforge.simulations.runner import FORMATS, Simulation, simulate
     from kpiforge.simulations.scenario import (
         BUILTIN_SCENARIOS,
         Scenario,
@@ -38,8 +45,9 @@ _PUBLIC = {
     **dict.fromkeys(("QueueMetrics", "erlang_a", "erlang_b", "erlang_c", "required_agents"),
                     "kpiforge.simulations.erlang"),
     "SimulationError": "kpiforge.simulations.model",
-    **dict.fromkeys(("FORMATS", "Simulation", "replicate", "simulate"),
-                    "kpiforge.simulations.runner"),
+    **dict.fromkeys(("FORMATS", "Simulation", "simulate"), "kpiforge.simulations.runner"),
+    **dict.fromkeys(("Replications", "Summary", "mean_ci", "replicate", "run_replications"),
+                    "kpiforge.simulations.replications"),
     **dict.fromkeys(("BUILTIN_SCENARIOS", "Scenario", "ScenarioError", "builtin_scenario",
                      "load_scenario", "parse_scenario"), "kpiforge.simulations.scenario"),
 }
@@ -48,18 +56,22 @@ __all__ = [
     "BUILTIN_SCENARIOS",
     "FORMATS",
     "QueueMetrics",
+    "Replications",
     "Scenario",
     "ScenarioError",
     "Simulation",
     "SimulationError",
+    "Summary",
     "builtin_scenario",
     "erlang_a",
     "erlang_b",
     "erlang_c",
     "load_scenario",
+    "mean_ci",
     "parse_scenario",
     "replicate",
     "required_agents",
+    "run_replications",
     "simulate",
 ]
 

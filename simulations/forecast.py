@@ -8,8 +8,9 @@ waiting. It comes from
 - a forecast file (CSV, Parquet or JSON records) or frame with exactly the columns
   ``interval_start, channel[, queue], contacts[, aht_s, patience_s]``, ``interval_start`` in
   ISO 8601 local time (``2026-11-16T09:00``);
-- a scenario: its expected volume per interval (daily volume x intraday x weekday x month x
-  events, split over queues, with the repeat contacts it will bring back);
+- a scenario: its expected volume per interval (the simulator's demand: daily volume x
+  intraday x weekday x month x events within opening hours, or the scenario's own forecast
+  file; split over queues, with the repeat contacts it will bring back);
 - history: ``kpiforge compute`` output (``interval_start, channel[, queue], offered, aht``)
   or a contacts export, whose observed volume and AHT per interval become the forecast.
 
@@ -39,13 +40,9 @@ from kpiforge.engine import compute
 from kpiforge.errors import KpiforgeError, did_you_mean
 from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_header, describe_csv_error
 from kpiforge.io.tables import describe_row, to_arrow
-from kpiforge.simulations.scenario import (
-    DAY_S,
-    KINDS,
-    Scenario,
-    load_scenario,
-    volume_multipliers,
-)
+from kpiforge.simulations.demand import Demand
+from kpiforge.simulations.scenario import DAY_S, KINDS, Scenario, load_scenario
+from kpiforge.simulations.schedules import interval_sums
 
 #: The columns of a forecast, in order; the others are optional.
 FORECAST_COLUMNS = ("interval_start", "channel", "queue", "contacts", "aht_s", "patience_s")
@@ -455,39 +452,57 @@ def _check_duplicates(offset: np.ndarray, pair: np.ndarray, where: Any) -> None:
 
 
 def _from_scenario(scenario: Scenario, interval_s: int, options: _Options) -> Forecast:
-    """The scenario's expected contacts per interval: daily volume x shapes x events, split
-    over queues, times ``1 / (1 - (1 - resolve) x repeat)`` for the repeat contacts."""
+    """The scenario's expected contacts per interval: the simulator's demand (daily volume
+    x shapes x events within opening hours, or its forecast file) per queue, times
+    ``1 / (1 - (1 - resolve) x repeat)`` for the repeat contacts; mean handling (with
+    after-contact work) and patience weighted by the contacts expected."""
+    demand = Demand(scenario)
+    slots = scenario.days * DAY_S // interval_s
+    starts = np.datetime64(scenario.epoch, "s") + (
+        np.arange(slots) * interval_s).astype("timedelta64[s]")
     rows: dict[str, list[Any]] = {k: [] for k in ("start", "channel", "queue", "contacts",
                                                   "aht", "patience")}
     channels = {}
-    for channel in scenario.channels:
-        shape = np.asarray(channel.intraday)
-        width = DAY_S // len(shape)
-        if width % interval_s and interval_s % width:
-            raise KpiforgeError(f"{scenario.source}: channels.{channel.name}.intraday has "
-                                f"{len(shape)} values a day; use an interval that divides "
-                                f"or is a multiple of {width // 60} min")
-        per_slot = np.repeat(shape / max(width // interval_s, 1), max(width // interval_s, 1))
-        per_slot = per_slot.reshape(-1, max(interval_s // width, 1)).sum(axis=1)
+    for index, channel in enumerate(scenario.channels):
+        pieces = [demand.day(index, day) for day in range(scenario.days)]
+        start, end, expected, queue, handle, patience = (
+            np.concatenate([getattr(p, name) for p in pieces]) for name in (
+                "start", "end", "expected", "queue", "handle_factor", "patience_factor"))
+        end = np.minimum(end, scenario.horizon_s)
+        keep = end > start
+        start, end, queue = start[keep], end[keep], queue[keep]
+        density = expected[keep] / (end - start)
+        aht = channel.aht_s.expected * handle[keep] + channel.acw_s.expected
+        wait = (channel.patience_s.expected if channel.patience_s else 1.0) * patience[keep]
         repeats = 1 / (1 - (1 - channel.resolve) * channel.repeat)
-        daily = channel.volume_per_day * volume_multipliers(scenario, channel) * repeats
-        volume = np.outer(daily, per_slot).ravel()
-        starts = np.datetime64(scenario.epoch, "s") + (
-            np.arange(volume.size) * interval_s).astype("timedelta64[s]")
-        patience = channel.patience_s.expected if channel.patience_s else np.nan
-        for queue, share in channel.queues.items():
+        for q, (name, share) in enumerate(channel.queues.items()):
+            weight = density * np.where(queue < 0, share, queue == q)
+            contacts = _per_slot(start, end, weight, interval_s, slots)
+            finite = np.isfinite(wait)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_aht = _per_slot(start, end, weight * aht, interval_s, slots) / contacts
+                mean_wait = _per_slot(start[finite], end[finite], (weight * wait)[finite],
+                                      interval_s, slots) / _per_slot(
+                    start[finite], end[finite], weight[finite], interval_s, slots)
             rows["start"].append(starts)
-            rows["channel"].append(np.full(volume.size, channel.name, dtype=object))
-            rows["queue"].append(np.full(volume.size, queue, dtype=object))
-            rows["contacts"].append(volume * share)
-            rows["aht"].append(np.full(volume.size, channel.aht_s.expected
-                                       + channel.acw_s.expected))
-            rows["patience"].append(np.full(volume.size, patience))
+            rows["channel"].append(np.full(slots, channel.name, dtype=object))
+            rows["queue"].append(np.full(slots, name, dtype=object))
+            rows["contacts"].append(contacts * repeats)
+            rows["aht"].append(np.where(contacts > 0, mean_aht, aht.mean() if aht.size
+                                        else channel.aht_s.expected))
+            rows["patience"].append(mean_wait)
         channels[channel.name] = _scenario_channel(scenario, channel.name, options)
     columns = {k: np.concatenate(v) for k, v in rows.items()}
     return _on_grid(columns["start"], columns["channel"], columns["queue"],
                     columns["contacts"], columns["aht"], columns["patience"], interval_s,
                     channels, scenario.source, lambda row: scenario.source, scenario)
+
+
+def _per_slot(start: np.ndarray, end: np.ndarray, density: np.ndarray, interval_s: int,
+              slots: int) -> np.ndarray:
+    """Per planning slot from the epoch, the integral of piecewise-constant ``density``."""
+    return interval_sums(np.zeros(len(start), dtype=np.int64), start, end, density,
+                         float(interval_s), slots, 1)[0]
 
 
 def _scenario_channel(scenario: Scenario, name: str, options: _Options) -> ChannelModel:

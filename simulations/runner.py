@@ -1,19 +1,20 @@
 """Running a scenario: draw the demand, seat the agents, run SimPy, write the tables.
 
-Every random draw comes from generators spawned from the scenario's seed, one per purpose
-(arrivals, contact attributes, schedules, repeats, surveys), so the same scenario and seed
-give the same tables bit for bit, and changing one part of a scenario does not reshuffle the
-draws of the others.
+Every random draw comes from a stream named for its purpose (:mod:`streams`): arrivals and
+each kind of contact attribute per channel and date, repeats and surveys per channel,
+shrinkage per shift and date. The same scenario and seed give the same tables bit for bit,
+and a change to one channel or one day leaves the other channels' and days' draws as they
+were (common random numbers for what-ifs).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,20 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import simpy
 
-from kpiforge.engine import compute
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.timestamps import with_epoch
+from kpiforge.simulations.demand import (
+    Demand,
+    attribute_streams,
+    draw_base,
+    draw_day,
+    time_of_day_chooser,
+)
 from kpiforge.simulations.model import Agent, ContactCentre, Contacts, queue_layout
-from kpiforge.simulations.scenario import DAY_S, TIER2, Channel, Scenario, volume_multipliers
-from kpiforge.simulations.schedules import agent_windows, interval_table
+from kpiforge.simulations.scenario import DAY_S, TIER2, Scenario, Shift
+from kpiforge.simulations.schedules import interval_table, seats
+from kpiforge.simulations.streams import stream
 
-_STREAMS = ("arrivals", "attributes", "schedules", "repeats", "surveys")
 FORMATS = ("parquet", "csv")
 
 
@@ -51,208 +58,233 @@ class Simulation:
     def write(self, directory: str | os.PathLike, fmt: str = "parquet") -> list[Path]:
         """Write ``contacts``, ``agent_intervals`` and the resolved ``scenario.toml`` into
         ``directory``; files appear only once all are written."""
-        if fmt not in FORMATS:
-            raise KpiforgeError(f"unknown format {fmt!r}; use {' or '.join(FORMATS)}")
+        check_format(fmt)
         target = Path(directory)
         if target.exists() and not target.is_dir():
             raise KpiforgeError(f"{target}: exists and is not a directory")
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
-            for name, table in self.tables().items():
-                path = staging / f"{name}.{fmt}"
-                if fmt == "parquet":
-                    pq.write_table(table, path)
-                else:
-                    pacsv.write_csv(table, path)
-            (staging / "scenario.toml").write_text(self.scenario.to_toml(), encoding="utf-8")
-            target.mkdir(exist_ok=True)
-            written = []
-            for path in sorted(staging.iterdir()):
-                os.replace(path, target / path.name)
-                written.append(target / path.name)
-            return written
+            self.write_files(staging, fmt)
+            return move_into(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def write_files(self, directory: Path, fmt: str) -> None:
+        """``contacts.FMT``, ``agent_intervals.FMT`` and ``scenario.toml`` into an existing
+        ``directory`` (not atomically: :meth:`write` stages them)."""
+        for name, table in self.tables().items():
+            path = directory / f"{name}.{fmt}"
+            if fmt == "parquet":
+                pq.write_table(table, path)
+            else:
+                pacsv.write_csv(table, path)
+        (directory / "scenario.toml").write_text(self.scenario.to_toml(), encoding="utf-8")
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise KpiforgeError(f"unknown format {fmt!r}; use {' or '.join(FORMATS)}")
+
+
+def move_into(staging: Path, target: Path) -> list[Path]:
+    """Move everything in ``staging`` into ``target`` (created); the moved top-level paths."""
+    target.mkdir(exist_ok=True)
+    written = []
+    for path in sorted(staging.iterdir()):
+        destination = target / path.name
+        if destination.is_dir():
+            shutil.rmtree(destination)
+        os.replace(path, destination)
+        written.append(destination)
+    return written
 
 
 def simulate(scenario: Scenario, seed: int | np.random.SeedSequence | None = None,
              progress: Callable[[int], None] | None = None) -> Simulation:
     """Run ``scenario`` (with ``seed`` instead of its own, if given); ``progress`` is called
-    with each simulated day as it completes."""
+    with the count of simulated days as each completes (warm-up and warm-down included)."""
     started = time.perf_counter()
     sequence = seed if isinstance(seed, np.random.SeedSequence) else \
         np.random.SeedSequence(scenario.seed if seed is None else seed)
-    rng = dict(zip(_STREAMS, (np.random.default_rng(s) for s in sequence.spawn(len(_STREAMS))),
-                   strict=True))
     keys, kinds = queue_layout(scenario)
-    contacts = Contacts()
-    arrivals = _draw_arrivals(scenario, keys, rng)
-    order = np.argsort(arrivals["arrived"], kind="stable")
-    contacts.extend({k: v[order] for k, v in arrivals.items()}, ordinal=1)
-    repeats = _RepeatSource(scenario, keys, contacts, rng["repeats"])
-    env = simpy.Environment()
-    centre = ContactCentre(env, scenario, contacts, kinds, repeats)
-    names, schedules = _seat_agents(centre, scenario, keys, rng["schedules"])
-    env.process(centre.arrivals(np.arange(len(order))))
-    for day in range(scenario.days):
-        env.run(until=(day + 1) * DAY_S)
+    demand = Demand(scenario)
+    contacts = Contacts(len(scenario.channels))
+    channel_order = _draw_arrivals(scenario, sequence, demand, keys, contacts)
+    env = simpy.Environment(initial_time=scenario.begin_s)
+    centre = ContactCentre(env, scenario, contacts, kinds,
+                           _Repeats(scenario, sequence, demand, keys, contacts))
+    names = _seat_agents(centre, scenario, sequence, keys)
+    for order in channel_order:
+        env.process(centre.arrivals(order))
+    for n, day in enumerate(range(scenario.first_day, scenario.last_day)):
+        env.run(until=min((day + 1) * DAY_S, scenario.end_s))
         if progress is not None:
-            progress(day + 1)
+            progress(n + 1)
     centre.close()
     return Simulation(
         scenario=scenario,
-        contacts=_contacts_table(scenario, keys, contacts, names, rng["surveys"]),
-        agent_intervals=interval_table(scenario, names, schedules, centre.spans),
+        contacts=_contacts_table(scenario, sequence, keys, contacts, names),
+        agent_intervals=interval_table(scenario, names, centre.staffed, centre.lost,
+                                       centre.spans),
         seconds=time.perf_counter() - started,
     )
 
 
-def _draw_channel(channel: Channel, index: int, arrived: np.ndarray, keys: list[str],
-                  scenario: Scenario, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Everything about ``len(arrived)`` contacts of ``channel`` that does not depend on the
-    run: queue, customer, durations, patience and outcome flags."""
-    n = len(arrived)
-    offsets = [keys.index(k) for k in channel.queue_keys()]
-    patience = channel.patience_s.sample(rng, n) if channel.patience_s else np.full(n, np.inf)
-    return {
-        "arrived": arrived,
-        "channel": np.full(n, index),
-        "queue": np.asarray(offsets)[rng.choice(len(offsets), n, p=list(
-            channel.queues.values()))],
-        "customer": rng.integers(0, scenario.customers, n),
-        "deadline": arrived + patience,
-        "handle": channel.aht_s.sample(rng, n),
-        "acw": channel.acw_s.sample(rng, n),
-        "resolve": rng.random(n) < channel.resolve,
-        "repeat": rng.random(n) < channel.repeat,
-        "escalate": rng.random(n) < channel.escalate,
-        "tier2_handle": channel.tier2_aht_s.sample(rng, n),
-        "repeat_delay": channel.repeat_delay_s.sample(rng, n),
-    }
-
-
-def _draw_arrivals(scenario: Scenario, keys: list[str], rng: dict[str, np.random.Generator]
-                   ) -> dict[str, np.ndarray]:
-    """Non-homogeneous Poisson arrivals, exact for the piecewise-constant rate: daily volume
-    x intraday shape x weekday x month x events, per profile interval."""
-    parts = []
+def _draw_arrivals(scenario: Scenario, seed: np.random.SeedSequence, demand: Demand,
+                   keys: list[str], contacts: Contacts) -> list[list[int]]:
+    """Every channel's arrivals before the horizon, appended to ``contacts`` channel by
+    channel; the contact indices of each channel in time order."""
+    order = []
     for index, channel in enumerate(scenario.channels):
-        shape = np.asarray(channel.intraday)
-        width = DAY_S / len(shape)
-        expected = channel.volume_per_day * np.outer(volume_multipliers(scenario, channel),
-                                                     shape)
-        counts = rng["arrivals"].poisson(expected.ravel())
-        starts = np.repeat(np.arange(counts.size) * width, counts)
-        arrived = np.sort(starts + rng["arrivals"].uniform(0, width, counts.sum()))
-        parts.append(_draw_channel(channel, index, arrived, keys, scenario, rng["attributes"]))
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        offsets = [keys.index(k) for k in channel.queue_keys()]
+        days = [draw_day(scenario, seed, demand, index, day, offsets)
+                for day in range(scenario.first_day, scenario.days)]
+        first = len(contacts)
+        contacts.extend({k: np.concatenate([d[k] for d in days]) for k in days[0]}, ordinal=1)
+        order.append(list(range(first, len(contacts))))
+    return order
 
 
-class _RepeatSource:
+class _Repeats:
     """Creates repeat contacts: the same customer and channel, the next touch of the case.
 
-    The customer comes back on the day the repeat delay points to, at a time of day drawn
-    from the channel's intraday profile (people call back when the centre is open), and at
-    least ``repeat_delay_s`` later than ``now`` in expectation of the day.
+    The customer comes back on the day the repeat delay points to, at a time drawn from the
+    channel's demand that day (people come back when the centre is open; a closed day moves
+    it to the next open one), and later than they left. Each channel draws its repeats'
+    attributes from its own streams, a batch at a time.
     """
 
-    def __init__(self, scenario: Scenario, keys: list[str], contacts: Contacts,
-                 rng: np.random.Generator) -> None:
-        self.scenario, self.keys, self.contacts, self.rng = scenario, keys, contacts, rng
+    BATCH = 256
 
-    def when(self, i: int, now: float) -> float:
-        """The repeat's arrival time for contact ``i`` finished at ``now``."""
-        shape = self.scenario.channels[self.contacts.channel[i]].intraday
-        width = DAY_S / len(shape)
-        day = (now + self.contacts.repeat_delay[i]) // DAY_S
-        at = day * DAY_S + (self.rng.choice(len(shape), p=shape) + self.rng.random()) * width
-        return at if at > now else at + DAY_S
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence, demand: Demand,
+                 keys: list[str], contacts: Contacts) -> None:
+        self.scenario, self.contacts = scenario, contacts
+        self.offsets = [[keys.index(k) for k in c.queue_keys()] for c in scenario.channels]
+        self.streams = [attribute_streams(seed, c.name, "repeats") for c in scenario.channels]
+        self.choosers = [time_of_day_chooser(demand, index, stream(seed, "repeat_times",
+                                                                   c.name), scenario.days)
+                         for index, c in enumerate(scenario.channels)]
+        self.batches: list[dict[str, list]] = [{} for _ in scenario.channels]
+        self.used = [self.BATCH] * len(scenario.channels)
 
-    def new(self, i: int, at: float) -> int:
+    def repeat(self, i: int, now: float, horizon: float) -> tuple[float, int] | None:
         c = self.contacts
         channel = c.channel[i]
-        draws = _draw_channel(self.scenario.channels[channel], channel, np.array([at]),
-                              self.keys, self.scenario, self.rng)
-        draws["customer"] = np.array([c.customer[i]])
-        k = len(c)
-        c.extend(draws, ordinal=c.ordinal[i] + 1)
-        return k
+        choose = self.choosers[channel]
+        back = choose(int((now + c.repeat_delay[i]) // DAY_S))
+        if back is not None and back[0] <= now:
+            back = choose(int(now // DAY_S) + 1)
+        if back is None or back[0] >= horizon:
+            return None
+        at, queue, handle_factor, patience_factor = back
+        base = self.next_base(channel)
+        values = {key: base[key] for key in ("acw", "resolve", "repeat", "escalate",
+                                              "tier2_handle", "repeat_delay")}
+        values.update(
+            arrived=at, channel=channel, customer=c.customer[i],
+            queue=self.offsets[channel][queue if queue >= 0 else base["queue"]],
+            deadline=at + (math.inf if math.isinf(patience_factor)
+                           else base["patience"] * patience_factor),
+            handle=base["handle"] * handle_factor)
+        return at, c.append(values, ordinal=c.ordinal[i] + 1, case=c.case[i])
+
+    def next_base(self, channel: int) -> dict[str, Any]:
+        """The next repeat's base draws of ``channel`` (a new batch when one runs out)."""
+        if self.used[channel] == self.BATCH:
+            drawn = draw_base(self.scenario, channel, self.BATCH, self.streams[channel])
+            self.batches[channel] = {key: values.tolist() for key, values in drawn.items()}
+            self.used[channel] = 0
+        j = self.used[channel]
+        self.used[channel] = j + 1
+        return {key: values[j] for key, values in self.batches[channel].items()}
 
 
-def _seat_agents(centre: ContactCentre, scenario: Scenario, keys: list[str],
-                 rng: np.random.Generator) -> tuple[list[str], list[dict[str, Any]]]:
-    """One agent per head of every shift, with skills resolved to queues in priority order."""
-    names: list[str] = []
-    schedules: list[dict[str, Any]] = []
-    kinds = centre.kinds
-    for shift in scenario.staffing.shifts:
-        queues: list[int] = []
-        for skill in shift.skills:
-            matches = [keys.index(TIER2)] if skill == TIER2 else [
-                q for q, key in enumerate(keys) if key == skill or key.startswith(skill + "/")]
-            queues.extend(q for q in matches if q not in queues)
-        live = [q for q in queues if kinds[q] != 2]
-        email = [q for q in queues if kinds[q] == 2]
-        slug = shift.name.replace(" ", "_")
-        for head in range(max(shift.agents)):
-            index = len(names)
-            names.append(f"{slug}-{head + 1:02d}")
-            schedule = agent_windows(scenario, shift, head, rng)
-            schedules.append(schedule)
-            agent = Agent(index, live, email, shift.concurrency, shift.tier)
-            centre.add_agent(agent, schedule["available"])
-    return names, schedules
+def _queues_of(shift: Shift, keys: list[str], kinds: list[int]) -> tuple[list[int], list[int]]:
+    """A shift's live and email queues, in skill priority order."""
+    queues: list[int] = []
+    for skill in shift.skills:
+        matches = [keys.index(TIER2)] if skill == TIER2 else [
+            q for q, key in enumerate(keys) if key == skill or key.startswith(skill + "/")]
+        queues.extend(q for q in matches if q not in queues)
+    return [q for q in queues if kinds[q] != 2], [q for q in queues if kinds[q] == 2]
 
 
-def _contacts_table(scenario: Scenario, keys: list[str], c: Contacts, agent_names: list[str],
-                    rng: np.random.Generator) -> pa.Table:
-    """The contacts table of the run, with survey answers drawn from the outcomes."""
+def _seat_agents(centre: ContactCentre, scenario: Scenario, seed: np.random.SeedSequence,
+                 keys: list[str]) -> list[str]:
+    """One agent per head of every shift, with skills resolved to queues in priority order;
+    the agents' names."""
+    names = []
+    for index, seat in enumerate(seats(scenario, seed)):
+        live, email = _queues_of(seat.shift, keys, centre.kinds)
+        names.append(seat.name)
+        centre.add_agent(Agent(index, live, email, seat.shift.concurrency, seat.shift.tier),
+                         list(seat.duties))
+    return names
+
+
+def _contacts_table(scenario: Scenario, seed: np.random.SeedSequence, keys: list[str],
+                    c: Contacts, agent_names: list[str]) -> pa.Table:
+    """The contacts table of the reported days (arrivals from the epoch to the horizon), in
+    arrival order, with survey answers drawn from the outcomes."""
     arrived = np.asarray(c.arrived)
     started = np.asarray(c.started)
     answered = ~np.isnan(started)
     handled = np.asarray(c.handled)
     acw = np.where(answered, np.asarray(c.acw), np.nan)
-    finished = answered & (started + handled + np.nan_to_num(acw) <= scenario.horizon_s)
+    finished = answered & (started + handled + np.nan_to_num(acw) <= scenario.end_s)
     resolved = np.asarray(c.resolved)
     escalated = np.asarray(c.escalated)
-    channel = np.asarray(c.channel)
+    channel = np.asarray(c.channel, dtype=np.int64)
     touches = np.where(answered, np.asarray(c.ordinal) + escalated, 0)
-    csat, nps = _surveys(scenario, channel, started - arrived, ~np.isnan(resolved), escalated,
-                         finished, rng)
+    csat, nps = _surveys(scenario, seed, channel, started - arrived, ~np.isnan(resolved),
+                         escalated, finished)
     agent = np.asarray(c.agent, dtype=np.int32)
     channel_names = [ch.name for ch in scenario.channels]
     queue_names = [k.split("/", 1)[1] for k in keys[:-1]]
     labels = list(dict.fromkeys(queue_names))  # one label per name across channels
     queue_codes = np.array([labels.index(n) for n in queue_names], dtype=np.int32)
+    queue = queue_codes[np.asarray(c.queue, dtype=np.int64)]
+    rows = np.flatnonzero((arrived >= 0) & (arrived < scenario.horizon_s))
+    rows = rows[np.argsort(arrived[rows], kind="stable")]
     return with_epoch(pa.table({
-        "contact_id": np.arange(1, len(c) + 1),
-        "channel": pa.DictionaryArray.from_arrays(channel.astype(np.int32), channel_names),
-        "queue": pa.DictionaryArray.from_arrays(queue_codes[np.asarray(c.queue)], labels),
-        "customer_id": np.asarray(c.customer, dtype=np.int64) + 1,
-        "arrived_s": arrived,
-        "answered_s": np.asarray(c.answered),
-        "abandoned_s": np.asarray(c.abandoned),
-        "handle_s": np.where(answered, handled, np.nan),
-        "acw_s": acw,
-        "resolved_s": resolved,
-        "replies": touches.astype(np.float64),
-        "touches": touches.astype(np.float64),
-        "escalated": escalated.astype(np.float64),
-        "agent": pa.DictionaryArray.from_arrays(pa.array(agent, mask=agent < 0), agent_names),
-        "csat": csat,
-        "nps": nps,
+        "contact_id": np.asarray(c.ident, dtype=np.int64)[rows],
+        "case_id": np.asarray(c.case, dtype=np.int64)[rows],
+        "channel": pa.DictionaryArray.from_arrays(channel[rows].astype(np.int32),
+                                                  channel_names),
+        "queue": pa.DictionaryArray.from_arrays(queue[rows], labels),
+        "customer_id": np.asarray(c.customer, dtype=np.int64)[rows] + 1,
+        "arrived_s": arrived[rows],
+        "answered_s": np.asarray(c.answered)[rows],
+        "abandoned_s": np.asarray(c.abandoned)[rows],
+        "handle_s": np.where(answered, handled, np.nan)[rows],
+        "acw_s": acw[rows],
+        "resolved_s": resolved[rows],
+        "replies": touches[rows].astype(np.float64),
+        "touches": touches[rows].astype(np.float64),
+        "escalated": escalated[rows].astype(np.float64),
+        "agent": pa.DictionaryArray.from_arrays(pa.array(agent[rows], mask=agent[rows] < 0),
+                                                agent_names),
+        "csat": csat[rows],
+        "nps": nps[rows],
     }), scenario.epoch)
 
 
-def _surveys(scenario: Scenario, channel: np.ndarray, wait: np.ndarray, resolved: np.ndarray,
-             escalated: np.ndarray, finished: np.ndarray, rng: np.random.Generator
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """CSAT (1-5) and NPS (0-10) from the documented satisfaction model."""
+def _surveys(scenario: Scenario, seed: np.random.SeedSequence, channel: np.ndarray,
+             wait: np.ndarray, resolved: np.ndarray, escalated: np.ndarray,
+             finished: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSAT (1-5) and NPS (0-10) from the documented satisfaction model, drawn per channel
+    (its contacts in the order they were created)."""
     model = scenario.satisfaction
     n = len(channel)
-    respond = finished & (rng.random(n) < model.response_rate)
-    noise_score, noise_nps = rng.normal(0, model.noise, (2, n))
+    respond = np.zeros(n, dtype=bool)
+    noise_score, noise_nps = np.zeros((2, n))
+    for index, ch in enumerate(scenario.channels):
+        rows = np.flatnonzero(channel == index)
+        rng = stream(seed, "surveys", ch.name)
+        respond[rows] = rng.random(len(rows)) < model.response_rate
+        noise_score[rows], noise_nps[rows] = rng.normal(0, model.noise, (2, len(rows)))
+    respond &= finished
     tolerance = np.array([c.wait_tolerance_s for c in scenario.channels])[channel]
     late_min = np.maximum(np.nan_to_num(wait) - tolerance, 0) / 60
     score = (model.base - model.wait_penalty_per_min * late_min
@@ -261,22 +293,3 @@ def _surveys(scenario: Scenario, channel: np.ndarray, wait: np.ndarray, resolved
     csat = np.clip(np.rint(score), 1, 5)
     nps = np.clip(np.rint(2.5 * (score - 1) + noise_nps), 0, 10)
     return np.where(respond, csat, np.nan), np.where(respond, nps, np.nan)
-
-
-def _run_one(args: tuple[Scenario, np.random.SeedSequence, tuple[str, ...] | None]
-             ) -> dict[str, float]:
-    scenario, seed, kpis = args
-    result = compute(simulate(scenario, seed).tables(), kpis=kpis)
-    return {name: float(values[0]) for name, values in result.values.items()}
-
-
-def replicate(scenario: Scenario, replications: int, kpis: tuple[str, ...] | None = None,
-              workers: int | None = None) -> list[dict[str, float]]:
-    """KPIs of ``replications`` independent runs (seeds spawned from the scenario's), in
-    ``workers`` processes (default: every core; 1 runs in this process)."""
-    seeds = np.random.SeedSequence(scenario.seed).spawn(replications)
-    jobs = [(scenario, seed, kpis) for seed in seeds]
-    if workers == 1:
-        return [_run_one(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_run_one, jobs))

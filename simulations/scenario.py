@@ -1,51 +1,68 @@
 """Scenarios: what a planner states about demand and staffing, loaded from TOML.
 
 A scenario describes a contact centre over a number of days: for each channel (call, chat,
-email) the daily volume and how it spreads over the day, the week, the year and dated events;
-how long contacts take and how long callers wait before hanging up; which queues exist; and
-who works when (shifts, breaks, skills, chat concurrency, shrinkage, a second tier). Every
-key is checked on load: an unknown key, a negative rate, a profile of the wrong length or an
+email) the daily volume and how it spreads over the day, the week, the year and dated events
+(or a forecast file of contacts per interval), opening hours; how long contacts take and how
+long callers wait before hanging up; which queues exist; and who works when (shifts, breaks
+with windows, skills, chat concurrency, shrinkage, a second tier, dated overrides). Every key
+is checked on load: an unknown key, a negative rate, a profile of the wrong length or an
 impossible shift is an error naming the file and the key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
 import attrs
-import numpy as np
 import tomli_w
 
-from kpiforge.errors import KpiforgeError, did_you_mean
+from kpiforge.errors import did_you_mean
 from kpiforge.simulations.distributions import Distribution
+from kpiforge.simulations.scenario_forecast import (
+    Forecast,
+    ForecastRow,
+    build_forecast,
+    check_channels,
+    read_rows,
+)
+from kpiforge.simulations.sections import (
+    ALL_DAY,
+    DAY_S,
+    WEEKDAYS,
+    Hours,
+    ScenarioError,
+    Section,
+    agents_per_day,
+    by_weekday,
+    clock,
+    clock_seconds,
+    date,
+    distribution,
+    hours,
+    hours_text,
+    names,
+    number,
+    profile,
+    required,
+    shape,
+    text,
+    weekday_hours,
+)
 
-DAY_S = 86_400
+__all__ = ["BUILTIN_SCENARIOS", "DAY_S", "KINDS", "TIER2", "WEEKDAYS", "Break", "Channel",
+           "Event", "Satisfaction", "Scenario", "ScenarioError", "Shift", "Staffing",
+           "StaffingOverride", "builtin_scenario", "load_scenario", "parse_scenario"]
+
 #: Scenarios shipped with kpiforge (``simulations/scenarios/NAME.toml``).
 BUILTIN_SCENARIOS = ("demo", "flat")
 KINDS = ("call", "chat", "email")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIER2 = "tier2"
-PROFILE_LENGTHS = (24, 48, 96)
-
-#: Named intraday shapes, hourly from midnight (relative; normalised to the day's volume).
-INTRADAY = {
-    "flat": (1.0,) * 24,
-    "office": (0, 0, 0, 0, 0, 0, 0.1, 0.4, 1.2, 2.0, 2.2, 2.0, 1.4, 1.7, 2.0, 1.8, 1.5, 1.1,
-               0.5, 0.1, 0, 0, 0, 0),
-    "extended": (0.05, 0.02, 0.01, 0.01, 0.02, 0.05, 0.2, 0.6, 1.3, 1.8, 1.9, 1.8, 1.5, 1.6,
-                 1.7, 1.6, 1.4, 1.2, 1.0, 0.9, 0.7, 0.5, 0.3, 0.1),
-    "evening": (0.1, 0.05, 0.02, 0.02, 0.02, 0.05, 0.1, 0.3, 0.6, 0.8, 0.9, 1.0, 1.1, 1.0,
-                1.0, 1.1, 1.2, 1.4, 1.7, 2.0, 2.1, 1.8, 1.2, 0.5),
-}
-
-
-class ScenarioError(KpiforgeError):
-    """A scenario that cannot be run, with the file and key at fault."""
 
 
 @attrs.frozen
@@ -70,9 +87,39 @@ class Channel:
     repeat_delay_s: Distribution
     escalate: float
     tier2_aht_s: Distribution
+    #: Intraday shapes of particular weekdays (``"sat"``), instead of ``intraday``.
+    intraday_by_weekday: Mapping[str, tuple[float, ...]] = attrs.field(factory=dict)
+    #: Opening hours per weekday, Monday first: no contacts arrive outside them.
+    hours: tuple[Hours, ...] = (ALL_DAY,) * 7
 
     def queue_keys(self) -> list[str]:
         return [f"{self.name}/{q}" for q in self.queues]
+
+    def shape_on(self, weekday: int) -> tuple[float, ...]:
+        """The intraday shape of ``weekday`` (0 = Monday)."""
+        return self.intraday_by_weekday.get(WEEKDAYS[weekday], self.intraday)
+
+
+@attrs.frozen
+class Break:
+    """A break taken once per shift, placed within a window.
+
+    Offsets count from the shift's start: the break starts between ``earliest_s`` and
+    ``latest_s`` (the same for a break at a fixed time) and lasts ``length_s``. The agents
+    on the shift that day are staggered evenly across the window (:meth:`offset`).
+    """
+
+    earliest_s: float
+    latest_s: float
+    length_s: float
+
+    def offset(self, position: int, heads: int) -> float:
+        """When agent ``position`` of ``heads`` on the shift starts this break, to the
+        minute: the starts spread evenly from the earliest to the latest (a window ``heads``
+        breaks long is taken in relay, one agent after another), the middle for one agent."""
+        spread = self.latest_s - self.earliest_s
+        share = position / (heads - 1) if heads > 1 else 0.5
+        return self.earliest_s + round(spread * share / 60) * 60.0
 
 
 @attrs.frozen
@@ -80,8 +127,7 @@ class Shift:
     """A group of agents working the same hours and skills.
 
     ``start_s``/``end_s`` are seconds from midnight (``end_s`` past 86,400 for a shift over
-    midnight); ``agents`` is the head count per weekday (Monday first); ``breaks`` are
-    (offset from shift start, length) in seconds.
+    midnight); ``agents`` is the head count per weekday (Monday first).
     """
 
     name: str
@@ -91,7 +137,45 @@ class Shift:
     skills: tuple[str, ...]
     concurrency: int
     tier: int
-    breaks: tuple[tuple[float, float], ...]
+    breaks: tuple[Break, ...]
+
+
+@attrs.frozen
+class StaffingOverride:
+    """Staffing on a range of dates (``first`` to ``last``, inclusive) that differs from the
+    weekly pattern: a head count (``agents``, per weekday), a ``scale`` on head counts, a
+    hiring ``ramp`` (head count rising linearly from the first date to the last), for one
+    ``shift`` or all; or ``shifts`` of its own that replace the pattern on those dates."""
+
+    name: str
+    first: dt.date
+    last: dt.date
+    shift: str | None = None
+    agents: tuple[int, ...] | None = None
+    scale: float | None = None
+    ramp: tuple[int, int] | None = None
+    shifts: tuple[Shift, ...] | None = None
+
+    def covers(self, day: dt.date) -> bool:
+        return self.first <= day <= self.last
+
+    def apply(self, day: dt.date, plan: list[tuple[Shift, int]]) -> list[tuple[Shift, int]]:
+        """The plan of ``day`` (shift, head count) after this override."""
+        if self.shifts is not None:
+            return [(shift, shift.agents[day.weekday()]) for shift in self.shifts]
+        return [(shift, self._heads(day, heads) if self.shift in (None, shift.name) else heads)
+                for shift, heads in plan]
+
+    def _heads(self, day: dt.date, heads: int) -> int:
+        if self.agents is not None:
+            return self.agents[day.weekday()]
+        if self.scale is not None:
+            return round(heads * self.scale)
+        assert self.ramp is not None, "an override sets agents, scale, ramp or shifts"
+        span = (self.last - self.first).days
+        progress = (day - self.first).days / span if span else 1.0
+        low, high = self.ramp
+        return round(low + (high - low) * progress)
 
 
 @attrs.frozen
@@ -99,17 +183,33 @@ class Staffing:
     shifts: tuple[Shift, ...]
     shrinkage: float
     hourly_cost: float
+    overrides: tuple[StaffingOverride, ...] = ()
+
+    def on(self, day: dt.date) -> list[tuple[Shift, int]]:
+        """Who works on ``day``: each shift and its head count, overrides applied in order."""
+        plan = [(shift, shift.agents[day.weekday()]) for shift in self.shifts]
+        for override in self.overrides:
+            if override.covers(day):
+                plan = override.apply(day, plan)
+        return plan
 
 
 @attrs.frozen
 class Event:
-    """A dated multiplier on volume: a campaign, a holiday peak, an outage."""
+    """A dated change to demand: a campaign, a holiday peak, an outage, a closure. It
+    multiplies volume and may set the day's intraday shape and opening hours."""
 
     name: str
     start: dt.date
     days: int
     multiplier: float
     channels: tuple[str, ...]
+    intraday: tuple[float, ...] | None = None
+    hours: Hours | None = None
+
+    def covers(self, day: dt.date, channel: str) -> bool:
+        return channel in self.channels and \
+            self.start <= day < self.start + dt.timedelta(days=self.days)
 
 
 @attrs.frozen
@@ -132,7 +232,12 @@ class Satisfaction:
 
 @attrs.frozen
 class Scenario:
-    """A complete, validated scenario. Build one with :func:`load_scenario`."""
+    """A complete, validated scenario. Build one with :func:`load_scenario`.
+
+    Times count in seconds from the midnight that starts ``start`` (the epoch). The run
+    simulates ``warmup`` days before it (not reported) and ``warmdown`` days after the last
+    reported day, in which no new contacts arrive and open work finishes.
+    """
 
     name: str
     days: int
@@ -144,49 +249,84 @@ class Scenario:
     staffing: Staffing
     events: tuple[Event, ...]
     satisfaction: Satisfaction
+    warmup: float = 0.0
+    warmdown: float = 0.0
+    forecast: Forecast | None = None
     source: str = attrs.field(default="<scenario>", eq=False)
 
     @property
     def horizon_s(self) -> float:
+        """The end of the reported days."""
         return float(self.days * DAY_S)
+
+    @property
+    def begin_s(self) -> float:
+        """Where the run starts: before the epoch by the warm-up."""
+        return -self.warmup * DAY_S
+
+    @property
+    def end_s(self) -> float:
+        """Where the run ends: after the horizon by the warm-down."""
+        return self.horizon_s + self.warmdown * DAY_S
+
+    @property
+    def first_day(self) -> int:
+        """The first simulated day, counted from ``start`` (negative in the warm-up)."""
+        return -math.ceil(self.warmup)
+
+    @property
+    def last_day(self) -> int:
+        """One past the last simulated day (the warm-down included)."""
+        return self.days + math.ceil(self.warmdown)
 
     @property
     def epoch(self) -> dt.datetime:
         return dt.datetime.combine(self.start, dt.time())
+
+    def date(self, day: int) -> dt.date:
+        """The calendar date of day ``day`` (0 = ``start``)."""
+        return self.start + dt.timedelta(days=day)
 
     def channel(self, name: str) -> Channel:
         return next(c for c in self.channels if c.name == name)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario (defaults filled in) as TOML-ready data."""
-        return {
+        out: dict[str, Any] = {
             "scenario": {"name": self.name, "days": self.days, "seed": self.seed,
                          "start": self.start, "interval_min": self.interval_s // 60,
-                         "customers": self.customers},
+                         "customers": self.customers, "warmup": self.warmup,
+                         "warmdown": self.warmdown},
             "channels": {c.name: _channel_dict(c) for c in self.channels},
             "staffing": {
                 "shrinkage": self.staffing.shrinkage,
                 "hourly_cost": self.staffing.hourly_cost,
                 "shifts": [_shift_dict(s) for s in self.staffing.shifts],
+                "overrides": [_override_dict(o) for o in self.staffing.overrides],
             },
-            "events": [{"name": e.name, "start": e.start, "days": e.days,
-                        "multiplier": e.multiplier, "channels": list(e.channels)}
-                       for e in self.events],
+            "events": [_event_dict(e) for e in self.events],
             "satisfaction": attrs.asdict(self.satisfaction),
         }
+        if self.forecast is not None:
+            out["forecast"] = {"file": self.forecast.file,
+                               "interval_min": round(self.forecast.interval_s / 60)}
+        return out
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_dict())
 
 
-def _clock(seconds: float) -> str:
-    seconds = round(seconds) % DAY_S
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+def _hours_dict(week: tuple[Hours, ...]) -> str | dict[str, str]:
+    if len(set(week)) == 1:
+        return hours_text(week[0])
+    return {day: hours_text(h) for day, h in zip(WEEKDAYS, week, strict=True)}
 
 
 def _channel_dict(c: Channel) -> dict[str, Any]:
     out: dict[str, Any] = {
         "kind": c.kind, "volume_per_day": c.volume_per_day, "intraday": list(c.intraday),
+        "intraday_by_weekday": {day: list(s) for day, s in c.intraday_by_weekday.items()},
+        "hours": _hours_dict(c.hours),
         "weekday": list(c.weekday), "monthly": list(c.monthly), "queues": dict(c.queues),
         "aht_s": c.aht_s.to_toml(), "acw_s": c.acw_s.to_toml(),
         "concurrency_stretch": c.concurrency_stretch, "reply_sla_s": c.reply_sla_s,
@@ -199,205 +339,152 @@ def _channel_dict(c: Channel) -> dict[str, Any]:
     return out
 
 
+def _break_dict(start_s: float, b: Break) -> dict[str, Any]:
+    out: dict[str, Any] = {"start": clock(start_s + b.earliest_s), "minutes": b.length_s / 60}
+    if b.latest_s != b.earliest_s:
+        out["end"] = clock(start_s + b.latest_s + b.length_s)
+    return out
+
+
 def _shift_dict(s: Shift) -> dict[str, Any]:
-    return {"name": s.name, "start": _clock(s.start_s), "end": _clock(s.end_s),
+    end = s.end_s - DAY_S if s.end_s > DAY_S else s.end_s  # over midnight, or 24:00
+    return {"name": s.name, "start": clock(s.start_s), "end": clock(end),
             "agents": list(s.agents), "skills": list(s.skills), "concurrency": s.concurrency,
-            "tier": s.tier,
-            "breaks": [{"start": _clock(s.start_s + o), "minutes": d / 60} for o, d in s.breaks]}
+            "tier": s.tier, "breaks": [_break_dict(s.start_s, b) for b in s.breaks]}
+
+
+def _override_dict(o: StaffingOverride) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": o.name, "start": o.first, "end": o.last}
+    if o.shift is not None:
+        out["shift"] = o.shift
+    if o.agents is not None:
+        out["agents"] = list(o.agents)
+    if o.scale is not None:
+        out["scale"] = o.scale
+    if o.ramp is not None:
+        out["ramp"] = list(o.ramp)
+    if o.shifts is not None:
+        out["shifts"] = [_shift_dict(s) for s in o.shifts]
+    return out
+
+
+def _event_dict(e: Event) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": e.name, "start": e.start, "days": e.days,
+                           "multiplier": e.multiplier, "channels": list(e.channels)}
+    if e.intraday is not None:
+        out["intraday"] = list(e.intraday)
+    if e.hours is not None:
+        out["hours"] = hours_text(e.hours)
+    return out
 
 
 # --- loading ------------------------------------------------------------------------------
 
-_REQUIRED = object()
-
-
-class _Section:
-    """A TOML table being read: every key taken is checked, leftovers are unknown keys."""
-
-    def __init__(self, data: Any, path: str, source: str) -> None:
-        self.path, self.source = path, source
-        if not isinstance(data, Mapping):
-            self.fail(f"must be a table, got {data!r}")
-        self.data = dict(data)
-        self.known: list[str] = []
-
-    def where(self, key: str | None = None) -> str:
-        return ".".join(p for p in (self.path, key) if p)
-
-    def fail(self, message: str, key: str | None = None) -> None:
-        raise ScenarioError(f"{self.source}: {self.where(key) or 'top level'}: {message}")
-
-    def take(self, key: str, convert: Callable[[Any], Any], default: Any = _REQUIRED) -> Any:
-        self.known.append(key)
-        if key not in self.data:
-            if default is _REQUIRED:
-                typo = did_you_mean(key, self.data).replace("did you mean", "found")
-                self.fail(f"is required{typo}", key)
-            return default
-        try:
-            return convert(self.data.pop(key))
-        except ScenarioError:
-            raise
-        except (ValueError, TypeError) as exc:
-            self.fail(str(exc), key)
-
-    def section(self, key: str, default: Any = _REQUIRED) -> _Section:
-        return _Section(self.take(key, lambda v: v, default), self.where(key), self.source)
-
-    def done(self) -> None:
-        for key in self.data:
-            self.fail(f"unknown key {key!r}{did_you_mean(key, self.known)}; known keys: "
-                      f"{', '.join(self.known)}")
-
-
-def _number(low: float | None = None, high: float | None = None, integer: bool = False,
-            above: bool = False) -> Callable[[Any], float]:
-    def convert(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"must be a number, got {value!r}")
-        if integer and value != int(value):
-            raise ValueError(f"must be a whole number, got {value!r}")
-        if low is not None and (value <= low if above else value < low):
-            raise ValueError(f"must be {'>' if above else '>='} {low:g}, got {value!r}")
-        if high is not None and value > high:
-            raise ValueError(f"must be <= {high:g}, got {value!r}")
-        return int(value) if integer else float(value)
-
-    return convert
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"must be a non-empty string, got {value!r}")
-    return value
-
-
-def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"must be a date like 2026-11-16, got {value!r}") from None
-
-
-def _clock_seconds(value: Any) -> float:
-    try:
-        hours, minutes = str(value).split(":")
-        h, m = int(hours), int(minutes)
-    except ValueError:
-        raise ValueError(f"must be a time like \"08:30\", got {value!r}") from None
-    if not (0 <= h <= 24 and 0 <= m < 60) or (h == 24 and m):
-        raise ValueError(f"{value!r} is not a time of day (00:00 to 24:00)")
-    return float(h * 3600 + m * 60)
-
-
-def _profile(length: int | tuple[int, ...], normalise: str) -> Callable[[Any], tuple]:
-    lengths = (length,) if isinstance(length, int) else length
-
-    def convert(value: Any) -> tuple[float, ...]:
-        if isinstance(value, str):
-            if normalise != "shape" or value not in INTRADAY:
-                known = ", ".join(INTRADAY) if normalise == "shape" else "a list"
-                raise ValueError(f"unknown profile {value!r}{did_you_mean(value, INTRADAY)}; "
-                                 f"use {known} or a list of multipliers")
-            value = INTRADAY[value]
-        if not isinstance(value, list | tuple) or len(value) not in lengths:
-            raise ValueError(f"must be a list of {' or '.join(map(str, lengths))} "
-                             f"multipliers, got {value!r}")
-        numbers = [_number(0)(v) for v in value]
-        if not sum(numbers) > 0:
-            raise ValueError("must have at least one multiplier > 0")
-        total = sum(numbers) if normalise == "shape" else sum(numbers) / len(numbers)
-        return tuple(v / total for v in numbers)
-
-    return convert
-
-
-def _distribution(value: Any) -> Distribution:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return Distribution.fixed(float(value))
-    if not isinstance(value, Mapping):
-        raise ValueError(f"must be seconds or a table like {{ dist = \"exponential\", "
-                         f"mean = 180 }}, got {value!r}")
-    unknown = set(value) - {"dist", "mean", "cv", "values"}
-    if unknown:
-        raise ValueError(f"unknown key {sorted(unknown)[0]!r}; a distribution takes dist, "
-                         "mean, cv, values")
-    return Distribution(**value)
-
-
-def _names(choices: Iterable[str]) -> Callable[[Any], tuple[str, ...]]:
-    allowed = tuple(choices)
-
-    def convert(value: Any) -> tuple[str, ...]:
-        if not isinstance(value, list):
-            raise ValueError(f"must be a list, got {value!r}")
-        for name in value:
-            if name not in allowed:
-                raise ValueError(f"unknown name {name!r}{did_you_mean(str(name), allowed)}; "
-                                 f"use {', '.join(allowed)}")
-        return tuple(value)
-
-    return convert
-
 
 def parse_scenario(raw: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate raw TOML data into a :class:`Scenario`; errors name ``source`` and the key."""
-    top = _Section(raw, "", source)
-    head = top.section("scenario")
-    name = head.take("name", _text, "scenario")
-    days = head.take("days", _number(1, integer=True))
-    seed = head.take("seed", _number(0, integer=True))
-    start = head.take("start", _date, dt.date(2026, 1, 5))
-    interval_min = head.take("interval_min", _number(1, 60, integer=True), 15)
-    if 60 % interval_min:
-        head.fail(f"must divide an hour (5, 10, 15, 30, 60), got {interval_min}",
-                  "interval_min")
-    customers = head.take("customers", _number(1, integer=True), 10_000)
-    head.done()
-
+    top = Section(raw, "", source)
+    head_section = top.section("scenario")
+    _forecast_shorthand(head_section, top)
+    head = _head(head_section)
+    forecast_file = _forecast_file(top, source)
+    rows = read_rows(forecast_file[0]) if forecast_file else []
     channels_section = top.section("channels")
-    channels = tuple(_channel(channels_section.section(channel_name), channel_name)
+    if forecast_file:
+        check_channels(rows, list(channels_section.data), str(forecast_file[0]))
+    in_forecast = {row.channel for row in rows}
+    channels = tuple(_channel(channels_section.section(channel_name), channel_name,
+                              channel_name in in_forecast)
                      for channel_name in list(channels_section.data))
     if not channels:
         channels_section.fail("needs at least one channel, e.g. [channels.call]")
     staffing = _staffing(top.section("staffing"), channels)
-    events = tuple(_event(_Section(e, f"events[{i}]", source), channels)
-                   for i, e in enumerate(top.take("events", list, [])))
+    events = tuple(_event(e, channels) for e in top.items("events"))
     satisfaction = _satisfaction(top.section("satisfaction", {}))
     top.done()
-    return Scenario(name=name, days=days, seed=seed, start=start, interval_s=interval_min * 60,
-                    customers=customers, channels=channels, staffing=staffing, events=events,
-                    satisfaction=satisfaction, source=source)
+    forecast = _forecast(forecast_file, rows, head["start"], channels)
+    return Scenario(**head, channels=channels, staffing=staffing, events=events,
+                    satisfaction=satisfaction, forecast=forecast, source=source)
 
 
-def _channel(s: _Section, name: str) -> Channel:
-    kind = s.take("kind", _kind_of, name if name in KINDS else _REQUIRED)
+def _head(head: Section) -> dict[str, Any]:
+    out = {
+        "name": head.take("name", text, "scenario"),
+        "days": head.take("days", number(1, integer=True)),
+        "seed": head.take("seed", number(0, integer=True)),
+        "start": head.take("start", date, dt.date(2026, 1, 5)),
+        "interval_s": head.take("interval_min", number(1, 60, integer=True), 15) * 60,
+        "customers": head.take("customers", number(1, integer=True), 10_000),
+        "warmup": head.take("warmup", number(0), 0.0),
+        "warmdown": head.take("warmdown", number(0), 0.0),
+    }
+    if 3600 % out["interval_s"]:
+        head.fail(f"must divide an hour (5, 10, 15, 30, 60), got {out['interval_s'] // 60}",
+                  "interval_min")
+    head.done()
+    return out
+
+
+def _forecast_shorthand(head: Section, top: Section) -> None:
+    """``scenario.forecast = "file.csv"``: the ``[forecast]`` table with the file alone."""
+    head.known.append("forecast")
+    if "forecast" in head.data:
+        if "forecast" in top.data:
+            head.fail("give the forecast here or as a [forecast] table, not both", "forecast")
+        top.data["forecast"] = {"file": head.data.pop("forecast")}
+
+
+def _forecast_file(top: Section, source: str) -> tuple[Path, int | None] | None:
+    """The forecast file (relative to the scenario's folder) and its interval length."""
+    if "forecast" not in top.data:
+        top.known.append("forecast")
+        return None
+    section = top.section("forecast")
+    name = section.take("file", text)
+    interval_min = section.take("interval_min", number(0, integer=True, above=True), None)
+    section.done()
+    path = Path(name)
+    if not path.is_absolute() and Path(source).is_file():
+        path = Path(source).parent / path
+    if not path.is_file():
+        section.fail(f"no such forecast file {str(path)!r}", "file")
+    return path, interval_min
+
+
+def _forecast(file: tuple[Path, int | None] | None, rows: list[ForecastRow], start: dt.date,
+              channels: tuple[Channel, ...]) -> Forecast | None:
+    if file is None:
+        return None
+    return build_forecast(file[0], rows, file[1], dt.datetime.combine(start, dt.time()),
+                          {c.name: list(c.queues) for c in channels},
+                          {c.name: c.acw_s.expected for c in channels})
+
+
+def _channel(s: Section, name: str, in_forecast: bool) -> Channel:
+    kind = required(s, "kind", _kind_of, name not in KINDS, name)
     email = kind == "email"
-    aht = s.take("aht_s", _distribution)
-    queues = s.take("queues", _queues, {name: 1.0})
-    reply_sla = s.take("reply_sla_s", _number(0, above=True), 86_400.0 if email else 20.0)
+    aht = s.take("aht_s", distribution)
+    reply_sla = s.take("reply_sla_s", number(0, above=True), 86_400.0 if email else 20.0)
     channel = Channel(
         name=name, kind=kind,
-        volume_per_day=s.take("volume_per_day", _number(0)),
-        intraday=s.take("intraday", _profile(PROFILE_LENGTHS, "shape"), INTRADAY["flat"]),
-        weekday=s.take("weekday", _profile(7, "mean"), (1.0,) * 7),
-        monthly=s.take("monthly", _profile(12, "mean"), (1.0,) * 12),
-        queues=queues, aht_s=aht,
-        acw_s=s.take("acw_s", _distribution, Distribution.fixed(0)),
-        patience_s=None if email else s.take("patience_s", _distribution, None),
-        concurrency_stretch=s.take("concurrency_stretch", _number(0), 0.25),
+        volume_per_day=required(s, "volume_per_day", number(0), not in_forecast, 0.0),
+        intraday=s.take("intraday", shape, shape("flat")),
+        intraday_by_weekday=s.take("intraday_by_weekday", by_weekday(shape), {}),
+        hours=s.take("hours", weekday_hours, (ALL_DAY,) * 7),
+        weekday=s.take("weekday", profile(7, "mean"), (1.0,) * 7),
+        monthly=s.take("monthly", profile(12, "mean"), (1.0,) * 12),
+        queues=s.take("queues", _queues, {name: 1.0}), aht_s=aht,
+        acw_s=s.take("acw_s", distribution, Distribution.fixed(0)),
+        patience_s=None if email else s.take("patience_s", distribution, None),
+        concurrency_stretch=s.take("concurrency_stretch", number(0), 0.25),
         reply_sla_s=reply_sla,
-        wait_tolerance_s=s.take("wait_tolerance_s", _number(0), reply_sla if email else 0.0),
-        resolve=s.take("resolve", _number(0, 1), 1.0),
-        repeat=s.take("repeat", _number(0, 1), 0.0),
-        repeat_delay_s=s.take("repeat_delay_s", _distribution,
+        wait_tolerance_s=s.take("wait_tolerance_s", number(0), reply_sla if email else 0.0),
+        resolve=s.take("resolve", number(0, 1), 1.0),
+        repeat=s.take("repeat", number(0, 1), 0.0),
+        repeat_delay_s=s.take("repeat_delay_s", distribution,
                               Distribution("exponential", mean=86_400.0)),
-        escalate=s.take("escalate", _number(0, 1), 0.0),
-        tier2_aht_s=s.take("tier2_aht_s", _distribution, aht),
+        escalate=s.take("escalate", number(0, 1), 0.0),
+        tier2_aht_s=s.take("tier2_aht_s", distribution, aht),
     )
     if email and "patience_s" in s.data:
         s.fail("emails do not abandon; remove patience_s", "patience_s")
@@ -414,33 +501,52 @@ def _kind_of(value: Any) -> str:
 def _queues(value: Any) -> dict[str, float]:
     if not isinstance(value, Mapping) or not value:
         raise ValueError(f"must be a table of queue = share, got {value!r}")
-    shares = {str(k): _number(0, above=True)(v) for k, v in value.items()}
+    shares = {str(k): number(0, above=True)(v) for k, v in value.items()}
     total = sum(shares.values())
     return {k: v / total for k, v in shares.items()}
 
 
-def _staffing(s: _Section, channels: tuple[Channel, ...]) -> Staffing:
-    queue_keys = [k for c in channels for k in c.queue_keys()]
-    skills = (*(c.name for c in channels), *queue_keys, TIER2)
-    shrinkage = s.take("shrinkage", _number(0, 0.95), 0.0)
-    hourly_cost = s.take("hourly_cost", _number(0), 20.0)
-    flat = s.take("agents", _number(0, integer=True), None)
-    shift_list = s.take("shifts", list, None)
-    if (flat is None) == (shift_list is None):
+# --- staffing -----------------------------------------------------------------------------
+
+
+def _staffing(s: Section, channels: tuple[Channel, ...]) -> Staffing:
+    skills = _skills(channels)
+    shrinkage = s.take("shrinkage", number(0, 0.95), 0.0)
+    hourly_cost = s.take("hourly_cost", number(0), 20.0)
+    flat = s.take("agents", number(0, integer=True), None)
+    listed = s.items("shifts") if "shifts" in s.data else None
+    if (flat is None) == (listed is None):
         s.fail("give either agents = N (the same agents all day, every day) or "
                "[[staffing.shifts]], not both" if flat is not None else
                "needs agents = N or [[staffing.shifts]]")
-    if flat is not None:
-        tier2 = s.take("tier2_agents", _number(0, integer=True), 0)
-        concurrency = s.take("concurrency", _number(1, integer=True), 1)
-        shifts = [Shift("all day", 0.0, float(DAY_S), (flat,) * 7,
-                        tuple(c.name for c in channels), concurrency, 1, ())]
-        if tier2:
-            shifts.append(Shift("tier 2", 0.0, float(DAY_S), (tier2,) * 7, (TIER2,), 1, 2, ()))
-    else:
-        shifts = [_shift(_Section(item, f"{s.where('shifts')}[{i}]", s.source), skills,
-                         channels) for i, item in enumerate(shift_list)]
+    shifts = _flat_shifts(s, flat, channels) if flat is not None else \
+        [_shift(item, skills, channels) for item in listed or []]
+    known = {sh.name: sh for sh in shifts}
+    overrides = tuple(_override(item, skills, channels, known) for item in s.items("overrides"))
     s.done()
+    _check_served(s, shifts, channels)
+    return Staffing(shifts=tuple(shifts), shrinkage=shrinkage, hourly_cost=hourly_cost,
+                    overrides=overrides)
+
+
+def _skills(channels: tuple[Channel, ...]) -> tuple[str, ...]:
+    """What a shift may list as skills: channels, their queues, and the second tier."""
+    return (*(c.name for c in channels), *(k for c in channels for k in c.queue_keys()), TIER2)
+
+
+def _flat_shifts(s: Section, agents: int, channels: tuple[Channel, ...]) -> list[Shift]:
+    """``agents = N``: the same agents all day, every day, every skill."""
+    tier2 = s.take("tier2_agents", number(0, integer=True), 0)
+    concurrency = s.take("concurrency", number(1, integer=True), 1)
+    shifts = [Shift("all day", 0.0, float(DAY_S), (agents,) * 7,
+                    tuple(c.name for c in channels), concurrency, 1, ())]
+    if tier2:
+        shifts.append(Shift("tier 2", 0.0, float(DAY_S), (tier2,) * 7, (TIER2,), 1, 2, ()))
+    return shifts
+
+
+def _check_served(s: Section, shifts: list[Shift], channels: tuple[Channel, ...]) -> None:
+    """Every channel with demand has tier-1 agents, and escalation has a second tier."""
     tier1 = [sh for sh in shifts if sh.tier == 1]
     for channel in channels:
         served = any(channel.name in sh.skills or set(channel.queue_keys()) & set(sh.skills)
@@ -451,73 +557,135 @@ def _staffing(s: _Section, channels: tuple[Channel, ...]) -> Staffing:
         if channel.escalate > 0 and not any(sh.tier == 2 for sh in shifts):
             s.fail(f"channels.{channel.name}.escalate > 0 needs tier-2 agents "
                    "(tier2_agents = N, or a shift with tier = 2)")
-    return Staffing(shifts=tuple(shifts), shrinkage=shrinkage, hourly_cost=hourly_cost)
 
 
-def _shift(s: _Section, skills: tuple[str, ...], channels: tuple[Channel, ...]) -> Shift:
-    name = s.take("name", _text)
-    start = s.take("start", _clock_seconds)
-    end = s.take("end", _clock_seconds)
+def _shift(s: Section, skills: tuple[str, ...], channels: tuple[Channel, ...]) -> Shift:
+    name = s.take("name", text)
+    start = s.take("start", clock_seconds)
+    end = s.take("end", clock_seconds)
     if end == start:
-        s.fail(f"starts and ends at {_clock(start)}: a shift needs some length", "end")
+        s.fail(f"starts and ends at {clock(start)}: a shift needs some length", "end")
     if end < start:
         end += DAY_S  # over midnight
-    agents = s.take("agents", _agents_per_day)
-    days = s.take("days", _names(WEEKDAYS), WEEKDAYS)
+    agents = s.take("agents", agents_per_day)
+    days = s.take("days", names(WEEKDAYS), WEEKDAYS)
     agents = tuple(n if WEEKDAYS[d] in days else 0 for d, n in enumerate(agents))
-    tier = s.take("tier", _number(1, 2, integer=True), 1)
+    tier = s.take("tier", number(1, 2, integer=True), 1)
     default_skills = (TIER2,) if tier == 2 else tuple(c.name for c in channels)
-    shift_skills = s.take("skills", _names(skills), default_skills)
+    shift_skills = s.take("skills", names(skills), default_skills)
     if tier == 2 and shift_skills != (TIER2,):
         s.fail(f"tier-2 shifts work escalations only; use skills = [\"{TIER2}\"] or leave it "
                "out", "skills")
     if tier == 1 and TIER2 in shift_skills:
         s.fail(f"{TIER2!r} is the skill of tier-2 shifts; set tier = 2", "skills")
-    concurrency = s.take("concurrency", _number(1, 10, integer=True), 1)
-    breaks = []
-    for i, item in enumerate(s.take("breaks", list, [])):
-        b = _Section(item, f"{s.where('breaks')}[{i}]", s.source)
-        at = b.take("start", _clock_seconds)
-        minutes = b.take("minutes", _number(0, above=True))
-        b.done()
-        offset = (at - start) % DAY_S
-        if offset + minutes * 60 > end - start:
-            b.fail(f"{_clock(at)} for {minutes:g} min is outside the shift "
-                   f"{_clock(start)}-{_clock(end)}")
-        breaks.append((offset, minutes * 60.0))
+    concurrency = s.take("concurrency", number(1, 10, integer=True), 1)
+    breaks = _breaks(s.items("breaks"), start, end)
     s.done()
-    return Shift(name, start, end, agents, shift_skills, concurrency, tier, tuple(breaks))
+    return Shift(name, start, end, agents, shift_skills, concurrency, tier, breaks)
 
 
-def _agents_per_day(value: Any) -> tuple[int, ...]:
-    if isinstance(value, list):
-        if len(value) != 7:
-            raise ValueError(f"must be one number or 7 (Monday first), got {len(value)}")
-        return tuple(int(_number(0, integer=True)(v)) for v in value)
-    return (int(_number(0, integer=True)(value)),) * 7
+def _breaks(items: list[Section], start: float, end: float) -> tuple[Break, ...]:
+    """Breaks at a time (``start``) or within a window (``start`` to ``end``), inside the
+    shift and not overlapping one another."""
+    breaks: list[Break] = []
+    for b in items:
+        at = b.take("start", clock_seconds)
+        until = b.take("end", clock_seconds, None)
+        minutes = b.take("minutes", number(0, above=True))
+        b.done()
+        length = minutes * 60.0
+        earliest = (at - start) % DAY_S
+        latest = earliest if until is None else ((until - start) % DAY_S or DAY_S) - length
+        shown = f"{clock(at)}-{clock(until)}" if until is not None else clock(at)
+        if latest < earliest:
+            b.fail(f"the window {shown} is shorter than the break's {minutes:g} min", "end")
+        if latest + length > end - start:
+            b.fail(f"{shown} for {minutes:g} min is outside the shift "
+                   f"{clock(start)}-{clock(end % DAY_S)}")
+        if breaks and earliest < breaks[-1].latest_s + breaks[-1].length_s:
+            b.fail("overlaps the break before it; list breaks in order, windows apart")
+        breaks.append(Break(earliest, latest, length))
+    return tuple(breaks)
 
 
-def _event(s: _Section, channels: tuple[Channel, ...]) -> Event:
+def _override(s: Section, skills: tuple[str, ...], channels: tuple[Channel, ...],
+              known: dict[str, Shift]) -> StaffingOverride:
+    """A dated override; ``known`` holds the shifts so far by name (the weekly ones first),
+    since a name is a group of agents: reused, it must keep its skills and tier."""
+    first = s.take("start", date)
+    last = s.take("end", date, first)
+    if last < first:
+        s.fail(f"{last} is before start {first}", "end")
+    shift = s.take("shift", _one_of(list(known)), None)
+    changes = {
+        "agents": s.take("agents", agents_per_day, None),
+        "scale": s.take("scale", number(0), None),
+        "ramp": s.take("ramp", _ramp, None),
+        "shifts": tuple(_known_shift(item, skills, channels, known)
+                        for item in s.items("shifts")) if "shifts" in s.data else None,
+    }
+    given = [key for key, value in changes.items() if value is not None]
+    if len(given) != 1:
+        s.fail("give one of agents, scale, ramp or [[...shifts]] (shifts of its own for "
+               f"these dates){'; got ' + ', '.join(given) if given else ''}")
+    if shift is not None and changes["shifts"] is not None:
+        s.fail("shifts replace every shift on these dates; leave out shift", "shift")
+    name = s.take("name", text, f"{first}..{last}")
+    s.done()
+    return StaffingOverride(name, first, last, shift, **changes)
+
+
+def _known_shift(s: Section, skills: tuple[str, ...], channels: tuple[Channel, ...],
+                 known: dict[str, Shift]) -> Shift:
+    shift = _shift(s, skills, channels)
+    same = known.setdefault(shift.name, shift)
+    if (same.skills, same.concurrency, same.tier) != (shift.skills, shift.concurrency,
+                                                      shift.tier):
+        s.fail(f"shift {shift.name!r} exists with other skills, concurrency or tier; its "
+               "agents keep theirs: give this shift another name", "name")
+    return shift
+
+
+def _one_of(choices: list[str]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"unknown shift {value!r}{did_you_mean(str(value), choices)}; "
+                             f"the shifts are {', '.join(choices)}")
+        return value
+
+    return convert
+
+
+def _ramp(value: Any) -> tuple[int, int]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"must be [first day's head count, last day's], got {value!r}")
+    low, high = (int(number(0, integer=True)(v)) for v in value)
+    return low, high
+
+
+def _event(s: Section, channels: tuple[Channel, ...]) -> Event:
     event = Event(
-        name=s.take("name", _text),
-        start=s.take("start", _date),
-        days=s.take("days", _number(1, integer=True), 1),
-        multiplier=s.take("multiplier", _number(0)),
-        channels=s.take("channels", _names(c.name for c in channels),
+        name=s.take("name", text),
+        start=s.take("start", date),
+        days=s.take("days", number(1, integer=True), 1),
+        multiplier=s.take("multiplier", number(0), 1.0),
+        channels=s.take("channels", names(c.name for c in channels),
                         tuple(c.name for c in channels)),
+        intraday=s.take("intraday", shape, None),
+        hours=s.take("hours", hours, None),
     )
     s.done()
     return event
 
 
-def _satisfaction(s: _Section) -> Satisfaction:
+def _satisfaction(s: Section) -> Satisfaction:
     defaults = Satisfaction()
     values = {
-        "response_rate": s.take("response_rate", _number(0, 1), defaults.response_rate),
-        "base": s.take("base", _number(1, 5), defaults.base),
+        "response_rate": s.take("response_rate", number(0, 1), defaults.response_rate),
+        "base": s.take("base", number(1, 5), defaults.base),
     }
     for key in ("wait_penalty_per_min", "unresolved_penalty", "escalation_penalty", "noise"):
-        values[key] = s.take(key, _number(0), getattr(defaults, key))
+        values[key] = s.take(key, number(0), getattr(defaults, key))
     s.done()
     return Satisfaction(**values)
 
@@ -525,11 +693,11 @@ def _satisfaction(s: _Section) -> Satisfaction:
 def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, str], source: str) -> None:
     """Set dotted keys (``staffing.agents=12``) in raw scenario data; values are TOML values
     (bare words are strings)."""
-    for key, text in overrides.items():
+    for key, value_text in overrides.items():
         try:
-            value = tomllib.loads(f"value = {text}")["value"]
+            value = tomllib.loads(f"value = {value_text}")["value"]
         except tomllib.TOMLDecodeError:
-            value = text
+            value = value_text
         node = raw
         parts = key.split(".")
         for part in parts[:-1]:
@@ -563,17 +731,3 @@ def builtin_scenario(name: str, overrides: Mapping[str, str] | None = None) -> S
                             f"{', '.join(BUILTIN_SCENARIOS)}")
     with as_file(files("kpiforge.simulations") / "scenarios" / f"{name}.toml") as path:
         return load_scenario(path, overrides)
-
-
-def volume_multipliers(scenario: Scenario, channel: Channel) -> np.ndarray:
-    """Per day of the run: weekday x month x events, for ``channel``."""
-    dates = [scenario.start + dt.timedelta(days=d) for d in range(scenario.days)]
-    multipliers = np.array([channel.weekday[d.weekday()] * channel.monthly[d.month - 1]
-                            for d in dates])
-    for event in scenario.events:
-        if channel.name not in event.channels:
-            continue
-        for d, date in enumerate(dates):
-            if event.start <= date < event.start + dt.timedelta(days=event.days):
-                multipliers[d] *= event.multiplier
-    return multipliers

@@ -1,81 +1,130 @@
 """When each agent works: shifts, breaks and shrinkage, and the agent_intervals table.
 
-A shift puts a head count on the floor for some hours of some weekdays. Within it, breaks are
-fixed, and shrinkage (training, coaching, absence) takes a share of the shift in 15-minute
-blocks placed at random, so that staffed time is what is paid and available time is what is
-left for contacts.
+A shift puts a head count on the floor for some hours of some weekdays (dated overrides
+change the count, or the shifts, on their dates). Within a shift:
+
+- each break is taken once, within its window, the agents on the shift that day staggered
+  evenly across the window (a break at a fixed time is a window of no width);
+- shrinkage (training, coaching, meetings, absence) takes a share of the shift in 15-minute
+  blocks, planned as a planner schedules offline work: in every block about the same share
+  of the shift's agents is away, in rotation, never during an agent's own break.
+
+Breaks and blocks are *due* at the planned time; the model starts each when the agent has
+put down the contact in hand and keeps it for its full length. Staffed time is what is paid
+(shifts plus any overtime finishing a contact), shrinkage the blocks as taken, available
+time the rest.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
 
+import attrs
 import numpy as np
 import pyarrow as pa
 
 from kpiforge.io.timestamps import with_epoch
+from kpiforge.simulations.model import Duty
 from kpiforge.simulations.scenario import DAY_S, Scenario, Shift
+from kpiforge.simulations.streams import stream
 
 SHRINKAGE_BLOCK_S = 900.0
 
 
-def agent_windows(scenario: Scenario, shift: Shift, head: int, rng: np.random.Generator
-                  ) -> dict[str, list[tuple[float, float]]]:
-    """Staffed, shrinkage and available windows of the ``head``-th agent of ``shift``."""
-    staffed: list[tuple[float, float]] = []
-    lost: list[tuple[float, float]] = []
-    for day in range(scenario.days):
-        weekday = (scenario.start.weekday() + day) % 7
-        if head >= shift.agents[weekday]:
-            continue
-        start = day * DAY_S + shift.start_s
-        end = min(day * DAY_S + shift.end_s, scenario.horizon_s)
-        if start >= end:
-            continue
-        staffed.append((start, end))
-        lost.extend((start + offset, min(start + offset + length, end))
-                    for offset, length in shift.breaks)
-        blocks = int((end - start) // SHRINKAGE_BLOCK_S)
-        taken = round(scenario.staffing.shrinkage * blocks)
-        if taken:
-            chosen = np.sort(rng.choice(blocks, size=taken, replace=False))
-            lost.extend((start + b * SHRINKAGE_BLOCK_S, start + (b + 1) * SHRINKAGE_BLOCK_S)
-                        for b in chosen.tolist())
-    lost = _merge(lost)
-    return {"staffed": _merge(staffed), "shrinkage": lost,
-            "available": _subtract(_merge(staffed), lost)}
+@attrs.frozen
+class Seat:
+    """One agent: its name, the shift it belongs to, and its duties in time order."""
+
+    name: str
+    shift: Shift
+    duties: tuple[Duty, ...]
 
 
-def _merge(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Union of windows, sorted, touching ones joined."""
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted(windows):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+def seats(scenario: Scenario, seed: np.random.SeedSequence) -> list[Seat]:
+    """Every agent of the run with its duties: the ``k``-th agent of a shift works the days
+    the shift has more than ``k`` heads."""
+    shifts: dict[str, Shift] = {}
+    duties: dict[tuple[str, int], list[Duty]] = {}
+    # From the day before the first: a shift over midnight reaches into the run.
+    for day in range(scenario.first_day - 1, scenario.last_day):
+        for shift, heads in scenario.staffing.on(scenario.date(day)):
+            shifts.setdefault(shift.name, shift)
+            for k, duty in enumerate(_shift_duties(scenario, shift, heads, day, seed)):
+                if duty is not None:
+                    duties.setdefault((shift.name, k), []).append(duty)
+    out: list[Seat] = []
+    for name, shift in shifts.items():
+        heads = 1 + max((k for s, k in duties if s == name), default=-1)
+        slug = name.replace(" ", "_")
+        out.extend(Seat(f"{slug}-{k + 1:02d}", shift, tuple(_joined(duties.get((name, k), []))))
+                   for k in range(heads))
+    return out
 
 
-def _subtract(windows: list[tuple[float, float]], holes: list[tuple[float, float]]
-              ) -> list[tuple[float, float]]:
-    out = []
-    for start, end in windows:
-        cursor = start
-        for hole_start, hole_end in holes:
-            if hole_end <= cursor or hole_start >= end:
+def _shift_duties(scenario: Scenario, shift: Shift, heads: int, day: int,
+                  seed: np.random.SeedSequence) -> list[Duty | None]:
+    """The duty of each of the shift's ``heads`` agents on ``day`` (None outside the run)."""
+    if heads <= 0:
+        return []
+    start = day * DAY_S + shift.start_s
+    length = shift.end_s - shift.start_s
+    breaks = [[(b.offset(k, heads), b.length_s) for b in shift.breaks] for k in range(heads)]
+    rng = stream(seed, "shrinkage", shift.name, scenario.date(day).isoformat())
+    away = rotation(scenario.staffing.shrinkage, heads, length, breaks, rng)
+    out: list[Duty | None] = []
+    for k in range(heads):
+        low, high = max(start, scenario.begin_s), min(start + length, scenario.end_s)
+        blocks = sorted((start + offset, size) for offset, size in breaks[k] + away[k])
+        out.append(Duty(low, high, tuple((due, size) for due, size in blocks
+                                          if low <= due < high)) if high > low else None)
+    return out
+
+
+def rotation(share: float, heads: int, length_s: float,
+             breaks: list[list[tuple[float, float]]], rng: np.random.Generator
+             ) -> list[list[tuple[float, float]]]:
+    """Shrinkage blocks (offset, length) for each of ``heads`` agents: in each 15-minute
+    block of the shift, ``share x heads`` agents (rounded so the shift's total is right) are
+    away, taken in turn from a random starting agent and skipping agents on a break."""
+    away: list[list[tuple[float, float]]] = [[] for _ in range(heads)]
+    blocks = int(length_s // SHRINKAGE_BLOCK_S)
+    if share <= 0 or blocks == 0:
+        return away
+    target = share * heads
+    turn = int(rng.integers(heads))
+    for b in range(blocks):
+        low, high = b * SHRINKAGE_BLOCK_S, (b + 1) * SHRINKAGE_BLOCK_S
+        wanted = math.floor(target * (b + 1) + 0.5) - math.floor(target * b + 0.5)
+        for _ in range(heads):
+            if wanted == 0:
+                break
+            k = turn % heads
+            turn += 1
+            if any(start < high and start + size > low for start, size in breaks[k]):
                 continue
-            if hole_start > cursor:
-                out.append((cursor, hole_start))
-            cursor = max(cursor, hole_end)
-        if cursor < end:
-            out.append((cursor, end))
+            away[k].append((low, SHRINKAGE_BLOCK_S))
+            wanted -= 1
+    return away
+
+
+def _joined(duties: list[Duty]) -> list[Duty]:
+    """Duties in time order, one that starts as the previous ends joined to it (an all-day
+    shift on consecutive days is one stretch of work)."""
+    out: list[Duty] = []
+    for duty in sorted(duties, key=lambda d: d.start):
+        if out and duty.start <= out[-1].end:
+            last = out[-1]
+            out[-1] = Duty(last.start, max(last.end, duty.end),
+                           tuple(sorted(last.blocks + duty.blocks)))
+        else:
+            out.append(duty)
     return out
 
 
 def interval_sums(agent: np.ndarray, start: np.ndarray, end: np.ndarray, weight: np.ndarray,
                   interval_s: float, n_intervals: int, n_agents: int) -> np.ndarray:
-    """Seconds of each span (times ``weight``) falling in each agent x interval cell."""
+    """Seconds of each span (times ``weight``) falling in each agent x interval cell; spans
+    lie within ``[0, n_intervals x interval_s]``."""
     out = np.zeros(n_agents * n_intervals)
     if len(start) == 0:
         return out.reshape(n_agents, n_intervals)
@@ -92,41 +141,42 @@ def interval_sums(agent: np.ndarray, start: np.ndarray, end: np.ndarray, weight:
     return out.reshape(n_agents, n_intervals)
 
 
-def _windows_array(schedules: list[dict[str, Any]], key: str
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows = [(a, s, e) for a, schedule in enumerate(schedules) for s, e in schedule[key]]
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
-    agent, start, end = (np.array(column) for column in zip(*rows, strict=True))
-    return agent.astype(np.int64), start.astype(float), end.astype(float)
+def _within(windows: tuple[list, ...], horizon_s: float, weighted: bool = False
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Windows (agent, start, end[, weight]) clipped to the reported ``[0, horizon_s)``."""
+    agent = np.asarray(windows[0], dtype=np.int64)
+    start = np.maximum(np.asarray(windows[1], dtype=float), 0.0)
+    end = np.minimum(np.asarray(windows[2], dtype=float), horizon_s)
+    weight = np.asarray(windows[3], dtype=float) if weighted else np.ones(len(agent))
+    keep = end > start
+    return agent[keep], start[keep], end[keep], weight[keep]
 
 
-def interval_table(scenario: Scenario, names: list[str], schedules: list[dict[str, Any]],
+def interval_table(scenario: Scenario, names: list[str],
+                   staffed: tuple[list, list, list], lost: tuple[list, list, list],
                    spans: tuple[list, list, list, list]) -> pa.Table:
-    """agent_intervals: staffed, available, handling and shrinkage seconds and cost per
-    agent and interval (rows where the agent was staffed or working)."""
+    """agent_intervals over the reported days: staffed, available, handling and shrinkage
+    seconds and cost per agent and interval (rows where the agent was staffed or working).
+    """
     interval_s = float(scenario.interval_s)
     n_intervals = int(np.ceil(scenario.horizon_s / interval_s))
-    shape = (len(names), n_intervals)
-    cells = {}
-    for key in ("staffed", "shrinkage"):
-        agent, start, end = _windows_array(schedules, key)
-        cells[key] = interval_sums(agent, start, end, np.ones(len(start)), interval_s,
-                                   *reversed(shape))
-    agent, start, end, share = (np.asarray(a) for a in spans)
-    end = np.minimum(end, scenario.horizon_s)
-    cells["handling"] = interval_sums(agent.astype(np.int64), start, end, share, interval_s,
-                                      *reversed(shape))
+    shape = (n_intervals, len(names))
+    cells = {
+        "staffed": interval_sums(*_within(staffed, scenario.horizon_s), interval_s, *shape),
+        "shrinkage": interval_sums(*_within(lost, scenario.horizon_s), interval_s, *shape),
+        "handling": interval_sums(*_within(spans, scenario.horizon_s, weighted=True),
+                                  interval_s, *shape),
+    }
     keep = (cells["staffed"] > 0) | (cells["handling"] > 0)
     rows, columns = np.nonzero(keep)
-    staffed = cells["staffed"][keep]
+    staffed_s = cells["staffed"][keep]
     return with_epoch(pa.table({
         "agent": pa.DictionaryArray.from_arrays(rows.astype(np.int32), names),
         "interval_start_s": columns * interval_s,
         "interval_s": np.full(len(rows), interval_s),
-        "staffed_s": staffed,
-        "available_s": staffed - cells["shrinkage"][keep],
+        "staffed_s": staffed_s,
+        "available_s": staffed_s - cells["shrinkage"][keep],
         "handling_s": cells["handling"][keep],
         "shrinkage_s": cells["shrinkage"][keep],
-        "cost": staffed / 3600 * scenario.staffing.hourly_cost,
+        "cost": staffed_s / 3600 * scenario.staffing.hourly_cost,
     }), scenario.epoch)

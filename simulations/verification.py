@@ -16,16 +16,15 @@ comparisons between head counts are not blurred by different draws.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
-from scipy import stats
 
 from kpiforge.engine import compute
 from kpiforge.errors import KpiforgeError
+from kpiforge.simulations.replications import mean_ci
 from kpiforge.simulations.runner import simulate
 from kpiforge.simulations.scenario import DAY_S, Scenario, parse_scenario
 
@@ -56,16 +55,10 @@ class Estimate:
 
 def confidence_interval(samples: np.ndarray, confidence: float
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and Student-t interval along axis 0 (replications), ignoring NaN; the interval
-    is clipped to 0-1, the range of a service level."""
-    samples = np.asarray(samples, dtype=np.float64)
-    count = (~np.isnan(samples)).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # columns with fewer than 2 values
-        mean = np.nanmean(samples, axis=0)
-        spread = np.nanstd(samples, axis=0, ddof=1) / np.sqrt(count)
-        half = stats.t.ppf((1 + confidence) / 2, np.maximum(count - 1, 1)) * spread
-    half = np.where(count > 1, half, np.nan)
+    """Mean and Student-t interval along axis 0 (replications), ignoring NaN
+    (:func:`~kpiforge.simulations.replications.mean_ci`); the interval is clipped to 0-1,
+    the range of a service level."""
+    mean, half, _, _ = mean_ci(samples, confidence)
     return mean, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
 
 

@@ -128,3 +128,17 @@ def test_pytest_plugin_gives_loads_and_benchmarks(pytester):
     ''')
     result = pytester.runpytest("-p", "no:cacheprovider", "--benchmark-disable")
     result.assert_outcomes(passed=2)
+
+
+def test_new_scenario_keys_are_set_keys_too(tmp_path):
+    scenario = tmp_path / "flat.toml"
+    scenario.write_text(MINIMAL)
+    out = tmp_path / "run"
+    result = run("simulate", scenario, "--days", "1", "--set", "channels.call.hours=08:00-18:00",
+                 "--set", "scenario.warmup=0.5", "--set", "scenario.warmdown=0.25", "--out", out)
+    assert result.exit_code == 0, result.output
+    resolved = (out / "scenario.toml").read_text()
+    assert 'hours = "08:00-18:00"' in resolved
+    assert "warmup = 0.5" in resolved and "warmdown = 0.25" in resolved
+    arrived = pq.read_table(out / "contacts.parquet")["arrived_s"].to_numpy()
+    assert (arrived >= 8 * 3600).all() and (arrived < 18 * 3600).all()

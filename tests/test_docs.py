@@ -69,16 +69,22 @@ def test_the_planners_guide_scenarios_load(tmp_path):
 
     guide = (DOCS / "planner-guide.md").read_text()
     blocks = re.findall(r"```toml\n(.*?)```", guide, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
+    # The forecast example's scenario reads the guide's forecast.csv beside it.
+    [forecast] = re.findall(r"`forecast.csv`:\n\n```csv\n(.*?)```", guide, re.S)
+    (tmp_path / "forecast.csv").write_text(forecast)
     for i, block in enumerate(blocks):
         path = tmp_path / f"scenario-{i}.toml"
         path.write_text(block)
         assert load_scenario(path).days >= 1
+    assert blocks[1] == (DOCS.parent / "simulations" / "scenarios" / "demo.toml").read_text()
 
 
 @pytest.mark.parametrize("key", ["volume_per_day", "concurrency_stretch", "reply_sla_s",
                                  "repeat_delay_s", "tier2_aht_s", "wait_tolerance_s",
-                                 "breaks", "hourly_cost", "interval_min", "response_rate"])
+                                 "breaks", "hourly_cost", "interval_min", "response_rate",
+                                 "warmup", "warmdown", "intraday_by_weekday", "hours",
+                                 "overrides", "ramp", "scale"])
 def test_the_planners_guide_documents_scenario_keys(key):
     assert f"`{key}`" in (DOCS / "planner-guide.md").read_text()
 

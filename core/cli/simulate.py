@@ -1,14 +1,32 @@
-"""``kpiforge simulate``: run a scenario and write the tables the engine reads."""
+"""``kpiforge simulate``: run a scenario and write the tables the engine reads; with
+``--replications``, run it several times and write each run's KPIs and their means with
+confidence intervals."""
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+import pyarrow as pa
 
-from kpiforge.cli.options import parse_assignments
+from kpiforge import simulations
+from kpiforge.cli.options import parse_assignments, split_names
+from kpiforge.cli.render import format_value, grid
+from kpiforge.engine.grains import GRAINS
+from kpiforge.errors import KpiforgeError
+from kpiforge.io.output import csv_text, write_parquet, write_text
 from kpiforge.simulations import FORMATS, builtin_scenario, load_scenario, simulate
+from kpiforge.simulations.runner import move_into
+
+if TYPE_CHECKING:
+    from kpiforge.simulations import Replications, Scenario
+
+#: Options that shape the KPIs of replications, and so need --replications.
+_REPLICATION_OPTIONS = ("--workers", "--kpi", "--by", "--grain", "--param", "--kpis-only")
 
 
 @click.command("simulate")
@@ -22,19 +40,53 @@ from kpiforge.simulations import FORMATS, builtin_scenario, load_scenario, simul
               help="Directory for contacts, agent_intervals and scenario.toml.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet",
               show_default=True)
+@click.option("--replications", type=click.IntRange(min=1), metavar="N",
+              help="Run N replications (seeds spawned from the scenario's) and write their "
+                   "KPIs and a summary with 95 % confidence intervals.")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Replications in N worker processes (default: every core).")
+@click.option("--kpis-only", is_flag=True,
+              help="With --replications: write only the KPIs, not each run's tables.")
+@click.option("--kpi", "kpis", multiple=True, metavar="ID",
+              help="With --replications: KPIs to compute (default: all the data supports).")
+@click.option("--by", "by", multiple=True, metavar="DIM",
+              help="With --replications: group KPIs by a dimension (channel, queue...).")
+@click.option("--grain", type=click.Choice(GRAINS),
+              help="With --replications: time grain for interval_start.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="With --replications: override a KPI parameter, e.g. sl_threshold_s=30.")
 def simulate_command(scenario: Path | None, days: int | None, seed: int | None,
-                     settings: tuple[str], out: Path, fmt: str) -> None:
+                     settings: tuple[str], out: Path, fmt: str, replications: int | None,
+                     workers: int | None, kpis_only: bool, kpis: tuple[str], by: tuple[str],
+                     grain: str | None, params: tuple[str]) -> None:
     """Simulate SCENARIO (a TOML file; default: the built-in demo week) and write its
-    contacts and agent_intervals tables to --out."""
+    contacts and agent_intervals tables to --out; with --replications N, N runs, their KPIs
+    and a summary of KPI means with 95 % confidence intervals."""
     overrides = parse_assignments(settings, "--set")
     if days is not None:
         overrides["scenario.days"] = str(days)
     if seed is not None:
         overrides["scenario.seed"] = str(seed)
+    given = [name for name, value in zip(_REPLICATION_OPTIONS, (
+        workers, kpis, by, grain, params, kpis_only), strict=True) if value]
+    if replications is None and given:
+        raise KpiforgeError(f"{given[0]} goes with --replications N")
+    parameters = parse_assignments(params, "--param")
     plan = load_scenario(scenario, overrides) if scenario else builtin_scenario("demo",
                                                                                  overrides)
+    if replications is None:
+        _single(plan, out, fmt)
+        return
+    runs = _replicated(plan, out, fmt, replications, workers, not kpis_only,
+                       {"kpis": split_names(kpis) or None, "by": split_names(by),
+                        "grain": grain, "params": parameters})
+    click.echo(render_summary(runs))
+
+
+def _single(plan: Scenario, out: Path, fmt: str) -> None:
     if sys.stderr.isatty():
-        with click.progressbar(length=plan.days, label=f"simulating {plan.name}",
+        total = plan.last_day - plan.first_day
+        with click.progressbar(length=total, label=f"simulating {plan.name}",
                                file=sys.stderr) as bar:
             run = simulate(plan, progress=lambda day: bar.update(1))
     else:
@@ -42,3 +94,52 @@ def simulate_command(scenario: Path | None, days: int | None, seed: int | None,
     written = run.write(out, fmt)
     click.echo(f"{run.contacts.num_rows} contacts over {plan.days} days simulated in "
                f"{run.seconds:.1f} s; wrote {', '.join(str(p) for p in written)}", err=True)
+
+
+def _replicated(plan: Scenario, out: Path, fmt: str, replications: int, workers: int | None,
+                tables: bool, options: dict) -> Replications:
+    """Run the replications into a staging folder beside ``out`` and move the files into
+    ``out`` once all are written: ``scenario.toml``, ``kpis.FMT`` (every replication),
+    ``summary.FMT`` (means and 95 % intervals), ``replications/NNN/`` (tables)."""
+    if out.exists() and not out.is_dir():
+        raise KpiforgeError(f"{out}: exists and is not a directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        # The replication machinery (and scipy) loads only for replications.
+        runs = simulations.run_replications(
+            plan, replications, workers=workers, fmt=fmt,
+            tables=staging / "replications" if tables else None, **options)
+        _write_table(runs.to_arrow(), staging / f"kpis.{fmt}", fmt)
+        _write_table(runs.summary().to_arrow(), staging / f"summary.{fmt}", fmt)
+        (staging / "scenario.toml").write_text(plan.to_toml(), encoding="utf-8")
+        move_into(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    click.echo(f"{replications} replications of {plan.name} ({plan.days} days); wrote "
+               f"{out}/kpis.{fmt}, {out}/summary.{fmt}"
+               f"{f', {out}/replications/' if tables else ''}", err=True)
+    return runs
+
+
+def _write_table(table: pa.Table, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        write_parquet(table, path)
+    else:
+        write_text(csv_text(table), path)
+
+
+def render_summary(runs: Replications) -> str:
+    """The summary of ``runs`` as text: one row per group and KPI, mean and 95 % interval."""
+    summary = runs.summary()
+    header = [*summary.dimensions, "KPI", "mean", f"{summary.confidence:.0%} interval", "n"]
+    rows = []
+    for record in summary.to_records():
+        unit = runs.units.get(record["kpi"], "")
+        low, high = record["ci_low"], record["ci_high"]
+        interval = "-" if low is None else \
+            f"{format_value(low, unit)} .. {format_value(high, unit)}"
+        rows.append([*(str(record[d]) for d in summary.dimensions), record["kpi"],
+                     format_value(record["mean"], unit), interval,
+                     str(record["replications"])])
+    return grid(header, rows, right={len(summary.dimensions) + i for i in (1, 2, 3)})

@@ -30,7 +30,7 @@ SCHEMAS: dict[str, TableSchema] = {
         required=("arrived_s",),
         numeric=("arrived_s", "answered_s", "abandoned_s", "handle_s", "acw_s", "resolved_s",
                  "replies", "touches", "escalated", "csat", "nps"),
-        text=("contact_id", "channel", "queue", "customer_id", "agent"),
+        text=("contact_id", "case_id", "channel", "queue", "customer_id", "agent"),
     ),
     "agent_intervals": TableSchema(
         name="agent_intervals",
