@@ -1,8 +1,9 @@
 """kpiforge: customer-support and customer-success KPIs as plugins, computed fast.
 
 The public API: declare definitions with :class:`Measure`, :class:`KPI`, :class:`KGI` and
-:class:`Dimension` in ``kpiforge_*`` hooks marked with :data:`hookimpl`, and compute them with
-:func:`compute`.
+:class:`Dimension` (a KPI's :class:`Link` says how it moves a goal) in ``kpiforge_*`` hooks
+marked with :data:`hookimpl`, and compute them with :func:`compute`. ``kpiforge.goals``
+holds the KPI tree, targets and lint.
 
 Names are imported on first use, so that a command which needs none of the engine (``kpiforge
 erlang``, ``--help``) starts without loading it.
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from kpiforge.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from kpiforge.definitions import KGI, KPI, Dimension, Measure
+    from kpiforge.definitions import KGI, KPI, Dimension, Link, Measure
     from kpiforge.engine import compute
     from kpiforge.errors import KpiforgeError
     from kpiforge.hookspecs import hookimpl, hookspec
@@ -30,6 +31,7 @@ _PUBLIC = {
     "KGI": "kpiforge.definitions",
     "KPI": "kpiforge.definitions",
     "Dimension": "kpiforge.definitions",
+    "Link": "kpiforge.definitions",
     "Measure": "kpiforge.definitions",
     "compute": "kpiforge.engine",
     "KpiforgeError": "kpiforge.errors",
@@ -45,6 +47,7 @@ __all__ = [
     "KPI",
     "Dimension",
     "KpiforgeError",
+    "Link",
     "Measure",
     "Registry",
     "Result",

@@ -1,4 +1,4 @@
-"""What plugins declare: measures, KPIs, KGIs and dimensions.
+"""What plugins declare: measures, KPIs, KGIs, their links and dimensions.
 
 All are frozen attrs classes validated at construction, so a bad definition fails where it is
 declared, with its name in the message.
@@ -30,6 +30,16 @@ T = TypeVar("T")
 
 AGGREGATIONS = ("count", "sum", "min", "max", "quantile")
 DIRECTIONS = ("higher", "lower", "neutral")
+#: Who works a KPI: the seeds keep support and success KPIs apart (they share only KGIs);
+#: operations is how support is staffed.
+AREAS = ("support", "success", "operations")
+#: What a KPI tells: the cost of the work, what the customer gets, a business result, or
+#: how much work there is. Efficiency and quality pull against each other: pair them.
+ROLES = ("efficiency", "quality", "outcome", "volume")
+#: Whether a KPI moves with the work (leading) or months after it (lagging).
+TIMINGS = ("leading", "lagging")
+#: The expected effects of a link: raising the KPI raises (+1) or lowers (-1) the KGI.
+EFFECTS = (1, -1)
 
 
 def _identifier(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -51,17 +61,29 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute, Any], N
     return check
 
 
-def _named_errors(cls: type[T]) -> type[T]:
+def _optional(choices: tuple[str, ...]) -> Callable[[Any, attrs.Attribute, Any], None]:
+    """Like :func:`_one_of`, with None (not said) allowed too."""
+    check = _one_of(choices)
+
+    def optional(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None:
+            check(instance, attribute, value)
+
+    return optional
+
+
+def named_errors(cls: type[T]) -> type[T]:
     """Make the errors of ``cls.__init__`` (a converter's, or an unknown keyword) name the
     definition: "KPI 'x_rate': target must be a number, got 'high'"."""
     init = cls.__init__
+    first = attrs.fields(cls)[0].name  # type: ignore[arg-type]  # an attrs class
 
     @functools.wraps(init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         try:
             init(self, *args, **kwargs)
         except (TypeError, ValueError) as exc:
-            name = kwargs.get("name", args[0] if args else "?")
+            name = kwargs.get(first, args[0] if args else "?")
             raise KpiforgeError(f"{type(self).__name__} {name!r}: {exc}") from None
 
     setattr(cls, "__init__", __init__)  # noqa: B010 (mypy forbids assigning to a method)
@@ -105,6 +127,48 @@ def _to_columns(value: Mapping[str, str]) -> dict[str, str]:
     return dict(value)
 
 
+def _to_lag(value: float) -> float:
+    try:
+        lag = float(value)
+    except (TypeError, ValueError):
+        lag = math.nan
+    if not math.isfinite(lag) or lag < 0:
+        raise ValueError(f"lag_months must be a number of months >= 0, got {value!r}")
+    return lag
+
+
+def _effect(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or value not in EFFECTS):
+        raise KpiforgeError(
+            f"Link {instance.kgi!r}: effect must be 1 (raising the KPI raises the KGI), -1 "
+            f"(raising it lowers the KGI) or None (as the directions say), got {value!r}")
+
+
+@named_errors
+@attrs.frozen
+class Link:
+    """A KPI's link to a KGI it serves, with what the link means.
+
+    ``effect``: raising the KPI raises (1) or lowers (-1) the KGI; None infers it from
+    the two directions (a KPI that is better higher, serving a KGI that is better higher,
+    raises it), which needs both to be higher or lower. ``lag_months``: how long after a
+    change in the KPI the KGI shows it (0: at once; churn follows service by months).
+    """
+
+    kgi: str = attrs.field(validator=_identifier)
+    effect: int | None = attrs.field(default=None, validator=_effect)
+    lag_months: float = attrs.field(default=0.0, converter=_to_lag)
+
+
+def _to_links(value: Iterable[Link] | None) -> tuple[Link, ...]:
+    links = tuple(value or ())
+    for link in links:
+        if not isinstance(link, Link):
+            raise TypeError(f"links must be Link values, as in Link('csat', lag_months=3), "
+                            f"got {link!r}; name plain links in kgis")
+    return links
+
+
 @contextlib.contextmanager
 def _naming(owner: Any, field: str) -> Iterator[None]:
     """Make expression errors name the definition and its field: "Measure 'x', where: ..."."""
@@ -129,7 +193,7 @@ def _parse(owner: Any, field: str, text: str, kinds: Mapping[str, Kind],
     return expression
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class Measure:
     """A mergeable aggregate over one table: ``agg`` of ``value`` over rows passing ``where``.
@@ -198,15 +262,20 @@ class Measure:
 Formula = str | Callable[[Mapping[str, np.ndarray]], Any]
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class KPI:
     """A formula over measures, other KPIs and parameters, evaluated per group.
 
     ``formula`` is an expression string (its names are its inputs) or a callable taking a
     mapping of input name -> group array, with ``inputs`` naming what it reads.
-    ``direction`` says which way is good; ``kgis`` names the goals it serves; ``seeds``
-    the source articles; ``target`` an optional goal value judged by ``direction``.
+    ``direction`` says which way is good; ``kgis`` names the goals it serves and ``links``
+    says more about some of them (a :class:`Link`'s effect and lag; a KGI in both takes
+    the Link): after construction ``links`` holds a Link for every goal, in ``kgis`` order
+    then ``links`` order, and ``kgis`` their names. ``area``, ``role`` and ``timing``
+    classify it for ``kpiforge lint`` (None: not said; see :data:`AREAS`, :data:`ROLES`,
+    :data:`TIMINGS`). ``seeds`` names the source articles; ``target`` an optional
+    reference value judged by ``direction``.
     """
 
     is_goal: ClassVar[bool] = False
@@ -221,9 +290,14 @@ class KPI:
     target: float | None = attrs.field(default=None, converter=_to_target)
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
     params: Mapping[str, float] = attrs.field(factory=dict, converter=_to_params)
+    links: tuple[Link, ...] = attrs.field(default=(), converter=_to_links)
+    area: str | None = attrs.field(default=None, validator=_optional(AREAS))
+    role: str | None = attrs.field(default=None, validator=_optional(ROLES))
+    timing: str | None = attrs.field(default=None, validator=_optional(TIMINGS))
     expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        self._merge_links()
         if callable(self.formula):
             if not self.inputs:
                 raise KpiforgeError(f"{self.kind} {self.name!r}: a callable formula needs "
@@ -240,6 +314,20 @@ class KPI:
         else:
             raise KpiforgeError(f"{self.kind} {self.name!r}: formula must be a string or a "
                                 f"callable, got {type(self.formula).__name__}")
+
+    def _merge_links(self) -> None:
+        """One Link per goal: the ``links`` given, and a plain Link for each other name in
+        ``kgis``."""
+        detailed: dict[str, Link] = {}
+        for link in self.links:
+            if link.kgi in detailed:
+                raise KpiforgeError(f"{self.kind} {self.name!r}: links name {link.kgi!r} "
+                                    "twice; give one Link per KGI")
+            detailed[link.kgi] = link
+        names = dict.fromkeys((*self.kgis, *detailed))
+        links = tuple(detailed.get(name, Link(name)) for name in names)
+        object.__setattr__(self, "links", links)
+        object.__setattr__(self, "kgis", tuple(names))
 
     @property
     def kind(self) -> str:
@@ -293,7 +381,7 @@ def _broadcasts(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
         return False
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class KGI(KPI):
     """A goal (LTV, CSAT, churn...): a computable KPI that other KPIs link to."""
@@ -301,7 +389,7 @@ class KGI(KPI):
     is_goal: ClassVar[bool] = True
 
 
-@_named_errors
+@named_errors
 @attrs.frozen
 class Dimension:
     """Something results are grouped by, and which column holds it in each table."""

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import click
 
     from kpiforge.definitions import KGI, KPI, Dimension, Measure
+    from kpiforge.goals.rules import LintRule
 
 hookspec = pluggy.HookspecMarker("kpiforge")
 hookimpl = pluggy.HookimplMarker("kpiforge")
@@ -38,3 +39,9 @@ def kpiforge_register_dimensions() -> list[Dimension]:
 @hookspec
 def kpiforge_register_commands() -> list[click.Command]:
     """Return a list of :class:`click.Command` to add to the ``kpiforge`` CLI."""
+
+
+@hookspec
+def kpiforge_register_lint_rules() -> list[LintRule]:
+    """Return a list of :class:`kpiforge.goals.LintRule`: checks ``kpiforge lint`` runs over
+    the KPI set, its targets and baselines."""

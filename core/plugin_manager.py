@@ -25,6 +25,7 @@ import pluggy
 from kpiforge import __version__, hookspecs
 from kpiforge.definitions import KGI, KPI, Dimension, Measure
 from kpiforge.errors import KpiforgeError, KpiforgeWarning
+from kpiforge.goals.rules import LintRule
 
 ENTRY_POINT_GROUP = "kpiforge"
 
@@ -35,6 +36,7 @@ DEFAULT_PLUGINS = (
     "kpiforge.plugins.operations",
     "kpiforge.plugins.success",
     "kpiforge.plugins.goals",
+    "kpiforge.plugins.lint",
 )
 
 #: Comma-separated entry-point names to load (unset: all; empty: none), for reproducible runs.
@@ -47,6 +49,7 @@ HOOKS: dict[str, type] = {
     "kpiforge_register_kgis": KGI,
     "kpiforge_register_dimensions": Dimension,
     "kpiforge_register_commands": click.Command,
+    "kpiforge_register_lint_rules": LintRule,
 }
 
 #: What a plugin may raise while importing or in a hook (``sys.exit`` included).

@@ -15,6 +15,7 @@ import attrs
 
 from kpiforge.definitions import KGI, KPI, Dimension, Measure
 from kpiforge.errors import KpiforgeError, did_you_mean
+from kpiforge.goals.rules import LintRule
 from kpiforge.plugin_manager import (
     DEFAULT_PLUGINS,
     HOOKS,
@@ -30,15 +31,17 @@ ENGINE_INPUTS = {"grain_s": "length of each group's time interval in seconds (wi
 
 #: The hooks whose definitions make up a registry.
 DEFINITION_HOOKS = {hook: kind for hook, kind in HOOKS.items()
-                    if kind in (Measure, KPI, KGI, Dimension)}
+                    if kind in (Measure, KPI, KGI, Dimension, LintRule)}
 
 
 @attrs.frozen
 class Registry:
-    """Measures, KPIs (KGIs included), dimensions and parameter defaults, by name.
+    """Measures, KPIs (KGIs included), dimensions, parameter defaults and lint rules, by
+    name.
 
     ``kpis`` is in declaration order; ``evaluation_order`` puts every KPI after the KPIs it
-    reads. ``origin`` maps each definition's name to the plugin that registered it;
+    reads. ``origin`` maps each definition's name to the plugin that registered it (a
+    dimension's as ``dimension:NAME``, a lint rule's as ``rule:NAME``);
     ``broken`` each left-out plugin to its problem, and ``unavailable`` the names known to be
     defined by one of them to that plugin.
     """
@@ -51,13 +54,15 @@ class Registry:
     evaluation_order: tuple[str, ...]
     broken: Mapping[str, str] = attrs.field(factory=dict)
     unavailable: Mapping[str, str] = attrs.field(factory=dict)
+    lint_rules: Mapping[str, LintRule] = attrs.field(factory=dict)
 
     @classmethod
     def from_plugin_manager(cls, manager: PluginManager) -> Registry:
         """Collect every plugin's definitions and check them.
 
         A plugin whose definitions cannot be resolved (duplicates, unknown inputs, cycles,
-        bad KGI links, conflicting parameter defaults, a KPI reading no measure) is left out
+        bad KGI links, conflicting parameter defaults, a KPI reading no measure, a lint
+        rule named like another plugin's) is left out
         with a warning (:meth:`PluginManager.leave_out`), as are plugins whose hooks fail.
         """
         while True:
@@ -70,7 +75,8 @@ class Registry:
             try:
                 registry = cls.build(measures=found[Measure], kpis=found[KPI] + found[KGI],
                                      dimensions=found[Dimension],
-                                     order=[name for name, _ in manager.list_name_plugin()])
+                                     order=[name for name, _ in manager.list_name_plugin()],
+                                     lint_rules=found[LintRule])
             except PluginError as exc:
                 if exc.plugin in manager.broken or exc.plugin in DEFAULT_PLUGINS:
                     raise
@@ -83,8 +89,8 @@ class Registry:
 
     @classmethod
     def build(cls, measures: Iterable[tuple[str, Measure]], kpis: Iterable[tuple[str, KPI]],
-              dimensions: Iterable[tuple[str, Dimension]], order: Sequence[str] = ()
-              ) -> Registry:
+              dimensions: Iterable[tuple[str, Dimension]], order: Sequence[str] = (),
+              lint_rules: Iterable[tuple[str, LintRule]] = ()) -> Registry:
         """Check and index ``(plugin name, definition)`` pairs; ``order`` lists the plugins
         in the order they were registered. Raises :class:`PluginError` naming the
         definition, and blaming the plugin registered last, for the problems listed in
@@ -119,6 +125,7 @@ class Registry:
                 )
             dims[dimension.name] = dimension
             origin["dimension:" + dimension.name] = plugin
+        rules = _collect_rules(lint_rules, origin, position)
         params = _collect_params(by_name.values(), origin)
         kpi_map = {n: d for n, d in by_name.items() if isinstance(d, KPI)}
         _check_links(kpi_map, origin)
@@ -132,6 +139,7 @@ class Registry:
             params=params,
             origin=origin,
             evaluation_order=tuple(ordered),
+            lint_rules=rules,
         )
 
     @property
@@ -188,6 +196,23 @@ class Registry:
 
 def _kind(item: Measure | KPI) -> str:
     return "measure" if isinstance(item, Measure) else item.kind
+
+
+def _collect_rules(found: Iterable[tuple[str, LintRule]], origin: dict[str, str],
+                   position: Mapping[str, int]) -> dict[str, LintRule]:
+    """Lint rules by name, in plugin order; a name taken twice blames the later plugin."""
+    rules: dict[str, LintRule] = {}
+    for plugin, rule in sorted(found, key=lambda pair: position.get(pair[0], len(position))):
+        key = "rule:" + rule.name
+        if key in origin:
+            raise PluginError(
+                plugin,
+                f"lint rule {rule.name!r} is defined twice: by plugin {origin[key]!r} and by "
+                f"plugin {plugin!r}; rename one of them, or load only one of the plugins "
+                f"({ONLY_PLUGINS_ENV}=name,...)")
+        origin[key] = plugin
+        rules[rule.name] = rule
+    return rules
 
 
 def _collect_params(items: Iterable[Measure | KPI], origin: Mapping[str, str]

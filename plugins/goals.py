@@ -4,7 +4,7 @@ Each is computable. CSAT and NPS come from survey answers on ``contacts``; the o
 ``customers`` rows (one per customer and period, flags 0/1, money in one currency).
 """
 
-from kpiforge import KGI, Measure, hookimpl
+from kpiforge import KGI, Link, Measure, hookimpl
 
 
 @hookimpl
@@ -33,15 +33,20 @@ def kpiforge_register_kgis():
     return [
         KGI("csat", "csat_satisfied / csat_answers", unit="%", direction="higher",
             target=0.8, seeds=["000", "003"], kgis=["ltv"],
+            links=[Link("ltv", lag_months=3)],
+            role="quality", timing="leading",
             description="Satisfied survey answers (4-5 of 5) / survey answers; 80 % is the "
                         "industry standard. Report csat_responses beside it: it needs a "
                         "healthy sample."),
         KGI("nps", "100 * (nps_promoters - nps_detractors) / nps_answers", unit="points",
             direction="higher", seeds=["000", "002", "003"], kgis=["ltv"],
+            links=[Link("ltv", lag_months=3)],
+            role="quality", timing="leading",
             description="% promoters (9-10) minus % detractors (0-6) on the 0-10 'would you "
                         "recommend' question, from -100 to 100."),
         KGI("churn_rate", "(customers_churned + customers_downgraded) / customers_at_start",
             unit="%", direction="lower", target=0.03, seeds=["001", "002", "003"],
+            role="outcome", timing="lagging",
             kgis=["ltv"],
             description="Customers lost in the period / customers at its start. As seed 002 "
                         "says, downgrades (paid to free, fewer seats) count as churn; "
@@ -49,16 +54,19 @@ def kpiforge_register_kgis():
                         "3 %/month or less is fine, above it act."),
         KGI("retention_rate", "customers_at_end / customers_at_start", unit="%",
             direction="higher", seeds=["002", "003"], kgis=["ltv"],
+            role="outcome", timing="lagging",
             description="Customers at period end / customers at its start (seed 002's "
                         "formula, which counts new customers). retention_rate_excl_new is "
                         "the industry variant."),
         KGI("ltv", "(margin_sum / customer_periods) / churn_rate", unit="currency",
             direction="higher", seeds=["000", "001", "002"],
+            role="outcome", timing="lagging",
             description="Customer lifetime value, simple model: margin per customer per "
                         "period / churn rate per period. The goal support and success "
                         "share."),
         KGI("operating_profit", "margin_sum", unit="currency", direction="higher",
             seeds="001",
+            role="outcome", timing="lagging",
             description="Customers x revenue per customer x margin rate, i.e. the margin "
                         "column summed (seed 001's example of factoring a KGI into KPIs)."),
     ]

@@ -5,7 +5,7 @@ answer, waits, and agent occupancy, utilisation, shrinkage and cost (industry st
 with ``params={"sl_threshold_s": 30}`` or ``--param sl_threshold_s=30``.
 """
 
-from kpiforge import KPI, Measure, hookimpl
+from kpiforge import KPI, Link, Measure, hookimpl
 
 SL = {"sl_threshold_s": 20}
 WAIT = "coalesce(answered_s, abandoned_s) - arrived_s"
@@ -38,41 +38,55 @@ def kpiforge_register_kpis():
     return [
         KPI("service_level", "answered_within_sl / offered", unit="%", direction="higher",
             target=0.8, kgis=["csat"],
+            area="operations", role="quality", timing="leading",
             description="Answered within sl_threshold_s / offered (80/20 standard). "
                         "Abandons count against it; see service_level_answered and "
                         "service_level_excl_short_abandons for the other variants."),
         KPI("service_level_answered", "answered_within_sl / answered", unit="%",
             direction="higher", kgis=["csat"],
+            area="operations", role="quality", timing="leading",
             description="Answered within sl_threshold_s / answered (abandons ignored)."),
         KPI("service_level_excl_short_abandons",
             "answered_within_sl / (offered - abandoned_within_sl)", unit="%",
             direction="higher", kgis=["csat"],
+            area="operations", role="quality", timing="leading",
             description="Answered within sl_threshold_s / (offered - abandoned within "
                         "sl_threshold_s): short abandons do not count against it."),
         KPI("asa", "wait_to_answer_sum / answered", unit="s", direction="lower",
             kgis=["csat"],
+            area="operations", role="quality", timing="leading",
             description="Average speed of answer: mean wait of answered contacts."),
         KPI("avg_wait", "wait_sum / wait_count", unit="s", direction="lower",
             kgis=["csat"],
+            area="operations", role="quality", timing="leading",
             description="Mean wait over answered and abandoned contacts (the wait ends at "
                         "answer, else at abandonment)."),
         KPI("wait_p90", "wait_p90_s", unit="s", direction="lower", kgis=["csat"],
+            area="operations", role="quality", timing="leading",
             description="90th percentile of the wait over answered and abandoned contacts "
                         "(numpy's linear method)."),
         KPI("occupancy", "handling_sum / available_sum", unit="%", direction="neutral",
             kgis=["operating_profit"],
+            links=[Link("operating_profit", effect=1)],
+            area="operations", role="efficiency", timing="leading",
             description="Agent time handling (talk, hold, after-contact work) / time logged "
                         "in and available (available_s includes time spent handling). Too "
                         "high burns agents out: plan a band, typically 75-85 %."),
         KPI("utilisation", "handling_sum / staffed_sum", unit="%", direction="neutral",
+            links=[Link("operating_profit", effect=1)],
+            area="operations", role="efficiency", timing="leading",
             kgis=["operating_profit"], description="Handling time / paid (staffed) time."),
         KPI("shrinkage", "shrinkage_sum / staffed_sum", unit="%", direction="lower",
             kgis=["operating_profit"],
+            area="operations", role="efficiency", timing="leading",
             description="Paid time lost to breaks, training and absence / paid time."),
         KPI("staffed_hours", "staffed_sum / 3600", unit="h", direction="neutral",
+            links=[Link("operating_profit", effect=-1)],
+            area="operations", role="efficiency", timing="leading",
             kgis=["operating_profit"], description="Paid agent hours."),
         KPI("cost_per_contact", "cost_sum / answered", unit="currency", direction="lower",
             kgis=["operating_profit"],
+            area="operations", role="efficiency", timing="leading",
             description="Staffing cost (agent_intervals.cost) / handled contacts; needs "
                         "both tables."),
     ]

@@ -5,7 +5,7 @@ and backlog. Rates are fractions 0..1 (unit ``%`` tells reports to show them x10
 are seconds; a contact's first response is ``answered_s``.
 """
 
-from kpiforge import KPI, Measure, hookimpl
+from kpiforge import KPI, Link, Measure, hookimpl
 
 WAIT_TO_ANSWER = "answered_s - arrived_s"
 OPEN = "isnan(resolved_s) & isnan(abandoned_s)"
@@ -49,70 +49,95 @@ def kpiforge_register_measures():
 def kpiforge_register_kpis():
     return [
         KPI("offered", "contacts_offered", unit="contacts", direction="neutral", seeds="003",
+            links=[Link("operating_profit", effect=-1)],
+            area="support", role="volume", timing="leading",
             kgis=["operating_profit"],
             description="Contacts that arrived in the period (ticket volume). Watch spikes, "
                         "such as the holiday season, to plan seasonal staff."),
         KPI("answered", "contacts_answered", unit="contacts", direction="higher", seeds="002",
+            area="support", role="volume", timing="leading",
             kgis=["csat"], description="Contacts that reached an agent or got a first reply."),
         KPI("abandoned", "contacts_abandoned", unit="contacts", direction="lower", seeds="002",
+            links=[Link("churn_rate", lag_months=3)],
+            area="support", role="quality", timing="leading",
             kgis=["csat", "churn_rate"],
             description="Contacts that left before reaching an agent."),
         KPI("answer_rate", "answered / offered", unit="%", direction="higher", seeds="002",
+            area="support", role="quality", timing="leading",
             kgis=["csat"], description="Answered / offered (応答率)."),
         KPI("abandonment_rate", "abandoned / offered", unit="%", direction="lower",
             seeds="002", kgis=["csat", "churn_rate"],
+            links=[Link("churn_rate", lag_months=3)],
+            area="support", role="quality", timing="leading",
             description="Abandoned / offered (放棄呼率): contacts dropped before an agent, "
                         "including those lost to overload."),
         KPI("first_response_time", "wait_to_answer_sum / answered", unit="s",
             direction="lower", seeds=["000", "002", "003", "004"], kgis=["csat"],
+            area="support", role="quality", timing="leading",
             description="Mean seconds from arrival to the first response, over answered "
                         "contacts (一次応答時間). Seed 002 divides by all contacts; this "
                         "divides by answered ones, as the industry does."),
         KPI("responses_per_hour", "answered / (grain_s / 3600)", unit="contacts/h",
             direction="higher", seeds="000", kgis=["csat"],
+            area="support", role="efficiency", timing="leading",
             description="First responses given per hour of the interval (一定時間あたりの"
                         "応答数); without a grain, per hour of the data's time span."),
         KPI("resolution_rate", "contacts_resolved / offered", unit="%", direction="higher",
             seeds=["000", "002", "003"], kgis=["csat", "ltv"],
+            links=[Link("ltv", lag_months=3)],
+            area="support", role="quality", timing="leading",
             description="Resolved / offered (解決率). Read it beside backlog and untouched."),
         KPI("time_to_resolution", "resolution_time_sum / contacts_resolved", unit="s",
             direction="lower", seeds=["000", "002", "003"], kgis=["csat", "churn_rate"],
+            links=[Link("churn_rate", lag_months=3)],
+            area="support", role="quality", timing="leading",
             description="Mean seconds from arrival to resolution over resolved contacts; a "
                         "case with several interactions counts its whole span."),
         KPI("aht", "handle_sum / handle_count", unit="s", direction="lower",
             seeds=["000", "002"], kgis=["operating_profit"],
+            area="support", role="efficiency", timing="leading",
             description="Average handling time: mean talk/chat/work (hold included) plus "
                         "after-contact work per answered contact (処理時間). Shorter is not "
                         "always better: pair it with a quality KPI such as csat or fcr_rate."),
         KPI("escalations", "contacts_escalated", unit="contacts", direction="lower",
             seeds=["000", "002"], kgis=["csat"],
+            area="support", role="quality", timing="leading",
             description="Contacts escalated to a second tier; escalations make customers "
                         "wait."),
         KPI("escalation_rate", "escalations / answered", unit="%", direction="lower",
+            area="support", role="quality", timing="leading",
             seeds=["000", "002"], kgis=["csat"], description="Escalated / answered."),
         KPI("fcr_rate", "resolved_first_touch / contacts_resolved", unit="%",
             direction="higher", seeds="003", kgis=["csat", "ltv"],
+            links=[Link("ltv", lag_months=3)],
+            area="support", role="quality", timing="leading",
             description="First contact resolution: resolved contacts that took a single "
                         "touch / resolved contacts."),
         KPI("replies_per_resolution", "replies_to_resolve / contacts_resolved",
             unit="replies", direction="lower", seeds="003", kgis=["csat"],
+            area="support", role="efficiency", timing="leading",
             description="Agent replies before resolution, per resolved contact."),
         KPI("backlog", "contacts_open", unit="contacts", direction="lower",
             seeds=["000", "003"], kgis=["csat"],
+            area="support", role="quality", timing="leading",
             description="Contacts neither resolved nor abandoned: still open at period end."),
         KPI("untouched", "contacts_untouched", unit="contacts", direction="lower",
             seeds="000", kgis=["csat"],
+            area="support", role="quality", timing="leading",
             description="Open contacts that have not had a first response yet."),
         KPI("csat_responses", "csat_answers", unit="answers", direction="higher",
             seeds=["000", "003"], kgis=["csat"],
+            area="support", role="volume", timing="leading",
             description="Survey answers behind csat: report it beside csat."),
         KPI("average_response_time", "reply_wait_sum / replies_timed", unit="s",
             direction="lower", seeds="003", kgis=["csat"],
+            area="support", role="quality", timing="leading",
             description="Mean wait for every agent reply, not only the first. Needs the "
                         "extra contacts column reply_wait_s (customer wait summed over the "
                         "contact's replies); skipped when it is absent."),
         KPI("cx_rating", "cx_score_sum / cx_score_answers", unit="score", direction="higher",
             seeds="003", kgis=["csat", "nps"],
+            area="support", role="quality", timing="leading",
             description="Mean score of an overall customer-experience survey. Needs the "
                         "extra contacts column cx_score; skipped when it is absent."),
     ]

@@ -14,6 +14,7 @@ import pytest
 
 import kpiforge
 import kpiforge.engine
+import kpiforge.goals
 import kpiforge.results
 import kpiforge.simulations
 from kpiforge import lazy
@@ -123,6 +124,15 @@ FORBIDDEN = {
                              "kpiforge.engine.api"),
     "kpiforge.engine.modes": ("kpiforge.engine.api",),
     "kpiforge.results": ("kpiforge.engine",),
+    "kpiforge.goals.rules": ("kpiforge.registry", "kpiforge.plugin_manager", "kpiforge.engine",
+                             "kpiforge.goals.tree", "kpiforge.goals.targets",
+                             "kpiforge.goals.lint"),
+    "kpiforge.goals.tree": ("kpiforge.engine", "kpiforge.goals.targets", "kpiforge.goals.lint"),
+    "kpiforge.goals": ("kpiforge.cli", "kpiforge.simulations"),
+    "kpiforge.plugin_manager": ("kpiforge.goals.tree", "kpiforge.goals.targets",
+                                "kpiforge.goals.lint"),
+    "kpiforge.plugins.lint": ("kpiforge.engine", "kpiforge.goals.targets",
+                              "kpiforge.goals.lint"),
     "kpiforge.simulations.erlang": ("kpiforge.simulations.runner", "kpiforge.engine"),
 }
 
@@ -137,7 +147,8 @@ def test_layers_import_only_downwards(layer, below):
             assert path is None, f"{layer} must not import {upper}: {' -> '.join(path)}"
 
 
-@pytest.mark.parametrize("package", [kpiforge, kpiforge.simulations, kpiforge.engine])
+@pytest.mark.parametrize("package", [kpiforge, kpiforge.simulations, kpiforge.engine,
+                                     kpiforge.goals])
 def test_lazy_public_names_resolve(package):
     names = [n for n in package.__all__ if n != "__version__"]
     assert sorted(names) == sorted(package._PUBLIC)

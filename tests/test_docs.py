@@ -87,3 +87,83 @@ def test_the_planners_guide_scenarios_load(tmp_path):
                                  "overrides", "ramp", "scale"])
 def test_the_planners_guide_documents_scenario_keys(key):
     assert f"`{key}`" in (DOCS / "planner-guide.md").read_text()
+
+
+def _module_from(source: str, name: str, tmp_path):
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _registry_with(*modules):
+    manager = get_plugin_manager(load_entry_points=False)
+    for i, module in enumerate(modules):
+        manager.register(module, name=f"guide-{i}")
+    return kpiforge.Registry.from_plugin_manager(manager)
+
+
+def _guide_block(after: str) -> str:
+    """The first python block of the guide after the line ``after``."""
+    return re.search(re.escape(after) + r".*?```python\n(.*?)```", GUIDE, re.S).group(1)
+
+
+def test_the_guides_link_example_draws_as_the_guide_says(tmp_path):
+    from kpiforge.goals import KpiTree
+
+    module = _module_from(_guide_block("## Linking a KPI to its goals"), "reopens", tmp_path)
+    tree = KpiTree.from_registry(_registry_with(module)).to_text().splitlines()
+    claims = ["reopen_rate  (KPI, lower)  -", "reopen_rate  (KPI, lower)  + 2 mo",
+              "reopen_hours  (KPI, neutral)  -"]
+    for claim in claims:
+        assert any(line.endswith(claim) for line in tree), claim
+    under = {line.split("── ")[1].split("  ")[0] for line in tree if "── " in line}
+    assert {"reopen_rate", "reopen_hours"} <= under
+
+
+def test_the_guides_callback_plugin_passes_lint_and_its_rule_example_works(tmp_path):
+    from kpiforge.goals import lint
+
+    source = re.search(r"`kpiforge_callbacks.py`:\n\n```python\n(.*?)```", GUIDE, re.S).group(1)
+    callbacks = _module_from(source, "kpiforge_callbacks", tmp_path)
+    assert lint(_registry_with(callbacks)).findings == ()
+    rule = _module_from(_guide_block("### `kpiforge_register_lint_rules()`"), "house",
+                        tmp_path)
+    report = lint(_registry_with(callbacks, rule))
+    # the example's callback_delay and callback_delay_p90 say no description
+    assert [(f.rule, f.kpi, f.severity) for f in report.findings] == [
+        ("house-described", "callback_delay", "warning"),
+        ("house-described", "callback_delay_p90", "warning")]
+
+
+def test_the_goals_guide_targets_file_loads(tmp_path):
+    from kpiforge.goals import load_targets
+
+    block = re.search(r"```toml\n(.*?)```", (DOCS / "goals.md").read_text(), re.S).group(1)
+    (tmp_path / "exports" / "2026-q3").mkdir(parents=True)
+    path = tmp_path / "targets.toml"
+    path.write_text(block)
+    targets = load_targets(path)
+    assert [t.kpi for t in targets] == ["service_level", "aht", "csat", "occupancy",
+                                        "churn_rate"]
+    assert targets["churn_rate"].group == "success-team"
+    assert targets["aht"].group == "support-team" and targets["aht"].period == "1mo"
+
+
+def test_the_catalogue_shows_each_kpis_links_and_class():
+    from kpiforge.goals import kpi_tree
+
+    registry = default_registry()
+    tree = kpi_tree(registry)
+    rows = {}
+    for line in (DOCS / "kpis.md").read_text().splitlines():
+        match = re.match(r"\| `(\w+)` \| .* \| (.*) \| (.*) \| (.*) \|$", line)
+        if match and match.group(1) in registry.kpis:
+            rows[match.group(1)] = match.group(2), match.group(3)
+    assert rows.keys() == registry.kpis.keys()
+    for name, kpi in registry.kpis.items():
+        serves = ", ".join(f"{e.kgi} ({e.label()})" for e in tree.edges if e.kpi == name)
+        classes = ", ".join(c for c in (kpi.area, kpi.role, kpi.timing) if c)
+        assert rows[name] == (serves or "-", classes), name

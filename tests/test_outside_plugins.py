@@ -153,7 +153,8 @@ BROKEN_PLUGINS = {
             return []
     ''', "it implements 'kpiforge_register_kpi', which is no kpiforge hook; the hooks are "
          "kpiforge_register_measures, kpiforge_register_kpis, kpiforge_register_kgis, "
-         "kpiforge_register_dimensions, kpiforge_register_commands"),
+         "kpiforge_register_dimensions, kpiforge_register_commands, "
+         "kpiforge_register_lint_rules"),
     "strings": ('''
         from kpiforge import hookimpl
 
@@ -371,3 +372,72 @@ def test_kpis_show_invents_no_seed_for_an_outside_kpi(site):
     assert shown.returncode == 0, shown.stderr
     assert "seeds" not in shown.stdout
     assert "seeds:       000, 003" in kpiforge(site, "kpis", "show", "csat").stdout
+
+
+ORPHAN_PLUGIN = """
+from kpiforge import KPI, hookimpl
+
+@hookimpl
+def kpiforge_register_kpis():
+    return [KPI("callback_volume", "offered * 2", direction="neutral")]
+"""
+
+
+def test_lint_flags_an_outside_kpi_linked_to_no_kgi(site):
+    install(site, "kpiforge-orphans", "2.0", "kpiforge_orphans", ORPHAN_PLUGIN,
+            entry_point="orphans")
+    result = kpiforge(site, "lint")
+    assert result.returncode == 1, result.stdout
+    assert result.stdout.splitlines() == [
+        "error [orphan-kpi] callback_volume: KPI 'callback_volume' (plugin 'orphans') serves "
+        "no KGI, so nothing says which goal it is a signpost to; link it to the goal it "
+        "serves with kgis=[...] in its definition (KGIs: csat, nps, churn_rate, "
+        "retention_rate, ltv, operating_profit)",
+        "1 error, 0 warnings from 9 rules over 44 KPIs and KGIs"]
+    assert result.stderr == ""
+
+
+HOUSE_RULES = '''
+    from kpiforge import hookimpl
+    from kpiforge.goals import Finding, LintRule
+
+    def short_names(context):
+        for name in context.kpi_set:
+            if len(name) > 30:
+                yield Finding(name, f"{name} is longer than 30 characters",
+                              "give it a shorter id")
+
+    @hookimpl
+    def kpiforge_register_lint_rules():
+        return [LintRule("short-names", short_names, severity="warning")]
+'''
+
+
+def test_an_outside_plugins_lint_rule_runs(site):
+    install(site, "kpiforge-house-rules", "0.1", "kpiforge_house_rules", HOUSE_RULES,
+            entry_point="house")
+    result = kpiforge(site, "lint", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["findings"] == [{
+        "rule": "short-names", "severity": "warning",
+        "kpi": "service_level_excl_short_abandons",
+        "problem": "service_level_excl_short_abandons is longer than 30 characters",
+        "advice": "give it a shorter id"}]
+    assert {"name": "short-names", "severity": "warning", "description": "",
+            "plugin": "house"} in report["rules"]
+
+
+def test_tree_shows_an_outside_kpi_under_its_goal(site):
+    install(site, "kpiforge-callbacks", "1.2.0", "kpiforge_callbacks", CALLBACK_PLUGIN,
+            entry_point="callbacks")
+    install(site, "kpiforge-orphans", "2.0", "kpiforge_orphans", ORPHAN_PLUGIN,
+            entry_point="orphans")
+    result = kpiforge(site, "tree", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    tree = json.loads(result.stdout)
+    csat = next(n for n in tree["goals"][0]["served_by"] if n["id"] == "csat")
+    callback = next(n for n in csat["served_by"] if n["id"] == "callback_share")
+    assert (callback["plugin"], callback["effect"], callback["area"]) == ("callbacks", -1,
+                                                                          None)
+    assert [n["id"] for n in tree["unlinked"]] == ["callback_volume"]

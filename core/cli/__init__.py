@@ -26,9 +26,11 @@ BUILTIN_COMMANDS = {
     "demo": "kpiforge.cli.demo:demo_command",
     "erlang": "kpiforge.cli.erlang:erlang_command",
     "kpis": "kpiforge.cli.kpis:kpis_group",
+    "lint": "kpiforge.cli.lint:lint_command",
     "plugins": "kpiforge.cli.plugins:plugins_command",
     "simulate": "kpiforge.cli.simulate:simulate_command",
     "staff": "kpiforge.cli.staff:staff_command",
+    "tree": "kpiforge.cli.tree:tree_command",
 }
 
 

@@ -12,6 +12,7 @@ from kpiforge.cli.options import parse_assignments, split_names
 from kpiforge.cli.render import render_table
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError, MissingColumnError, MissingTableError
+from kpiforge.goals.targets import Tracked, load_targets, track
 from kpiforge.io.output import write_text
 from kpiforge.results import FORMATS, Result
 
@@ -33,6 +34,9 @@ _EXISTING = click.Path(exists=True, path_type=Path)
                    "data supports.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Override a parameter, e.g. sl_threshold_s=30.")
+@click.option("--targets", "targets_path", type=_EXISTING, metavar="FILE",
+              help="A targets file (TOML): adds each targeted KPI's status (on track, at "
+                   "risk, off) per group, as <id>_status columns.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
@@ -46,8 +50,9 @@ _EXISTING = click.Path(exists=True, path_type=Path)
               help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
                    "LocalCluster. Needs kpiforge[dask].")
 def compute_command(path: Path, agents: Path | None, customers: Path | None, by: tuple[str],
-                    grain: str | None, kpis: tuple[str], params: tuple[str], fmt: str,
-                    out: Path | None, chunk_rows: int | None, workers: int | None,
+                    grain: str | None, kpis: tuple[str], params: tuple[str],
+                    targets_path: Path | None, fmt: str, out: Path | None,
+                    chunk_rows: int | None, workers: int | None,
                     dask_address: str | None) -> None:
     """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
     contacts, agent_intervals and customers files."""
@@ -60,7 +65,9 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
         "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
         "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
         "workers": workers}
-    emit(_compute(_tables(path, agents, customers), dask_address, options), fmt, out)
+    targets = None if targets_path is None else load_targets(targets_path)
+    result = _compute(_tables(path, agents, customers), dask_address, options)
+    emit(result if targets is None else track(result, targets), fmt, out)
 
 
 def _tables(path: Path, agents: Path | None, customers: Path | None
@@ -97,14 +104,19 @@ def _compute(data: Path | dict[str, Path], dask_address: str | None,
 
 def emit(result: Result, fmt: str, out: Path | None) -> None:
     """Print ``result`` or write it to ``out`` atomically."""
+    tracked = result if isinstance(result, Tracked) else None
     if out is not None:
         if fmt == "table":
-            write_text(render_table(result) + "\n", out)
+            write_text(render_table(result, tracked) + "\n", out)
         else:
             result.write(out, fmt)
         click.echo(f"wrote {len(result)} rows to {out}", err=True)
         return
-    click.echo(render_table(result) if fmt == "table" else result.render(fmt), nl=fmt == "table")
+    click.echo(render_table(result, tracked) if fmt == "table" else result.render(fmt),
+               nl=fmt == "table")
     if fmt == "table" and result.skipped:
         click.echo(f"({len(result.skipped)} KPIs need tables or columns this data lacks; "
                    "`kpiforge kpis show ID` says what each reads)", err=True)
+    if fmt == "table" and tracked is not None and tracked.missing:
+        click.echo(f"(targets without a status, their KPI not computed: "
+                   f"{', '.join(tracked.missing)})", err=True)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from kpiforge.cli.render import format_target, grid
+from kpiforge.goals.tree import KpiTree
 from kpiforge.registry import ENGINE_INPUTS, default_registry
 
 
@@ -20,11 +21,12 @@ def kpis_group() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def list_command(fmt: str) -> None:
-    """Every KPI and KGI: id, kind, unit, direction, tables, plugin."""
+    """Every KPI and KGI: id, kind, unit, direction, tables, the KGIs it serves, plugin."""
     registry = default_registry()
     rows: list[dict[str, Any]] = [
         {"id": name, "kind": kpi.kind, "unit": kpi.unit, "direction": kpi.direction,
          "tables": sorted(registry.tables_of(kpi)), "kgis": list(kpi.kgis),
+         "area": kpi.area, "role": kpi.role, "timing": kpi.timing,
          "plugin": registry.origin[name]}
         for name, kpi in registry.kpis.items()
     ]
@@ -41,10 +43,15 @@ def list_command(fmt: str) -> None:
 @kpis_group.command("show")
 @click.argument("kpi_id")
 def show_command(kpi_id: str) -> None:
-    """Formula, inputs, unit, direction, KGI links and seed articles of KPI_ID."""
+    """Formula, inputs, unit, direction, KGI links (effect and lag), classification and
+    seed articles of KPI_ID."""
     registry = default_registry()
     kpi = registry.kpi(kpi_id)
-    served_by = [n for n, k in registry.kpis.items() if kpi.name in k.kgis]
+    tree = KpiTree.from_registry(registry)
+    links = [f"{e.kgi} {e.label()}" for e in tree.edges if e.kpi == kpi.name]
+    served_by = [e.kpi for e in tree.serving(kpi.name)]
+    classes = [f"{field} {getattr(kpi, field)}" for field in ("area", "role", "timing")
+               if getattr(kpi, field) is not None]
     lines = [
         f"{kpi.kind} {kpi.name}",
         f"  formula:     {kpi.formula_text}",
@@ -54,8 +61,13 @@ def show_command(kpi_id: str) -> None:
         f"  target:      {format_target(kpi) or '-'}",
         f"  serves KGIs: {', '.join(kpi.kgis) or '-'}",
     ]
+    if links:
+        lines.append(f"  effects:     {', '.join(links)} (+ raising it raises the KGI, - "
+                     "lowers it; lag in months)")
     if kpi.is_goal:
         lines.append(f"  served by:   {', '.join(served_by) or '-'}")
+    if classes:
+        lines.append(f"  class:       {', '.join(classes)}")
     if kpi.seeds:
         lines.append(f"  seeds:       {', '.join(kpi.seeds)}")
     lines += [f"  plugin:      {registry.origin[kpi.name]}", "  inputs:"]

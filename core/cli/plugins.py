@@ -20,6 +20,7 @@ _WHAT = {
     "kpiforge_register_kgis": "KGIs",
     "kpiforge_register_dimensions": "dimensions",
     "kpiforge_register_commands": "commands",
+    "kpiforge_register_lint_rules": "lint rules",
 }
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kpiforge.definitions import KPI
+    from kpiforge.goals.targets import Target, Tracked
     from kpiforge.results import Result
 
 #: Units whose values are counts, shown without decimals.
@@ -34,8 +35,24 @@ def format_value(value: float | None, unit: str) -> str:
 def format_target(kpi: KPI) -> str:
     if kpi.target is None:
         return ""
-    sign = ">=" if kpi.direction == "higher" else "<=" if kpi.direction == "lower" else "~"
-    return f"{sign} {format_value(kpi.target, kpi.unit)}"
+    return f"{_sign(kpi)} {format_value(kpi.target, kpi.unit)}"
+
+
+def _sign(kpi: KPI) -> str:
+    return ">=" if kpi.direction == "higher" else "<=" if kpi.direction == "lower" else "~"
+
+
+def format_plan_target(target: Target, kpi: KPI) -> str:
+    """A targets file's target with the KPI's unit: ``>= 80.0 % per 1w by 2026-12-31``."""
+    if target.band is not None:
+        text = " - ".join(format_value(edge, kpi.unit) for edge in target.band)
+    else:
+        text = f"{_sign(kpi)} {format_value(target.value, kpi.unit)}"
+    if target.period:
+        text += f" per {target.period}"
+    if target.deadline:
+        text += f" by {target.deadline.isoformat()}"
+    return text
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
@@ -50,29 +67,39 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) 
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
-def render_table(result: Result) -> str:
-    """The result as text: KPIs down the side when there are few groups, else groups."""
+def render_table(result: Result, tracked: Tracked | None = None) -> str:
+    """The result as text: KPIs down the side when there are few groups, else groups;
+    with ``tracked`` (the result with its targets), each targeted KPI's status."""
     if len(result) <= MAX_GROUP_COLUMNS:
-        return _kpis_as_rows(result)
-    return _groups_as_rows(result)
+        return _kpis_as_rows(result, tracked)
+    return _groups_as_rows(result, tracked)
 
 
-def _kpis_as_rows(result: Result) -> str:
+def _kpis_as_rows(result: Result, tracked: Tracked | None) -> str:
     groups = [" / ".join(str(record[d]) for d in result.dimensions) or "all"
               for record in result.to_records()]
-    with_targets = any(k.target is not None for k in result.kpis.values())
+    statuses = tracked.statuses if tracked is not None else {}
+    with_targets = bool(statuses) or any(k.target is not None for k in result.kpis.values())
     header = ["KPI", *groups] + (["target"] if with_targets else [])
     rows = []
     for name, kpi in result.kpis.items():
         cells = [format_value(v, kpi.unit) for v in result.values[name]]
+        if name in statuses:
+            cells = [cell if status is None else f"{cell}  {status}"
+                     for cell, status in zip(cells, statuses[name], strict=True)]
         if with_targets:
-            cells.append(_target_cell(result, name))
+            cells.append(_target_cell(result, name, tracked))
         rows.append([name, *cells])
+    if tracked is not None:
+        rows += [[f"group {group}", *("-" if s is None else str(s) for s in worst),
+                  *([""] if with_targets else [])] for group, worst in tracked.groups.items()]
     return grid(header, rows, right=set(range(1, len(groups) + 1)))
 
 
-def _target_cell(result: Result, name: str) -> str:
+def _target_cell(result: Result, name: str, tracked: Tracked | None) -> str:
     kpi = result.kpis[name]
+    if tracked is not None and name in tracked.statuses:
+        return format_plan_target(tracked.targets[name], kpi)
     met = result.target_met(name)
     if met is None:
         return ""
@@ -81,15 +108,17 @@ def _target_cell(result: Result, name: str) -> str:
     return f"{format_target(kpi)}  {status}"
 
 
-def _groups_as_rows(result: Result) -> str:
+def _groups_as_rows(result: Result, tracked: Tracked | None) -> str:
+    statuses = tracked.status_columns() if tracked is not None else {}
     header = [*result.dimensions] + [
         f"{name} ({kpi.unit})" if kpi.unit else name for name, kpi in result.kpis.items()
-    ]
+    ] + list(statuses)
     records = result.to_records()
     rows = []
     for i, record in enumerate(records):
         rows.append([str(record[d]) for d in result.dimensions] + [
             format_value(result.values[name][i], kpi.unit).removesuffix(" %").removesuffix(" s")
             for name, kpi in result.kpis.items()
-        ])
-    return grid(header, rows, right=set(range(len(result.dimensions), len(header))))
+        ] + [values[i] or "-" for values in statuses.values()])
+    numbers = range(len(result.dimensions), len(result.dimensions) + len(result.kpis))
+    return grid(header, rows, right=set(numbers))
