@@ -5,13 +5,22 @@ errors. ``test_report_browser.py`` opens the same page in Chromium."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import html5lib
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
-from handmade import REPORT_COLUMNS, REPORT_HEADLINE, write_csv
+from handmade import (
+    MONDAY,
+    REPORT_COLUMNS,
+    REPORT_HEADLINE,
+    REPORT_ROWS,
+    REPORT_TARGETS,
+    write_csv,
+)
 from PIL import Image
 
 from kpiforge.cli import cli
@@ -49,13 +58,22 @@ def headline(soup: BeautifulSoup) -> dict[str, dict[str, tuple[str, str | None, 
     return found
 
 
-@pytest.fixture
-def report_html(report_data, tmp_path) -> str:
-    contacts, targets = report_data
-    out = tmp_path / "report.html"
+@pytest.fixture(scope="module")
+def report_files(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """The hand-made data, its targets file, and their report by channel (made once)."""
+    folder = tmp_path_factory.mktemp("report")
+    contacts = write_csv(folder / "contacts.csv", REPORT_ROWS, REPORT_COLUMNS)
+    targets = folder / "targets.toml"
+    targets.write_text(REPORT_TARGETS)
+    out = folder / "report.html"
     result = run("report", contacts, "--targets", targets, "--by", "channel", "--out", out)
     assert result.exit_code == 0, result.output
-    return out.read_text(encoding="utf-8")
+    return contacts, targets, out
+
+
+@pytest.fixture
+def report_html(report_files) -> str:
+    return report_files[2].read_text(encoding="utf-8")
 
 
 def test_the_headline_shows_the_hand_worked_values(report_html):
@@ -136,15 +154,15 @@ def test_the_kpi_tree_is_coloured_by_the_worst_group(report_html):
     assert tree.find("li").select_one('[data-node="ltv"]')
 
 
-def test_provenance_names_the_file_rows_times_and_what_is_left_out(report_html, report_data):
+def test_provenance_names_the_file_rows_times_and_what_is_left_out(report_html, report_files):
     soup = parse(report_html)
     provenance = soup.find("section", id="provenance")
     data = [[c.get_text(strip=True) for c in tr.find_all(["th", "td"])]
             for tr in provenance.select("table")[0].select("tbody tr")]
-    assert data == [["contacts", str(report_data[0]), "13", "arrived_s",
+    assert data == [["contacts", str(report_files[0]), "13", "arrived_s",
                      "2026-11-16 08:00:00", "2026-11-17 13:00:00"]]
     text = provenance.get_text(" ", strip=True)
-    assert str(report_data[1]) in text          # the targets file
+    assert str(report_files[1]) in text          # the targets file
     assert "Time zone none recorded" in text
     assert "kpiforge.plugins.operations" in text
     left_out = {tr.th.get_text(strip=True): tr.td.get_text(strip=True)
@@ -265,3 +283,22 @@ def test_demo_writes_the_weeks_report(tmp_path):
     assert "Sun 22 Nov 2026" in soup.find(id="headline-title").get_text()
     assert "demo week" in soup.select_one("#scenario dl").get_text()
     assert len(soup.select("#trends figure")) == 11
+
+
+def test_long_trends_keep_the_latest_periods(tmp_path):
+    """Five days of 15-minute periods (480): the charts keep the latest 366, the value
+    tables the latest 60; twelve KPIs at most by default."""
+    arrived = MONDAY + np.arange(480) * 900.0 + 60
+    contacts = {"channel": np.array(["call"] * 480, dtype=object), "arrived_s": arrived,
+                "answered_s": arrived + 10, **{c: np.full(480, np.nan) for c in
+                                               REPORT_COLUMNS[3:]}}
+    report = build_report({"contacts": contacts}, grain="15min")
+    soup = parse(report.to_html())
+    intro = soup.select_one("#trends p.intro").get_text()
+    assert "the latest 366 of 480 periods (the 114 earlier ones are left out" in intro
+    figure = soup.select_one('#trends figure[data-kpi="service_level"]')
+    rows = figure.select("details tbody tr")
+    assert len(rows) == 60
+    assert rows[-1].th.get_text() == "Fri 20 Nov 2026 23:45"
+    assert figure.select_one("caption").get_text() == "the latest 60 of 366 periods"
+    assert len(soup.select("section.card tbody tr")) == 12

@@ -34,6 +34,7 @@ from kpiforge.report.simulation import (
     ScenarioSection,
     read_replications,
     scenario_figures,
+    scenario_source,
     summary_file,
 )
 from kpiforge.report.trends import TrendSection
@@ -191,7 +192,7 @@ def _assemble(title: str, view: KpiView, provenance: Provenance, registry: Regis
     sections: list[Section] = [HeadlineSection(view), TrendSection(view),
                                TreeSection(view, KpiTree.from_registry(registry), skipped)]
     if scenario is not None:
-        sections.append(ScenarioSection(scenario_figures(scenario), scenario.source))
+        sections.append(ScenarioSection(scenario_figures(scenario), scenario_source(scenario)))
     if replications is not None:
         sections.append(replications)
     sections.append(ProvenanceSection(provenance))

@@ -65,10 +65,18 @@ def _matplotlib() -> Any:
     return matplotlib
 
 
-def _figure(width: float, height: float) -> Any:
+def _figure(width: float, height: float, layout: str | None = "constrained") -> Any:
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return Figure(figsize=(width, height), layout=layout)
+
+
+def _margins(figure: Any, left: float, bottom: float) -> None:
+    """Fixed margins, in inches: a page's small charts skip the layout engine, which
+    would draw each of them twice."""
+    width, height = figure.get_size_inches()
+    figure.subplots_adjust(left=left / width, right=1 - 0.15 / width,
+                           bottom=bottom / height, top=1 - 0.12 / height)
 
 
 def _tick_formatter(unit: str) -> Any:
@@ -128,20 +136,21 @@ def draw_trend(ax: Any, view: KpiView, kpi: str) -> None:
     ax.margins(x=0.02)
 
 
-def _legend(figure: Any, ax: Any, columns: int) -> None:
+def _legend(figure: Any, ax: Any, columns: int, loc: str = "outside lower center") -> None:
     handles, labels = ax.get_legend_handles_labels()
     if len(labels) > 1:
-        figure.legend(handles, labels, loc="outside lower center", ncols=min(columns, 6))
+        figure.legend(handles, labels, loc=loc, ncols=min(columns, 6))
 
 
 def trend_svg(view: KpiView, kpi: str, description: str) -> str:
     """One KPI's trend as an inline ``<svg>`` element with ``description`` as its text
     alternative."""
     with _matplotlib().rc_context(_STYLE):
-        figure = _figure(4.6, 2.5)
+        figure = _figure(4.6, 2.5, layout=None)
+        _margins(figure, left=0.62, bottom=0.62)
         ax = figure.subplots()
         draw_trend(ax, view, kpi)
-        _legend(figure, ax, len(view.groups) + 1)
+        _legend(figure, ax, len(view.groups) + 1, loc="lower center")
         return _inline_svg(figure, f"trend-{kpi}", description)
 
 
@@ -150,7 +159,8 @@ def intervals_svg(view: KpiView, kpi: str, description: str) -> str:
     bar), and the target, as an inline ``<svg>`` element."""
     groups = list(view.groups)
     with _matplotlib().rc_context({**_STYLE, "axes.grid.axis": "x"}):
-        figure = _figure(4.6, 0.9 + 0.32 * len(groups))
+        figure = _figure(4.6, 0.9 + 0.32 * len(groups), layout=None)
+        _margins(figure, left=max(0.62, 0.09 * max(map(len, groups))), bottom=0.32)
         ax = figure.subplots()
         where = np.arange(len(groups))[::-1]
         mean = view.values[kpi][:, -1]

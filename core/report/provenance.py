@@ -120,7 +120,8 @@ class ProvenanceSection:
         p = self.provenance
         data = table(
             ["table", "read from", "rows", "time column", "first", "last"],
-            [[esc(t.name), f"<code>{esc(t.location)}</code>",
+            [[esc(t.name), "in memory" if t.location.startswith("<") else
+              f"<code>{esc(t.location)}</code>",
               "-" if t.rows is None else f"{t.rows:,}", f"<code>{esc(t.column)}</code>",
               esc(_when(t.first)), esc(_when(t.last))] for t in p.tables],
             caption="Data", numeric=(2,))

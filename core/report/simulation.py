@@ -28,6 +28,7 @@ from kpiforge.report.figures import intervals_svg
 from kpiforge.report.page import esc, status_badge, table
 from kpiforge.report.view import KpiView
 from kpiforge.results import INTERVAL_START, Result
+from kpiforge import simulations as simulations_package
 from kpiforge.simulations.scenario import Scenario
 
 #: The statistics columns of a summary file; the other columns are the group keys.
@@ -36,6 +37,8 @@ SUMMARY_FILES = ("summary.parquet", "summary.csv")
 #: Fixed grains by their length in seconds; a month is 28 to 31 days.
 _GRAIN_SECONDS = {900: "15min", 1800: "30min", 3600: "1h", DAY_S: "1d", 7 * DAY_S: "1w"}
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: Where the built-in scenarios live.
+BUILTIN_FOLDER = Path(simulations_package.__file__).parent / "scenarios"
 
 
 def summary_file(path: Path) -> Path | None:
@@ -130,6 +133,14 @@ def read_replications(path: Path, scenario: Scenario, registry: Registry) -> Rep
                          int(np.max(counts)), tuple(files))
 
 
+def scenario_source(scenario: Scenario) -> str:
+    """Where the scenario came from: its file, or the built-in scenario's name."""
+    path = Path(scenario.source)
+    if path.parent == BUILTIN_FOLDER:
+        return f"the built-in scenario {path.stem!r}"
+    return scenario.source
+
+
 def scenario_figures(scenario: Scenario) -> tuple[tuple[str, str], ...]:
     """The scenario's key figures, as (name, text) pairs."""
     last = scenario.start + dt.timedelta(days=scenario.days - 1)
@@ -173,8 +184,7 @@ class ScenarioSection:
     def render(self) -> str:
         items = "".join(f"<dt>{esc(name)}</dt><dd>{esc(text)}</dd>"
                         for name, text in self.figures)
-        source = f'<p class="note">From <code>{esc(self.source)}</code>.</p>' \
-            if self.source else ""
+        source = f'<p class="note">From {esc(self.source)}.</p>' if self.source else ""
         return f'<dl class="figures">{items}</dl>{source}'
 
 

@@ -52,8 +52,9 @@ class TrendSection:
                     "grain (<code>--grain</code>) for trends.</p>")
         intro = f"Per {esc(view.grain)}, {len(view.periods)} periods"
         if view.dropped_periods:
-            intro += (f" (the latest {MAX_PERIODS}; {view.dropped_periods} earlier periods "
-                      "are left out of the charts)")
+            intro = (f"Per {esc(view.grain)}, the latest {MAX_PERIODS} of "
+                     f"{MAX_PERIODS + view.dropped_periods} periods (the "
+                     f"{view.dropped_periods} earlier ones are left out of the charts)")
         intro += ". Dashed line: the target"
         if view.low:
             intro += "; shaded: the confidence interval of the mean over replications"
