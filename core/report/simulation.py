@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from kpiforge import simulations as simulations_package
 from kpiforge.engine.grains import DAY_S
 from kpiforge.errors import KpiforgeError
 from kpiforge.formatting import format_value
@@ -28,7 +29,6 @@ from kpiforge.report.figures import intervals_svg
 from kpiforge.report.page import esc, status_badge, table
 from kpiforge.report.view import KpiView
 from kpiforge.results import INTERVAL_START, Result
-from kpiforge import simulations as simulations_package
 from kpiforge.simulations.scenario import Scenario
 
 #: The statistics columns of a summary file; the other columns are the group keys.
