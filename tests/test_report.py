@@ -272,6 +272,29 @@ def test_a_replications_run_reports_its_intervals(tmp_path):
     mismatch = run("report", run_dir, "--by", "queue", "--out", out)
     assert mismatch.exit_code == 1
     assert "summarised by channel, not queue" in mismatch.output
+    finer = run("report", run_dir, "--grain", "1h", "--out", out)
+    assert finer.exit_code == 1
+    assert "summarised per whole run, not 1h" in finer.output
+
+
+def test_a_simulated_run_reports_its_scenario(tmp_path):
+    run_dir = tmp_path / "run"
+    assert run("simulate", "--days", "1", "--out", run_dir).exit_code == 0
+    out = tmp_path / "report.html"
+    result = run("report", run_dir, "--by", "channel", "--kpi", "service_level",
+                 "--title", "Monday", "--out", out)
+    assert result.exit_code == 0, result.output
+    soup = parse(out.read_text())
+    assert soup.title.get_text() == "Monday"
+    figures = {dt.get_text(): dd.get_text()
+               for dt, dd in zip(soup.select("#scenario dt"), soup.select("#scenario dd"),
+                                 strict=True)}
+    assert figures["Scenario"] == "demo week"
+    assert figures["Days"] == "Mon 16 Nov 2026 to Mon 16 Nov 2026 (1 day), seed 2026"
+    assert figures["Shrinkage"] == "12.0 %"
+    assert str(run_dir / "scenario.toml") in soup.select_one("#scenario p.note").get_text()
+    tables = [tr.th.get_text() for tr in soup.select("#provenance table")[0].select("tbody tr")]
+    assert tables == ["contacts", "agent_intervals"]
 
 
 def test_demo_writes_the_weeks_report(tmp_path):

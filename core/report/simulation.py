@@ -156,7 +156,7 @@ def scenario_figures(scenario: Scenario) -> tuple[tuple[str, str], ...]:
     figures = [
         ("Scenario", scenario.name),
         ("Days", f"{scenario.start:%a %d %b %Y} to {last:%a %d %b %Y} ({scenario.days} "
-                 f"days), seed {scenario.seed}"),
+                 f"day{'s' if scenario.days != 1 else ''}), seed {scenario.seed}"),
         ("Demand", "; ".join(channels) + (" (from a forecast file)"
                                           if scenario.forecast is not None else "")),
         ("Agents on shift", ", ".join(f"{d} {n}" for d, n in zip(_WEEKDAYS, agents.tolist(),
