@@ -39,7 +39,7 @@ from kpiforge.report.simulation import (
 )
 from kpiforge.report.trends import TrendSection
 from kpiforge.report.view import FROM_DEFINITION, KpiView
-from kpiforge.results import Result
+from kpiforge.results import INTERVAL_START, Result
 from kpiforge.simulations.scenario import Scenario, load_scenario
 
 DEFAULT_GRAIN = "1d"
@@ -158,7 +158,7 @@ def _replications_report(path: Path, scenario: Scenario, plan: Targets | None,
                          title: str | None) -> Report:
     run = read_replications(path, scenario, registry)
     result = run.result
-    groups = [d for d in result.dimensions if d != "interval_start"]
+    groups = [d for d in result.dimensions if d != INTERVAL_START]
     if by is not None and list(by) != groups:
         raise KpiforgeError(f"{path}: the replications are summarised by "
                             f"{', '.join(groups) or 'nothing'}, not {', '.join(by)}: leave "

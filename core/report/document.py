@@ -54,10 +54,6 @@ class Report:
         sections = (*self.sections[:where], extra, *self.sections[where:])
         return attrs.evolve(self, sections=sections)
 
-    def section(self, anchor: str) -> Section:
-        """The section whose anchor is ``anchor``."""
-        return next(s for s in self.sections if s.anchor == anchor)
-
     def to_html(self) -> str:
         """The whole page as one self-contained HTML document."""
         body = "".join(section(s.anchor, s.title, s.render()) for s in self.sections)

@@ -4,7 +4,6 @@ status and change against the period before."""
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import attrs
 
@@ -37,10 +36,12 @@ def change_cell(change: float, unit: str, direction: str) -> str:
             f"<small>{verdict}</small></span>")
 
 
-def _status_cell(status: Status | None, target: str) -> str:
-    """The status badge, and the target below it (with mathematical signs)."""
+def _status_cell(status: Status | None, target: str, source: str) -> str:
+    """The status badge, and the target below it (with mathematical signs; where it comes
+    from as its tooltip)."""
     target = target.replace(">=", "≥").replace("<=", "≤")
-    return f'{status_badge(status, "no value")}<small class="target">target {esc(target)}</small>'
+    return (f'{status_badge(status, "no value")}<small class="target" '
+            f'title="from {esc(source)}">target {esc(target)}</small>')
 
 
 
@@ -54,10 +55,6 @@ class HeadlineSection:
     @property
     def title(self) -> str:
         return f"Headline: {self.view.period_label(-1)}"
-
-    def tally(self) -> Counter[Status | None]:
-        """How many (group, KPI) values of the latest period have each status."""
-        return Counter(s for kpi in self.view.kpis for s in self.view.latest_statuses(kpi))
 
     def render(self) -> str:
         view = self.view
@@ -81,7 +78,8 @@ class HeadlineSection:
             rows.append([
                 f'<span data-kpi="{esc(name)}">{esc(name)}</span>',
                 esc(format_value(current, kpi.unit)),
-                _status_cell(status, format_plan_target(target, kpi)) if target is not None
+                _status_cell(status, format_plan_target(target, kpi),
+                             view.target_source[name]) if target is not None
                 else '<span class="muted">no target</span>',
                 change_cell(current - previous, kpi.unit, kpi.direction),
             ])

@@ -60,11 +60,10 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]], *, caption: str 
             f"<tbody>{body}</tbody></table>")
 
 
-def section(anchor: str, title: str, body: str, intro: str = "") -> str:
+def section(anchor: str, title: str, body: str) -> str:
     """A titled section of the page, labelled by its heading."""
-    intro_html = f'<p class="intro">{intro}</p>' if intro else ""
     return (f'<section id="{esc(anchor)}" aria-labelledby="{esc(anchor)}-title">'
-            f'<h2 id="{esc(anchor)}-title">{esc(title)}</h2>{intro_html}{body}</section>')
+            f'<h2 id="{esc(anchor)}-title">{esc(title)}</h2>{body}</section>')
 
 
 STYLE = """
