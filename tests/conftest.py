@@ -28,6 +28,9 @@ from handmade import (
     CONTACT_ROWS,
     CUSTOMER_COLUMNS,
     CUSTOMER_ROWS,
+    REPORT_COLUMNS,
+    REPORT_ROWS,
+    REPORT_TARGETS,
     columns_of,
     write_csv,
 )
@@ -84,3 +87,12 @@ def data_dir(tmp_path) -> Path:
     write_csv(directory / "customers.csv", CUSTOMER_ROWS, CUSTOMER_COLUMNS)
     return directory
 
+
+
+@pytest.fixture
+def report_data(tmp_path) -> tuple[Path, Path]:
+    """Two days of calls and chats (``handmade.REPORT_ROWS``) and their targets file."""
+    contacts = write_csv(tmp_path / "contacts.csv", REPORT_ROWS, REPORT_COLUMNS)
+    targets = tmp_path / "targets.toml"
+    targets.write_text(REPORT_TARGETS)
+    return contacts, targets

@@ -67,3 +67,50 @@ def write_csv(path: Path, rows, names) -> Path:
             writer.writerow(["" if v is None or (isinstance(v, float) and np.isnan(v)) else v
                              for v in row])
     return path
+
+
+# Two days of calls and chats for the report tests, as Unix times. Waits to answer (s):
+# call Mon 10, 30, 5 (and one abandon): service level (<= 20 s) 2/4, ASA 15.0 s;
+# call Tue 5, 15, 25, 11 (and one abandon): 3/5 = 60 %, ASA 14.0 s;
+# chat Mon 50, 10: 1/2, ASA 30.0 s; chat Tue 5, 8: 2/2 = 100 %, ASA 6.5 s.
+MONDAY = 1_794_787_200  # 2026-11-16 00:00 UTC
+HOUR = 3600
+#: The standard columns; those after abandoned_s are left empty (undefined KPIs).
+REPORT_COLUMNS = ("channel", "arrived_s", "answered_s", "abandoned_s", "handle_s", "acw_s",
+                  "resolved_s", "replies", "touches", "escalated", "csat", "nps")
+
+
+def _contact(channel: str, day: int, hour: int, wait: float | None = None,
+             abandon: float | None = None) -> tuple:
+    arrived = MONDAY + day * 86_400 + hour * HOUR
+    return (channel, arrived, NAN if wait is None else arrived + wait,
+            NAN if abandon is None else arrived + abandon, *[NAN] * 8)
+
+
+REPORT_ROWS = [
+    _contact("call", 0, 8, wait=10), _contact("call", 0, 9, wait=30),
+    _contact("call", 0, 10, abandon=60), _contact("call", 0, 11, wait=5),
+    _contact("chat", 0, 8, wait=50), _contact("chat", 0, 12, wait=10),
+    _contact("call", 1, 8, wait=5), _contact("call", 1, 9, wait=15),
+    _contact("call", 1, 10, wait=25), _contact("call", 1, 11, wait=11),
+    _contact("call", 1, 12, abandon=40),
+    _contact("chat", 1, 9, wait=5), _contact("chat", 1, 13, wait=8),
+]
+#: asa: call Tue 14.0 s misses 13.5 by 0.5, within the 5 % margin (0.675): at risk.
+REPORT_TARGETS = """
+[service_level]
+target = 0.8
+
+[asa]
+target = 13.5
+"""
+#: The report's headline for Tue 17 Nov with REPORT_TARGETS, worked out from the waits
+#: above: group -> KPI -> (value, status, change against Monday).
+REPORT_HEADLINE = {
+    "call": {"service_level": ("60.0 %", "missed", "+10.0 pts"),
+             "asa": ("14.0 s", "at risk", "\u22121.0 s"),
+             "offered": ("5", None, "+1")},
+    "chat": {"service_level": ("100.0 %", "met", "+50.0 pts"),
+             "asa": ("6.5 s", "met", "\u221223.5 s"),
+             "offered": ("2", None, "\u00b10")},
+}

@@ -15,6 +15,7 @@ import pytest
 import kpiforge
 import kpiforge.engine
 import kpiforge.goals
+import kpiforge.report
 import kpiforge.results
 import kpiforge.simulations
 from kpiforge import lazy
@@ -134,6 +135,9 @@ FORBIDDEN = {
     "kpiforge.plugins.lint": ("kpiforge.engine", "kpiforge.goals.targets",
                               "kpiforge.goals.lint"),
     "kpiforge.simulations.erlang": ("kpiforge.simulations.runner", "kpiforge.engine"),
+    "kpiforge.formatting": ("kpiforge.engine", "kpiforge.registry", "kpiforge.goals",
+                            "kpiforge.cli", "kpiforge.report"),
+    "kpiforge.report": ("kpiforge.cli",),
 }
 
 
@@ -148,7 +152,7 @@ def test_layers_import_only_downwards(layer, below):
 
 
 @pytest.mark.parametrize("package", [kpiforge, kpiforge.simulations, kpiforge.engine,
-                                     kpiforge.goals])
+                                     kpiforge.goals, kpiforge.report])
 def test_lazy_public_names_resolve(package):
     names = [n for n in package.__all__ if n != "__version__"]
     assert sorted(names) == sorted(package._PUBLIC)

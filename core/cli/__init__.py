@@ -28,6 +28,7 @@ BUILTIN_COMMANDS = {
     "kpis": "kpiforge.cli.kpis:kpis_group",
     "lint": "kpiforge.cli.lint:lint_command",
     "plugins": "kpiforge.cli.plugins:plugins_command",
+    "report": "kpiforge.cli.report:report_command",
     "simulate": "kpiforge.cli.simulate:simulate_command",
     "staff": "kpiforge.cli.staff:staff_command",
     "tree": "kpiforge.cli.tree:tree_command",

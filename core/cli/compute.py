@@ -14,7 +14,9 @@ from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError, MissingColumnError, MissingTableError
 from kpiforge.goals.targets import Tracked, load_targets, track
 from kpiforge.io.output import write_text
+from kpiforge.report import kpi_view, plot_kpis
 from kpiforge.results import FORMATS, Result
+from kpiforge.simulations.plots import plot_format
 
 #: The option that gives each table besides contacts.
 TABLE_OPTIONS = {"agent_intervals": "--agents PATH", "customers": "--customers PATH"}
@@ -41,6 +43,11 @@ _EXISTING = click.Path(exists=True, path_type=Path)
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file (atomically) instead of standard output.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE.png|svg",
+              help="Also draw the KPIs over time, a line per group and one panel per KPI (the "
+                   "--kpi ones; default: those with a target, then the others, 12 at most), "
+                   "as PNG or SVG. Needs --grain and kpiforge[plot].")
 @click.option("--chunk-rows", type=click.IntRange(min=1), metavar="N",
               help="Stream the input N rows at a time (bounded memory; quantiles from a "
                    "sketch, error <= 0.5 %).")
@@ -52,12 +59,16 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 def compute_command(path: Path, agents: Path | None, customers: Path | None, by: tuple[str],
                     grain: str | None, kpis: tuple[str], params: tuple[str],
                     targets_path: Path | None, fmt: str, out: Path | None,
-                    chunk_rows: int | None, workers: int | None,
+                    plot_path: Path | None, chunk_rows: int | None, workers: int | None,
                     dask_address: str | None) -> None:
     """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
     contacts, agent_intervals and customers files."""
     if fmt == "parquet" and out is None:
         raise KpiforgeError("--format parquet writes a binary file: give --out FILE")
+    if plot_path is not None:
+        if grain is None:
+            raise KpiforgeError("--plot draws KPIs over time: give --grain too (1h, 1d...)")
+        plot_format(plot_path)  # checks the suffix and matplotlib before computing
     if dask_address is not None and workers is not None:
         raise KpiforgeError("--workers and --dask do not go together: the Dask cluster has "
                             "its own workers")
@@ -67,6 +78,10 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
         "workers": workers}
     targets = None if targets_path is None else load_targets(targets_path)
     result = _compute(_tables(path, agents, customers), dask_address, options)
+    if plot_path is not None:
+        plot_kpis(plot_path, kpi_view(result, options["kpis"], targets),
+                  title=f"{path.name}: KPIs per {grain}")
+        click.echo(f"wrote {plot_path}", err=True)
     emit(result if targets is None else track(result, targets), fmt, out)
 
 

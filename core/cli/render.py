@@ -6,53 +6,16 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from kpiforge.formatting import format_plan_target, format_target, format_value
+
 if TYPE_CHECKING:
-    from kpiforge.definitions import KPI
-    from kpiforge.goals.targets import Target, Tracked
+    from kpiforge.goals.targets import Tracked
     from kpiforge.results import Result
 
-#: Units whose values are counts, shown without decimals.
-COUNT_UNITS = {"contacts", "customers", "answers"}
+__all__ = ["format_plan_target", "format_target", "format_value", "grid", "render_table"]
+
 #: At most this many groups are shown as columns (KPIs as rows); more become rows.
 MAX_GROUP_COLUMNS = 6
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A value with its unit as a person reads it: rates as percentages, counts whole."""
-    if value is None or math.isnan(value):
-        return "-"
-    if unit == "%":
-        return f"{value * 100:.1f} %"
-    if unit in COUNT_UNITS:
-        return f"{value:,.0f}"
-    if unit == "s":
-        return f"{value:,.1f} s"
-    if unit == "currency":
-        return f"{value:,.2f}"
-    return f"{value:,.2f} {unit}".rstrip()
-
-
-def format_target(kpi: KPI) -> str:
-    if kpi.target is None:
-        return ""
-    return f"{_sign(kpi)} {format_value(kpi.target, kpi.unit)}"
-
-
-def _sign(kpi: KPI) -> str:
-    return ">=" if kpi.direction == "higher" else "<=" if kpi.direction == "lower" else "~"
-
-
-def format_plan_target(target: Target, kpi: KPI) -> str:
-    """A targets file's target with the KPI's unit: ``>= 80.0 % per 1w by 2026-12-31``."""
-    if target.band is not None:
-        text = " - ".join(format_value(edge, kpi.unit) for edge in target.band)
-    else:
-        text = f"{_sign(kpi)} {format_value(target.value, kpi.unit)}"
-    if target.period:
-        text += f" per {target.period}"
-    if target.deadline:
-        text += f" by {target.deadline.isoformat()}"
-    return text
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
