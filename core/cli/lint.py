@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kpiforge.goals.lint import lint
+from kpiforge.goals.linting import lint
 from kpiforge.goals.targets import FROM_DATA, load_targets
 
 _EXISTING = click.Path(exists=True, path_type=Path)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from kpiforge.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from kpiforge.goals.lint import LintContext, LintReport, lint
+    from kpiforge.goals.linting import LintContext, LintReport, lint
     from kpiforge.goals.rules import Finding, LintRule
     from kpiforge.goals.targets import (
         Baseline,
@@ -43,9 +43,9 @@ _PUBLIC = {
     "track": "kpiforge.goals.targets",
     "Finding": "kpiforge.goals.rules",
     "LintRule": "kpiforge.goals.rules",
-    "LintContext": "kpiforge.goals.lint",
-    "LintReport": "kpiforge.goals.lint",
-    "lint": "kpiforge.goals.lint",
+    "LintContext": "kpiforge.goals.linting",
+    "LintReport": "kpiforge.goals.linting",
+    "lint": "kpiforge.goals.linting",
 }
 
 __all__ = [

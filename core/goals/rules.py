@@ -16,7 +16,7 @@ import attrs
 from kpiforge.errors import KpiforgeError
 
 if TYPE_CHECKING:
-    from kpiforge.goals.lint import LintContext
+    from kpiforge.goals.linting import LintContext
 
 #: How bad a finding is: an error makes ``kpiforge lint`` exit non-zero, a warning does not.
 SEVERITIES = ("error", "warning")
