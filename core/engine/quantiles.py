@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 
 import attrs
 import numpy as np
 
+from kpiforge.engine.accelerator import cores, loops
 from kpiforge.engine.accumulators import Min, Part, valid_rows
 from kpiforge.engine.grouping import Groups
 
@@ -105,6 +108,8 @@ class ExactQuantile:
         return np.where(has, lerp(low, high, position - below), np.nan)
 
 
+#: Rows per thread at least, when the compiled loop shares the groups out among threads.
+_ROWS_PER_THREAD = 1 << 20
 #: Below this many rows, or this few rows per group, order statistics come from one sort.
 _SORT_ROWS = 1 << 17
 _SORT_ROWS_PER_GROUP = 8
@@ -121,8 +126,12 @@ def order_statistics(codes: np.ndarray, values: np.ndarray, groups: int,
     Rather than sorting every row, a per-group histogram over uniform value buckets finds
     the buckets holding the wanted ranks; only rows in those buckets go on, with ranks
     counted from their bucket's start, to the next round (finer buckets over their narrower
-    range) or, once few, to one sort.
+    range) or, once few, to one sort. The compiled loops, where they run, instead put each
+    group's values side by side (a counting sort) and select within each group.
     """
+    compiled = loops(len(values))
+    if compiled is not None:
+        return _compiled_order_statistics(compiled, codes, values, groups, np.stack(ranks))
     # Buckets per group: enough to cut each group's rows finely, few enough that the
     # groups x buckets histogram stays smaller than the rows.
     buckets = int(min(_MAX_BUCKETS, len(values) // (2 * groups)))
@@ -149,6 +158,23 @@ def order_statistics(codes: np.ndarray, values: np.ndarray, groups: int,
     if not len(ordered):
         return [np.full(groups, np.nan) for _ in ranks]
     return [ordered[np.clip(start + rank, 0, last_row)] for rank in ranks]
+
+
+def _compiled_order_statistics(compiled: ModuleType, codes: np.ndarray, values: np.ndarray,
+                               groups: int, ranks: np.ndarray) -> list[np.ndarray]:
+    """:func:`order_statistics` by the compiled loop, the groups shared out among threads
+    in ranges of about equal rows (each thread reads every row's group, and orders only
+    its own groups' values)."""
+    threads = min(cores(), max(1, len(values) // _ROWS_PER_THREAD))
+    if threads == 1:
+        return list(compiled.order_statistics(codes, values, 0, ranks))
+    before = np.cumsum(np.bincount(codes, minlength=groups))
+    bounds = [0, *np.searchsorted(before, len(values) * np.arange(1, threads) / threads),
+              groups]
+    with ThreadPoolExecutor(threads) as pool:
+        parts = pool.map(lambda first, end: compiled.order_statistics(
+            codes, values, first, ranks[:, first:end]), bounds[:-1], bounds[1:])
+        return list(np.concatenate(list(parts), axis=1))
 
 
 def _sorted_within_groups(codes: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -175,7 +175,9 @@ def _is_number(kind: pa.DataType) -> bool:
 
 
 def _categorical(indices: pa.Array, dictionary: pa.Array) -> Categorical:
-    codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     return Categorical(codes=codes, labels=np.array(dictionary.to_pylist(), dtype=object))
 
 
@@ -203,13 +205,12 @@ def check_rules(table: Table) -> None:
     for rule in RULES[table.name]:
         if not set(rule.reads) <= table.columns.keys():
             continue
-        value = table.numbers(rule.column)
         with np.errstate(invalid="ignore"):
-            bad = ~rule.holds({name: table.numbers(name) for name in rule.reads}) \
-                & ~np.isnan(value)
-        rows = np.flatnonzero(bad)
-        if len(rows):
+            broken = rule.breaks({name: table.numbers(name) for name in rule.reads})
+        if broken.any():
+            rows = np.flatnonzero(broken)
             row = int(rows[0])
+            value = table.numbers(rule.column)
             others = f" ({len(rows) - 1} more rows like it)" if len(rows) > 1 else ""
             raise KpiforgeError(
                 f"{table.where(row)}, column {rule.column!r}: {float(value[row]):g} "
