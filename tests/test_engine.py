@@ -166,3 +166,19 @@ def test_answered_and_abandoned_both_set(contacts):
     with pytest.raises(KpiforgeError, match=r"row 1, column 'abandoned_s'.*answered or "
                        r"abandoned, not both"):
         kpiforge.compute({"contacts": contacts}, kpis=["answer_rate", "abandonment_rate"])
+
+
+def test_a_dimension_of_text_in_one_table_and_numbers_in_another_is_an_error():
+    registry = kpiforge.Registry.build(
+        measures=[("test", kpiforge.Measure("contact_rows", "contacts", "count")),
+                  ("test", kpiforge.Measure("agent_rows", "agent_intervals", "count"))],
+        kpis=[("test", kpiforge.KPI("per_agent_row", "contact_rows / agent_rows"))],
+        dimensions=[("test", kpiforge.Dimension(
+            "region", {"contacts": "region", "agent_intervals": "region"}))])
+    data = {"contacts": {"arrived_s": np.array([1.0, 2.0]), "region": np.array(["n", "s"])},
+            "agent_intervals": {"agent": np.array(["a"]), "interval_start_s": np.array([0.0]),
+                                "region": np.array([1])}}
+    with pytest.raises(KpiforgeError, match="dimension 'region' is text in one table or "
+                                            "chunk and numbers in another; give its "
+                                            "columns one type"):
+        kpiforge.compute(data, registry=registry, by=["region"])

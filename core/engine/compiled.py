@@ -27,31 +27,24 @@ def renumber(codes, numbers):
 
 
 @njit(nogil=True, cache=True)
-def order_statistics(codes, values, first, ranks):
-    """``out[r, j]``: the value of rank ``ranks[r, j]`` (0 = smallest) among the values of
-    group ``first + j`` (NaN for a group without values; ranks past either end are
-    clipped). Rows of groups outside ``first ... first + ranks.shape[1]`` are skipped, so
-    threads can share the groups out.
-
-    A counting sort by group puts each group's values side by side (two passes over the
-    rows); each group's segment is then ordered just enough to read the ranks."""
-    groups = ranks.shape[1]
-    start = np.zeros(groups + 1, dtype=np.int64)
-    for code in codes:
-        if first <= code < first + groups:
-            start[code - first + 1] += 1
-    for group in range(groups):
-        start[group + 1] += start[group]
-    fill = start[:-1].copy()
-    grouped = np.empty(start[groups], dtype=np.float64)
+def place(codes, values, groups, fill, grouped):
+    """Write each value at its group's next free slot of ``grouped`` (``fill``); a row's
+    group is ``groups[code]``, or its code where ``groups`` is None. With ``fill`` starting
+    at each group's first slot, this is a counting sort by group."""
     for i in range(len(codes)):
-        group = codes[i] - first
-        if 0 <= group < groups:
-            grouped[fill[group]] = values[i]
-            fill[group] += 1
-    out = np.full((ranks.shape[0], groups), np.nan)
+        group = codes[i] if groups is None else groups[codes[i]]
+        grouped[fill[group]] = values[i]
+        fill[group] += 1
+
+
+@njit(nogil=True, cache=True)
+def select(grouped, start, ranks):
+    """``out[r, j]``: the value of rank ``ranks[r, j]`` (0 = smallest, clipped to the ends)
+    in the segment ``grouped[start[j]:start[j + 1]]`` (NaN where it is empty). Each segment
+    is ordered just enough to read its ranks."""
+    out = np.full(ranks.shape, np.nan)
     scratch = np.empty(_EXTREMES)
-    for group in range(groups):
+    for group in range(ranks.shape[1]):
         segment = grouped[start[group]:start[group + 1]]
         if len(segment):
             _select_ranks(segment, ranks[:, group], out[:, group], scratch)

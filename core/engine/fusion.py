@@ -25,6 +25,7 @@ compiles once per machine.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import os
@@ -394,9 +395,11 @@ def fused_states(measures: Sequence[Measure], accumulators: Mapping[str, Accumul
     buffers = [array for _ in program.kept for array in
                (np.empty(groups.rows + 1, dtype=np.intp), np.empty(groups.rows + 1))]
     _kernel(program.source)(groups.codes, out, counts, *buffers, *program.arguments)
-    states: dict[str, Any] = {name: out[:, slot] for slot, name in enumerate(program.arrays)}
+    by_measure = np.ascontiguousarray(out.T)  # one row per measure: contiguous states
+    states: dict[str, Any] = dict(zip(program.arrays, by_measure, strict=True))
     for slot, name in enumerate(program.kept):
-        states[name] = (buffers[2 * slot][:counts[slot]], buffers[2 * slot + 1][:counts[slot]])
+        states[name] = [(buffers[2 * slot][:counts[slot]],
+                         buffers[2 * slot + 1][:counts[slot]], None)]
     return states
 
 
@@ -488,14 +491,19 @@ def _kernel(source: str) -> Callable[..., Any]:
 
 
 def _cache_directory() -> Path:
-    """``$XDG_CACHE_HOME/kpiforge/passes`` (``~/.cache`` by default); a fresh temporary
-    directory where that cannot be written."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    directory = Path(root) / "kpiforge" / "passes"
+    """``$XDG_CACHE_HOME/kpiforge/passes`` (``~/.cache`` by default); where that cannot be
+    written, a temporary directory removed when the process ends."""
     try:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        directory = root / "kpiforge" / "passes"
         directory.mkdir(parents=True, exist_ok=True)
         if os.access(directory, os.W_OK):
             return directory
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: no home directory
         pass
-    return Path(tempfile.mkdtemp(prefix="kpiforge-passes-"))
+    return Path(_temporary_directory().name)
+
+
+@functools.cache
+def _temporary_directory() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="kpiforge-passes-")

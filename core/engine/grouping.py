@@ -74,14 +74,15 @@ def factorize(values: np.ndarray | Categorical) -> Factor:
     return Factor(codes, 0, keys)
 
 
-def factorize_keys(parts: Sequence[Keys]) -> Factor:
-    """Like :func:`factorize` for the group keys of several partials, one after another;
-    text keys whose label lists differ (chunks read apart) are put on one list."""
+def factorize_keys(parts: Sequence[Keys], name: str) -> Factor:
+    """Like :func:`factorize` for the keys of dimension ``name`` in several partials, one
+    after another; text keys whose label lists differ (chunks read apart) are put on one
+    list."""
     texts = [part for part in parts if isinstance(part, Categorical)]
     numbers = [part for part in parts if not isinstance(part, Categorical)]
     if texts and numbers:
-        raise KpiforgeError("a dimension's column holds text in some rows and numbers in "
-                            "others; give it one type")
+        raise KpiforgeError(f"dimension {name!r} is text in one table or chunk and numbers "
+                            "in another; give its columns one type")
     if numbers:
         return factorize(np.concatenate(numbers))
     first = texts[0].labels
@@ -169,7 +170,7 @@ def sort_order(keys: dict[str, Keys]) -> np.ndarray:
     table = pa.table({f"k{i}": _sortable(values) for i, values in enumerate(keys.values())})
     order = pc.sort_indices(table, sort_keys=[(name, "ascending", "at_start")
                                               for name in table.column_names])
-    return order.to_numpy()
+    return order.to_numpy().astype(np.intp)  # Arrow's are uint64, slow to index with
 
 
 def _sortable(keys: Keys) -> pa.Array:

@@ -148,7 +148,7 @@ def align(partials: Sequence[Partial], names: Sequence[str]
         return {}, 1, [np.zeros(1, dtype=np.intp) for _ in partials]
     if len(partials) == 1:
         return dict(partials[0].keys), partials[0].count, [np.arange(partials[0].count)]
-    factors = [factorize_keys([p.keys[name] for p in partials]) for name in names]
+    factors = [factorize_keys([p.keys[name] for p in partials], name) for name in names]
     groups = combine(factors, names, rows=len(factors[0].codes))
     assert groups.codes is not None  # there are key columns
     bounds = np.cumsum([0, *(p.count for p in partials)])

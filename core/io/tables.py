@@ -79,7 +79,8 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
     columns = {}
     for column_name, column in zip(data.column_names, data.columns, strict=True):
         if column_name in schema.text and _is_number(column.type):
-            column = pc.cast(column, pa.string())
+            # Numbers as IDs are text: encode the numbers, then format only distinct ones.
+            column = pc.dictionary_encode(column).cast(pa.dictionary(pa.int32(), pa.string()))
         columns[column_name] = _convert_column(column, column_name,
                                                column_name in schema.numeric, source,
                                                header_lines, first_row)
