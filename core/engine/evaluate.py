@@ -28,20 +28,28 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     values.update(_measure_values(plan, partials, indexes, count))
     values["grain_s"] = _interval_lengths(plan, partials, keys, epoch)
     for kpi in plan.needed:
-        result = np.empty(count)
-        result[...] = kpi.evaluate(values)
-        values[kpi.name] = result
-    order = sort_order(keys) if keys else np.arange(count)
+        values[kpi.name] = _per_group(kpi.evaluate(values), count, values)
+    order = sort_order(keys) if keys else None
     return Result(
         dimensions=plan.key_names,
-        keys={n: decode(take(k, order)) for n, k in keys.items()},
-        values={k.name: values[k.name][order] for k in plan.outputs},
+        keys={n: decode(k if order is None else take(k, order)) for n, k in keys.items()},
+        values={k.name: values[k.name] if order is None else values[k.name][order]
+                for k in plan.outputs},
         kpis={k.name: k for k in plan.outputs},
         grain=plan.grain,
         epoch=epoch,
         params=plan.params,
         skipped=plan.skipped,
     )
+
+
+def _per_group(evaluated: Any, count: int, inputs: dict[str, Any]) -> np.ndarray:
+    """A formula's result as a float array of one value per group, new unless the formula
+    made it (every new group-sized array costs page faults on a VM)."""
+    result = np.asarray(evaluated, dtype=np.float64)
+    if result.shape == (count,) and not any(result is value for value in inputs.values()):
+        return result
+    return np.array(np.broadcast_to(result, (count,)))
 
 
 def _common_epoch(partials: Sequence[Partial]) -> dt.datetime:

@@ -88,12 +88,9 @@ def factorize_keys(parts: Sequence[Keys], name: str) -> Factor:
     first = texts[0].labels
     if all(t.labels is first or np.array_equal(t.labels, first) for t in texts[1:]):
         return Factor(np.concatenate([t.codes for t in texts]), 1, _every_label(first))
-    encoded = pc.dictionary_encode(pa.array(np.concatenate([t.labels for t in texts])))
-    unified = encoded.indices.to_numpy()
-    offsets = np.cumsum([0, *(len(t.labels) for t in texts)])
-    codes = [np.where(t.codes >= 0, unified[offset + t.codes], -1)
-             for t, offset in zip(texts, offsets, strict=False)]
-    labels = np.array(encoded.dictionary.to_pylist(), dtype=object)
+    labels = np.unique(np.concatenate([t.labels for t in texts]))  # sorted, as tables' are
+    # Each partial's codes through its labels' places in the union (the last, for -1, -1).
+    codes = [np.append(np.searchsorted(labels, t.labels), -1)[t.codes] for t in texts]
     return Factor(np.concatenate(codes), 1, _every_label(labels))
 
 
@@ -163,24 +160,38 @@ def _combine_large(factors: Sequence[Factor], names: Sequence[str]) -> Groups:
                   rows=len(row_codes))
 
 
-def sort_order(keys: dict[str, Keys]) -> np.ndarray:
-    """Row order sorting groups by their keys (missing keys first; text by label)."""
-    if not keys:
-        return np.arange(1)
-    table = pa.table({f"k{i}": _sortable(values) for i, values in enumerate(keys.values())})
+def sort_order(keys: dict[str, Keys]) -> np.ndarray | None:
+    """Row order sorting groups by their keys (missing keys first; text by label); None
+    when they are in order already, as they usually are (text labels sorted, as
+    dictionaries often are), which is checked in a few vectorised steps before sorting."""
+    columns = [_sortable(values) for values in keys.values()]
+    if _ascending(columns):
+        return None
+    table = pa.table({f"k{i}": pa.array(column, from_pandas=True)
+                      for i, column in enumerate(columns)})
     order = pc.sort_indices(table, sort_keys=[(name, "ascending", "at_start")
                                               for name in table.column_names])
     return order.to_numpy().astype(np.intp)  # Arrow's are uint64, slow to index with
 
 
-def _sortable(keys: Keys) -> pa.Array:
-    """Keys as an Arrow array that sorts like them: text as each label's rank (missing
-    labels as null)."""
+def _sortable(keys: Keys) -> np.ndarray:
+    """Keys as numbers that sort like them: text as each label's rank, -1 where missing."""
     if not isinstance(keys, Categorical):
-        return pa.array(keys, from_pandas=True)
-    rank = np.zeros(len(keys.labels) + 1, dtype=np.int64)  # the last for code -1
+        return keys
+    rank = np.full(len(keys.labels) + 1, -1, dtype=np.int64)  # the last for code -1
     rank[pc.sort_indices(pa.array(keys.labels)).to_numpy()] = np.arange(len(keys.labels))
-    return pa.array(rank[keys.codes], mask=keys.codes < 0)
+    return rank[keys.codes]
+
+
+def _ascending(columns: Sequence[np.ndarray]) -> bool:
+    """Whether the rows of ``columns`` are in ascending order, first column first (NaN
+    makes it false)."""
+    before = np.zeros(max(len(columns[0]) - 1, 0), dtype=bool)  # row i < row i + 1 so far
+    tied = np.ones_like(before)
+    for column in columns:
+        before |= tied & (column[:-1] < column[1:])
+        tied &= column[:-1] == column[1:]
+    return bool((before | tied).all())
 
 
 def decode(keys: Keys) -> np.ndarray:

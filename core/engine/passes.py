@@ -3,7 +3,9 @@
 A pass computes group codes from the dimensions (and the time grain), then accumulates every
 measure of the table over those shared codes. Its :class:`Partial` holds the groups' keys
 and one state per measure; partials of other rows (chunks, workers) merge exactly onto one
-key space, so the same pass serves every way of running.
+key space, so the same pass serves every way of running. Over many rows, with the compiled
+loops installed, the group codes and the measures that translate come from generated loops
+(``fusion.py``) with the same results; the other measures are accumulated with numpy.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
 
 
 def table_partial(table: Table, spec: PassSpec) -> Partial:
-    """One vectorised pass over ``table``: group codes, then every measure of the table."""
+    """One pass over ``table``: group codes, then every measure of the table (those that
+    fuse in one compiled loop, the others one by one)."""
     groups = group_rows(table, spec)
     accumulators = {measure.name: spec.accumulator(measure) for measure in spec.measures}
     states = fused_states(spec.measures, accumulators, table, spec.params, groups)

@@ -176,9 +176,16 @@ def _is_number(kind: pa.DataType) -> bool:
 
 
 def _categorical(indices: pa.Array, dictionary: pa.Array) -> Categorical:
+    """Codes and labels, the labels sorted (as results list groups, so that groups come out
+    of a pass in order and need no sorting later)."""
     if indices.null_count:
         indices = pc.fill_null(indices, -1)
     codes = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    order = pc.array_sort_indices(dictionary).to_numpy()
+    if (order[1:] < order[:-1]).any():
+        rank = np.empty(len(order) + 1, dtype=np.int32)
+        rank[order], rank[-1] = np.arange(len(order)), -1  # the last for missing (-1)
+        codes, dictionary = rank[codes], dictionary.take(order)
     return Categorical(codes=codes, labels=np.array(dictionary.to_pylist(), dtype=object))
 
 
