@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -18,6 +19,7 @@ from kpiforge.engine.evaluate import finish
 from kpiforge.engine.passes import table_partial
 from kpiforge.engine.plan import Plan
 from kpiforge.io.sources import data_source, load_sources
+from kpiforge.io.tables import table_from_arrow
 from kpiforge.registry import default_registry
 
 KPIS = ["offered", "answer_rate", "asa", "wait_p90", "csat", "backlog"]
@@ -104,6 +106,25 @@ def test_numeric_ids_become_text_labels_so_tables_join(contacts):
     numeric = dict(contacts, queue=np.where(contacts["queue"] == "a", 1, 2))
     result = kpiforge.compute({"contacts": numeric}, kpis=["offered"], by=["queue"])
     assert [(r["queue"], r["offered"]) for r in result.to_records()] == [("1", 4), ("2", 4)]
+
+
+@pytest.mark.parametrize("ids", [
+    pa.array(np.arange(1000) % 37 * 3),                          # a small span: a table of it
+    pa.array((np.arange(1000) % 17 - 8).astype(np.int8)),         # negative, narrow type
+    pa.array(np.arange(1000) * 10**9),                            # a wide span: hashed
+    pa.array([None if i % 9 == 0 else i % 5 for i in range(1000)], pa.int64()),  # missing
+    pa.array(np.arange(1000) % 7 + 0.5),                          # not integers
+])
+def test_numeric_ids_get_the_labels_and_codes_of_their_text(ids):
+    def queue(column):
+        table = pa.table({"arrived_s": np.arange(1000.0), "queue": column})
+        return table_from_arrow("contacts", table, "ids").columns["queue"]
+
+    as_numbers = queue(ids)
+    as_text = queue(pc.cast(ids, pa.string()))
+    assert as_numbers.labels.tolist() == as_text.labels.tolist()
+    assert as_numbers.labels.tolist() == sorted(as_text.labels.tolist())
+    np.testing.assert_array_equal(as_numbers.codes, as_text.codes)
 
 
 def test_default_set_skips_what_the_data_cannot_support(contacts):

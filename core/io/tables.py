@@ -80,6 +80,10 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
     for column_name, column in zip(data.column_names, data.columns, strict=True):
         if column_name in schema.text and _is_number(column.type):
             # Numbers as IDs are text: encode the numbers, then format only distinct ones.
+            ids = _small_integer_ids(column)
+            if ids is not None:
+                columns[column_name] = ids
+                continue
             column = pc.dictionary_encode(column).cast(pa.dictionary(pa.int32(), pa.string()))
         columns[column_name] = _convert_column(column, column_name,
                                                column_name in schema.numeric, source,
@@ -173,6 +177,31 @@ def _convert_column(column: pa.ChunkedArray, name: str, numeric: bool, source: s
 
 def _is_number(kind: pa.DataType) -> bool:
     return pa.types.is_integer(kind) or pa.types.is_floating(kind)
+
+
+#: Integer IDs spanning at most this many values per row (plus a fixed allowance) are
+#: numbered through a table of their span instead of by hashing: a few passes of numpy.
+_ID_SPAN_PER_ROW, _ID_SPAN_EXTRA = 4, 1024
+
+
+def _small_integer_ids(column: pa.ChunkedArray) -> Categorical | None:
+    """Integer IDs without missing values as text labels, numbered through a table of their
+    span (the same labels and codes as hashing gives); None when they are not such IDs."""
+    if not pa.types.is_integer(column.type) or column.null_count or not len(column):
+        return None
+    values = column.to_numpy()
+    low, high = int(values.min()), int(values.max())
+    if high - low > _ID_SPAN_PER_ROW * len(values) + _ID_SPAN_EXTRA or \
+            high > np.iinfo(np.int64).max:
+        return None
+    offsets = np.subtract(values, low, dtype=np.intp)
+    present = np.flatnonzero(np.bincount(offsets, minlength=high - low + 1))
+    labels = pc.cast(pa.array(present + low), pa.string())
+    order = pc.array_sort_indices(labels).to_numpy()
+    code = np.empty(high - low + 1, dtype=np.int32)
+    code[present[order]] = np.arange(len(order), dtype=np.int32)
+    return Categorical(codes=code[offsets],
+                       labels=np.array(labels.take(order).to_pylist(), dtype=object))
 
 
 def _categorical(indices: pa.Array, dictionary: pa.Array) -> Categorical:
