@@ -282,6 +282,7 @@ class _Row:
 
 
 def _row(translator: _Translator, measure: Measure) -> _Row:
+    """Translate ``measure``'s value and filter (raises :class:`_Unfusable`)."""
     value = valid = None
     if measure.value_expression is not None:
         raw = _number(translator.expression(measure.value_expression))
@@ -323,6 +324,10 @@ _UPDATES: dict[type, tuple[bool, Callable[[_Row, int], list[str]]]] = {
 
 @attrs.frozen
 class _Program:
+    """A generated loop: its source, its arguments after the fixed ones, and the measures
+    it fills, those with group-sized arrays (the columns of ``out``, in order) and those
+    keeping values (in order)."""
+
     source: str
     arguments: list[Any]
     arrays: list[str]

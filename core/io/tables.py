@@ -76,7 +76,7 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
     schema = SCHEMAS[name]
     if data.num_rows == 0:
         raise KpiforgeError(f"{source}: the {name} table has no rows")
-    columns = {}
+    columns: dict[str, Column] = {}
     for column_name, column in zip(data.column_names, data.columns, strict=True):
         if column_name in schema.text and _is_number(column.type):
             # Numbers as IDs are text: encode the numbers, then format only distinct ones.
