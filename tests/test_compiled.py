@@ -211,6 +211,22 @@ def test_group_codes_are_the_same_both_ways(monkeypatch, tricky_table):
             assert_same_bits(compiled_keys, numpy_keys, f"{grain} {name}")
 
 
+@pytest.mark.parametrize("level", [
+    np.arange(600) % 7, (np.arange(600) % 5).astype(np.uint64), (np.arange(600) % 3 - 1)
+    .astype(np.int8), np.where(np.arange(600) % 4 == 0, np.nan, np.arange(600) % 6 * 0.5),
+    np.arange(600) * 10**12])
+def test_numeric_dimensions_give_the_same_groups_both_ways(monkeypatch, level):
+    data = pa.table({"arrived_s": np.arange(600.0) * 97, "level": level})
+    table = table_from_arrow("contacts", data, "levels")
+    spec = PassSpec(table="contacts", measures=(_measure("rows", "count", None, None),),
+                    dimensions=(("level", "level"),), grain="1h", params={},
+                    quantiles=QuantileMode.EXACT)
+    compiled, numpy_only = both_ways(monkeypatch, lambda: table_partial(table, spec))
+    assert_same_bits(compiled.keys["level"], numpy_only.keys["level"])
+    assert_same_bits(compiled.keys["interval_start"], numpy_only.keys["interval_start"])
+    assert_same_bits(compiled.states["rows"], numpy_only.states["rows"])
+
+
 def test_compiled_order_statistics_are_exact(monkeypatch):
     """Groups of one value to thousands, ranks at both ends and in the middle, ties."""
     rng = np.random.default_rng(11)

@@ -425,7 +425,7 @@ def fused_groups(table: Table, columns: Sequence[str], grain: str | None,
     positions: list[str] = []
     key_lists: list[Keys] = []
     for factor in [factorize(table.columns[column]) for column in columns]:
-        positions.append(f"(a{len(arguments)}[i] + a{len(arguments) + 1})")
+        positions.append(f"(np.int64(a{len(arguments)}[i]) + a{len(arguments) + 1})")
         arguments += [factor.codes, factor.shift]
         key_lists.append(factor.keys)
     if grain is not None:
@@ -459,7 +459,7 @@ def _interval_position(table: Table, grain: str, arguments: list[Any]) -> tuple[
     if fixed is None:
         factor = factorize(interval_numbers(table.time, grain, table.epoch))
         arguments += [factor.codes, factor.shift]
-        return f"(a{len(arguments) - 2}[i] + a{len(arguments) - 1})", factor.keys
+        return f"(np.int64(a{len(arguments) - 2}[i]) + a{len(arguments) - 1})", factor.keys
     offset, length = fixed
     low, high = (int(np.floor((np.float64(end) + offset) / length))
                  for end in (np.min(table.time), np.max(table.time)))
