@@ -1,9 +1,10 @@
 """``kpiforge.compute`` against the same KPIs in pandas, polars and duckdb, in one run, on
 the same data.
 
-The contact KPIs of the foundation table by channel x queue x 15 minutes. The answers are
-checked equal before anything is timed, so the comparison is of equal work. Each baseline is
-written as a user of that tool would write it, on integer-coded keys.
+The contact KPIs of the foundation table by channel x queue x 15 minutes (172,800 groups
+over 30 days), with channel and queue given to every tool as integer codes and as
+dictionary-encoded text. The answers are checked equal before anything is timed, so the
+comparison is of equal work. Each baseline is written as a user of that tool would write it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute
 import pytest
-from conftest import size_label
+from conftest import CHANNELS, QUEUES, size_label
 
 import kpiforge
 
@@ -24,10 +25,12 @@ KPIS = ["offered", "answered", "abandoned", "answer_rate", "abandonment_rate",
         "resolution_rate", "time_to_resolution", "fcr_rate", "escalation_rate",
         "replies_per_resolution", "csat", "nps", "backlog"]
 BY = ["channel", "queue"]
+#: How channel and queue are given to every tool: integer codes, or dictionary-encoded text.
+KEYS = ["int", "text"]
 
 
 def pandas_kpis(frame: pd.DataFrame) -> pd.DataFrame:
-    """The same KPIs, written as a pandas user would: integer-coded keys, one groupby."""
+    """The same KPIs, written as a pandas user would: one groupby."""
     answered = frame["answered_s"].notna()
     resolved = frame["resolved_s"].notna()
     wait_answer = frame["answered_s"] - frame["arrived_s"]
@@ -170,62 +173,98 @@ def kpiforge_kpis(table):
     return kpiforge.compute({"contacts": table}, kpis=KPIS, by=BY, grain="15min")
 
 
-def assert_same(result, columns, name) -> None:
+@pytest.fixture(scope="session", params=KEYS)
+def keys(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def inputs(contacts_table, keys) -> tuple[pa.Table, pa.Table]:
+    """The same contacts for kpiforge and for the baselines, channel and queue as integer
+    codes (``int``) or dictionary-encoded text (``text``). The baselines get missing values
+    as nulls (polars and duckdb count NaN as a value), kpiforge as NaN."""
+    table = contacts_table
+    if keys == "int":
+        for name in ("channel", "queue"):
+            table = table.set_column(table.column_names.index(name), name,
+                                     table[name].combine_chunks().indices)
+    baseline = table
+    for i, name in enumerate(table.column_names):
+        column = table[name]
+        if pa.types.is_floating(column.type):
+            baseline = baseline.set_column(
+                i, name, pa.compute.if_else(pa.compute.is_nan(column), None, column))
+    return table, baseline
+
+
+def baseline_order(result, keys: str) -> np.ndarray:
+    """kpiforge's groups in the baselines' order: by channel, queue (as numbers where the
+    keys are integer codes, which kpiforge reads as text labels) and interval."""
+    channel, queue = (np.asarray(result.keys[name]) for name in BY)
+    if keys == "int":
+        channel, queue = channel.astype(int), queue.astype(int)
+    else:
+        channel, queue = np.searchsorted(CHANNELS, channel), np.searchsorted(QUEUES, queue)
+    return np.lexsort((result.keys["interval_start"], queue, channel))
+
+
+def assert_same(result, order, columns, name) -> None:
     for kpi in KPIS:
-        np.testing.assert_allclose(result[kpi], np.asarray(columns(kpi), dtype=np.float64),
+        np.testing.assert_allclose(result[kpi][order], np.asarray(columns(kpi), dtype=np.float64),
                                    rtol=1e-9, equal_nan=True, err_msg=f"{name}: {kpi}")
 
 
 @pytest.fixture(scope="session")
-def coded(contacts_table) -> pa.Table:
-    """The contacts with channel and queue as integer codes (what the baselines group on)
-    and missing values as nulls (polars and duckdb count NaN as a value)."""
-    table = contacts_table
-    for i, name in enumerate(table.column_names):
-        column = table[name]
-        if name in ("channel", "queue"):
-            column = column.combine_chunks().indices
-        elif pa.types.is_floating(column.type):
-            column = pa.compute.if_else(pa.compute.is_nan(column), None, column)
-        table = table.set_column(i, name, column)
-    return table
-
-
-@pytest.fixture(scope="session")
-def checked(contacts_table, coded):
+def checked(inputs, keys):
     """Every tool's answers, checked equal to kpiforge's before anything is timed."""
-    result = kpiforge_kpis(contacts_table)
-    frame = coded.to_pandas()
-    assert_same(result, pandas_kpis(frame).__getitem__, "pandas")
-    polars_frame = pl.from_arrow(coded)
-    assert_same(result, polars_kpis(polars_frame).__getitem__, "polars")
+    table, baseline = inputs
+    result = kpiforge_kpis(table)
+    order = baseline_order(result, keys)
+    frame = baseline.to_pandas()
+    assert_same(result, order, pandas_kpis(frame).__getitem__, "pandas")
+    polars_frame = pl.from_arrow(baseline)
+    assert_same(result, order, polars_kpis(polars_frame).__getitem__, "polars")
     connection = duckdb.connect()
-    assert_same(result, duckdb_kpis(connection, coded).column, "duckdb")
-    return {"pandas": frame, "polars": polars_frame, "duckdb": connection}
+    assert_same(result, order, duckdb_kpis(connection, baseline).column, "duckdb")
+    return {"kpiforge": table, "pandas": frame, "polars": polars_frame, "duckdb": connection,
+            "arrow": baseline}
 
 
-def test_kpiforge_compute(benchmark, rows, contacts_table, checked):
-    benchmark.group = f"compute-{size_label(rows)}"
-    result = benchmark(kpiforge_kpis, contacts_table)
-    assert result["offered"].sum() == contacts_table.num_rows
+def group(rows: int, keys: str) -> str:
+    return f"compute-{size_label(rows)}-{keys}"
 
 
-def test_pandas_baseline(benchmark, rows, checked):
-    benchmark.group = f"compute-{size_label(rows)}"
+def test_kpiforge_compute(benchmark, rows, keys, checked):
+    benchmark.group = group(rows, keys)
+    result = benchmark(kpiforge_kpis, checked["kpiforge"])
+    assert result["offered"].sum() == rows
+
+
+def test_kpiforge_numpy_only(benchmark, rows, keys, checked, monkeypatch):
+    """The same without the compiled loops (``KPIFORGE_NUMBA=0``): what an install without
+    ``kpiforge[fast]`` gets."""
+    monkeypatch.setenv("KPIFORGE_NUMBA", "0")
+    benchmark.group = group(rows, keys)
+    result = benchmark(kpiforge_kpis, checked["kpiforge"])
+    assert result["offered"].sum() == rows
+
+
+def test_pandas_baseline(benchmark, rows, keys, checked):
+    benchmark.group = group(rows, keys)
     result = benchmark(pandas_kpis, checked["pandas"])
-    assert result["offered"].sum() == len(checked["pandas"])
+    assert result["offered"].sum() == rows
 
 
-def test_polars_baseline(benchmark, rows, checked):
-    benchmark.group = f"compute-{size_label(rows)}"
+def test_polars_baseline(benchmark, rows, keys, checked):
+    benchmark.group = group(rows, keys)
     result = benchmark(polars_kpis, checked["polars"])
-    assert result["offered"].sum() == len(checked["polars"])
+    assert result["offered"].sum() == rows
 
 
-def test_duckdb_baseline(benchmark, rows, checked, coded):
-    benchmark.group = f"compute-{size_label(rows)}"
-    result = benchmark(duckdb_kpis, checked["duckdb"], coded)
-    assert pa.compute.sum(result["offered"]).as_py() == coded.num_rows
+def test_duckdb_baseline(benchmark, rows, keys, checked):
+    benchmark.group = group(rows, keys)
+    result = benchmark(duckdb_kpis, checked["duckdb"], checked["arrow"])
+    assert pa.compute.sum(result["offered"]).as_py() == rows
 
 
 def test_kpiforge_peak_extra_memory(rows, contacts_table):

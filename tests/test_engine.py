@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -18,6 +19,7 @@ from kpiforge.engine.evaluate import finish
 from kpiforge.engine.passes import table_partial
 from kpiforge.engine.plan import Plan
 from kpiforge.io.sources import data_source, load_sources
+from kpiforge.io.tables import table_from_arrow
 from kpiforge.registry import default_registry
 
 KPIS = ["offered", "answer_rate", "asa", "wait_p90", "csat", "backlog"]
@@ -106,6 +108,25 @@ def test_numeric_ids_become_text_labels_so_tables_join(contacts):
     assert [(r["queue"], r["offered"]) for r in result.to_records()] == [("1", 4), ("2", 4)]
 
 
+@pytest.mark.parametrize("ids", [
+    pa.array(np.arange(1000) % 37 * 3),                          # a small span: a table of it
+    pa.array((np.arange(1000) % 17 - 8).astype(np.int8)),         # negative, narrow type
+    pa.array(np.arange(1000) * 10**9),                            # a wide span: hashed
+    pa.array([None if i % 9 == 0 else i % 5 for i in range(1000)], pa.int64()),  # missing
+    pa.array(np.arange(1000) % 7 + 0.5),                          # not integers
+])
+def test_numeric_ids_get_the_labels_and_codes_of_their_text(ids):
+    def queue(column):
+        table = pa.table({"arrived_s": np.arange(1000.0), "queue": column})
+        return table_from_arrow("contacts", table, "ids").columns["queue"]
+
+    as_numbers = queue(ids)
+    as_text = queue(pc.cast(ids, pa.string()))
+    assert as_numbers.labels.tolist() == as_text.labels.tolist()
+    assert as_numbers.labels.tolist() == sorted(as_text.labels.tolist())
+    np.testing.assert_array_equal(as_numbers.codes, as_text.codes)
+
+
 def test_default_set_skips_what_the_data_cannot_support(contacts):
     result = kpiforge.compute({"contacts": contacts})
     assert "occupancy" in result.skipped and "agent_intervals" in result.skipped["occupancy"]
@@ -166,3 +187,19 @@ def test_answered_and_abandoned_both_set(contacts):
     with pytest.raises(KpiforgeError, match=r"row 1, column 'abandoned_s'.*answered or "
                        r"abandoned, not both"):
         kpiforge.compute({"contacts": contacts}, kpis=["answer_rate", "abandonment_rate"])
+
+
+def test_a_dimension_of_text_in_one_table_and_numbers_in_another_is_an_error():
+    registry = kpiforge.Registry.build(
+        measures=[("test", kpiforge.Measure("contact_rows", "contacts", "count")),
+                  ("test", kpiforge.Measure("agent_rows", "agent_intervals", "count"))],
+        kpis=[("test", kpiforge.KPI("per_agent_row", "contact_rows / agent_rows"))],
+        dimensions=[("test", kpiforge.Dimension(
+            "region", {"contacts": "region", "agent_intervals": "region"}))])
+    data = {"contacts": {"arrived_s": np.array([1.0, 2.0]), "region": np.array(["n", "s"])},
+            "agent_intervals": {"agent": np.array(["a"]), "interval_start_s": np.array([0.0]),
+                                "region": np.array([1])}}
+    with pytest.raises(KpiforgeError, match="dimension 'region' is text in one table or "
+                                            "chunk and numbers in another; give its "
+                                            "columns one type"):
+        kpiforge.compute(data, registry=registry, by=["region"])

@@ -60,7 +60,9 @@ class Count:
 
     def merge(self, parts: Sequence[Part], n: int) -> np.ndarray:
         out = np.zeros(n)
-        for state, index in parts:
+        (first, index), *others = parts
+        out[index] = first  # as 0.0 + first: a count or sum is never -0.0
+        for state, index in others:
             out[index] += state
         return out
 

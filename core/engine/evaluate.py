@@ -12,7 +12,7 @@ import numpy as np
 
 from kpiforge.engine.accumulators import Part
 from kpiforge.engine.grains import interval_bounds
-from kpiforge.engine.grouping import sort_order
+from kpiforge.engine.grouping import Keys, decode, sort_order, take
 from kpiforge.engine.passes import Partial, accumulator_for, align
 from kpiforge.engine.plan import Plan
 from kpiforge.errors import KpiforgeError
@@ -28,20 +28,28 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     values.update(_measure_values(plan, partials, indexes, count))
     values["grain_s"] = _interval_lengths(plan, partials, keys, epoch)
     for kpi in plan.needed:
-        result = np.empty(count)
-        result[...] = kpi.evaluate(values)
-        values[kpi.name] = result
-    order = sort_order(keys) if keys else np.arange(count)
+        values[kpi.name] = _per_group(kpi.evaluate(values), count, values)
+    order = sort_order(keys) if keys else None
     return Result(
         dimensions=plan.key_names,
-        keys={n: k[order] for n, k in keys.items()},
-        values={k.name: values[k.name][order] for k in plan.outputs},
+        keys={n: decode(k if order is None else take(k, order)) for n, k in keys.items()},
+        values={k.name: values[k.name] if order is None else values[k.name][order]
+                for k in plan.outputs},
         kpis={k.name: k for k in plan.outputs},
         grain=plan.grain,
         epoch=epoch,
         params=plan.params,
         skipped=plan.skipped,
     )
+
+
+def _per_group(evaluated: Any, count: int, inputs: dict[str, Any]) -> np.ndarray:
+    """A formula's result as a float array of one value per group, new unless the formula
+    made it (every new group-sized array costs page faults on a VM)."""
+    result = np.asarray(evaluated, dtype=np.float64)
+    if result.shape == (count,) and not any(result is value for value in inputs.values()):
+        return result
+    return np.array(np.broadcast_to(result, (count,)))
 
 
 def _common_epoch(partials: Sequence[Partial]) -> dt.datetime:
@@ -63,18 +71,21 @@ def _measure_values(plan: Plan, partials: Sequence[Partial], indexes: Sequence[n
     for spec in plan.specs.values():
         for measure in spec.measures:
             accumulator = accumulator_for(measure, spec.quantiles.finished)
-            values[measure.name] = accumulator.finalize(
-                accumulator.merge(parts[measure.name], count), count)
+            # One partial is already on the key space: its states need no merging.
+            state = partials[0].states[measure.name] if len(partials) == 1 else \
+                accumulator.merge(parts[measure.name], count)
+            values[measure.name] = accumulator.finalize(state, count)
     return values
 
 
-def _interval_lengths(plan: Plan, partials: Sequence[Partial], keys: dict[str, np.ndarray],
+def _interval_lengths(plan: Plan, partials: Sequence[Partial], keys: dict[str, Keys],
                       epoch: dt.datetime) -> Any:
     """``grain_s`` for formulas: each group's interval length (and the interval keys become
     their start in seconds); without a grain, the contacts' first-to-last arrival span."""
     if plan.grain:
-        keys[INTERVAL_START], lengths = interval_bounds(keys[INTERVAL_START], plan.grain,
-                                                        epoch)
+        numbers = keys[INTERVAL_START]
+        assert isinstance(numbers, np.ndarray), "interval keys are numbers"
+        keys[INTERVAL_START], lengths = interval_bounds(numbers, plan.grain, epoch)
         return lengths
     ranges = [p.time_range for p in partials if p.table == "contacts"]
     return max(r[1] for r in ranges) - min(r[0] for r in ranges) if ranges else np.nan

@@ -34,11 +34,22 @@ def _epoch_day(epoch: dt.datetime) -> np.datetime64:
     return np.datetime64(epoch.date(), "D")
 
 
+def fixed_intervals(grain: str, epoch: dt.datetime) -> tuple[float, float] | None:
+    """For a grain of fixed length: the offset and the length in seconds that number its
+    intervals, ``floor((seconds + offset) / length)``; None for weeks and months."""
+    if grain not in _FIXED_S:
+        return None
+    return float(_midnight_offset(epoch)), float(_FIXED_S[grain])
+
+
 def interval_numbers(seconds: np.ndarray, grain: str, epoch: dt.datetime) -> np.ndarray:
     """The interval each time falls in, as an int64 count of grains (comparable, dense)."""
+    fixed = fixed_intervals(grain, epoch)
+    if fixed is not None:
+        offset, length = fixed
+        return np.floor((np.asarray(seconds, dtype=np.float64) + offset) / length
+                        ).astype(np.int64)
     since_midnight = np.asarray(seconds, dtype=np.float64) + _midnight_offset(epoch)
-    if grain in _FIXED_S:
-        return np.floor(since_midnight / _FIXED_S[grain]).astype(np.int64)
     days = np.floor(since_midnight / DAY_S).astype(np.int64)
     if grain == "1w":
         return (days + epoch.weekday()) // 7

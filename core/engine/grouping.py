@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kpiforge.errors import KpiforgeError
 from kpiforge.io.categorical import Categorical
 
 #: Combined keys are compacted with a bincount over every possible combination instead of a
@@ -25,6 +26,11 @@ _DENSE_LIMIT, _DENSE_CELLS_PER_ROW = 1 << 24, 4
 _DENSE_SPAN_PER_ROW, _DENSE_SPAN_EXTRA = 4, 1024
 
 
+Keys = np.ndarray | Categorical
+"""The keys of a dimension, one per group: numbers, or text as codes into labels (so that
+merging, sorting and joining groups never handles the strings themselves)."""
+
+
 @attrs.frozen(eq=False)
 class Groups:
     """Which group each of ``rows`` rows belongs to (``codes``, or None for a single group)
@@ -32,7 +38,7 @@ class Groups:
 
     codes: np.ndarray | None
     count: int
-    keys: dict[str, np.ndarray]
+    keys: dict[str, Keys]
     rows: int
     _buffers: list[np.ndarray] = attrs.field(factory=list, init=False, repr=False)
 
@@ -47,19 +53,18 @@ class Groups:
 @attrs.frozen(eq=False)
 class Factor:
     """A key column factorised: row ``i`` is key ``keys[codes[i] + shift]``. Keeping the
-    shift apart lets integer and text codes be used as they are, without a copy."""
+    shift apart lets integer and text codes be used as they are, without a copy. Text keys
+    are a :class:`Categorical` whose position 0 is the missing label."""
 
     codes: np.ndarray
     shift: int
-    keys: np.ndarray
+    keys: Keys
 
 
 def factorize(values: np.ndarray | Categorical) -> Factor:
-    """The distinct keys of a column (None for a missing label) and each row's code."""
+    """The distinct keys of a column (text: its labels, missing first) and each row's code."""
     if isinstance(values, Categorical):
-        keys = np.empty(len(values.labels) + 1, dtype=object)
-        keys[1:] = values.labels
-        return Factor(values.codes, 1, keys)
+        return Factor(values.codes, 1, _every_label(values.labels))
     values = np.asarray(values)
     if values.dtype.kind in "iu" and len(values):
         low, high = int(values.min()), int(values.max())
@@ -69,15 +74,36 @@ def factorize(values: np.ndarray | Categorical) -> Factor:
     return Factor(codes, 0, keys)
 
 
-def factorize_keys(values: np.ndarray) -> Factor:
-    """Like :func:`factorize` for a (group-sized) key array that may mix None and labels."""
-    if values.dtype != object:
-        return factorize(values)
-    encoded = pc.dictionary_encode(pa.array(values, from_pandas=True))
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-    keys = np.empty(len(encoded.dictionary) + 1, dtype=object)
-    keys[1:] = encoded.dictionary.to_pylist()
-    return Factor(codes, 1, keys)
+def factorize_keys(parts: Sequence[Keys], name: str) -> Factor:
+    """Like :func:`factorize` for the keys of dimension ``name`` in several partials, one
+    after another; text keys whose label lists differ (chunks read apart) are put on one
+    list."""
+    texts = [part for part in parts if isinstance(part, Categorical)]
+    numbers = [part for part in parts if not isinstance(part, Categorical)]
+    if texts and numbers:
+        raise KpiforgeError(f"dimension {name!r} is text in one table or chunk and numbers "
+                            "in another; give its columns one type")
+    if numbers:
+        return factorize(np.concatenate(numbers))
+    first = texts[0].labels
+    if all(t.labels is first or np.array_equal(t.labels, first) for t in texts[1:]):
+        return Factor(np.concatenate([t.codes for t in texts]), 1, _every_label(first))
+    labels = np.unique(np.concatenate([t.labels for t in texts]))  # sorted, as tables' are
+    # Each partial's codes through its labels' places in the union (the last, for -1, -1).
+    codes = [np.append(np.searchsorted(labels, t.labels), -1)[t.codes] for t in texts]
+    return Factor(np.concatenate(codes), 1, _every_label(labels))
+
+
+def _every_label(labels: np.ndarray) -> Categorical:
+    """Every key of a text column by position: missing (position 0), then each label."""
+    return Categorical(np.arange(-1, len(labels), dtype=np.int32), labels)
+
+
+def take(keys: Keys, positions: np.ndarray) -> Keys:
+    """The keys at ``positions``."""
+    if isinstance(keys, Categorical):
+        return Categorical(keys.codes[positions], keys.labels)
+    return keys[positions]
 
 
 def combine(factors: Sequence[Factor], names: Sequence[str], rows: int) -> Groups:
@@ -95,33 +121,83 @@ def combine(factors: Sequence[Factor], names: Sequence[str], rows: int) -> Group
         np.add(flat, factor.codes, out=flat, casting="unsafe")
         if factor.shift:
             np.add(flat, factor.shift, out=flat)
-    if total <= max(_DENSE_LIMIT, _DENSE_CELLS_PER_ROW * len(flat)):
-        present = np.bincount(flat, minlength=total) > 0
-        dense = np.cumsum(present, dtype=np.intp) - 1
-        row_codes, occurring = np.take(dense, flat), np.flatnonzero(present)
-    else:
-        occurring, row_codes = np.unique(flat, return_inverse=True)
+    key_lists = [f.keys for f in factors]
+    if marks_cells(total, rows):
+        dense, count, keys = occurring_cells(np.bincount(flat, minlength=total) > 0,
+                                             key_lists, names)
+        return Groups(codes=np.take(dense, flat), count=count, keys=keys, rows=rows)
+    occurring, row_codes = np.unique(flat, return_inverse=True)
     parts = np.unravel_index(occurring, sizes)
-    keys = {n: f.keys[p] for n, f, p in zip(names, factors, parts, strict=True)}
+    keys = {n: take(k, p) for n, k, p in zip(names, key_lists, parts, strict=True)}
     return Groups(codes=row_codes.astype(np.intp, copy=False), count=len(occurring), keys=keys,
                   rows=rows)
+
+
+def marks_cells(total: int, rows: int) -> bool:
+    """Whether ``total`` combinations of keys are few enough for a table marking those
+    that occur (else the occurring ones are found by sorting)."""
+    return total <= max(_DENSE_LIMIT, _DENSE_CELLS_PER_ROW * rows)
+
+
+def occurring_cells(present: np.ndarray, key_lists: Sequence[Keys], names: Sequence[str]
+                    ) -> tuple[np.ndarray, int, dict[str, Keys]]:
+    """The groups of the cells (flattened combinations of key positions) marked
+    ``present``: each present cell's group code, the group count, and the groups' keys in
+    key order."""
+    dense = np.cumsum(present, dtype=np.intp) - 1
+    occurring = np.flatnonzero(present)
+    parts = np.unravel_index(occurring, tuple(len(k) for k in key_lists))
+    keys = {n: take(k, p) for n, k, p in zip(names, key_lists, parts, strict=True)}
+    return dense, len(occurring), keys
 
 
 def _combine_large(factors: Sequence[Factor], names: Sequence[str]) -> Groups:
     stacked = np.stack([f.codes.astype(np.int64) + f.shift for f in factors], axis=1)
     occurring, row_codes = np.unique(stacked, axis=0, return_inverse=True)
-    keys = {n: f.keys[occurring[:, i]] for i, (n, f) in enumerate(zip(names, factors,
-                                                                        strict=True))}
+    keys = {n: take(f.keys, occurring[:, i]) for i, (n, f) in enumerate(zip(names, factors,
+                                                                            strict=True))}
     return Groups(codes=row_codes.ravel().astype(np.intp), count=len(occurring), keys=keys,
                   rows=len(row_codes))
 
 
-def sort_order(keys: dict[str, np.ndarray]) -> np.ndarray:
-    """Row order sorting groups by their keys (missing keys first)."""
-    if not keys:
-        return np.arange(1)
-    table = pa.table({f"k{i}": pa.array(values, from_pandas=True)
-                      for i, values in enumerate(keys.values())})
+def sort_order(keys: dict[str, Keys]) -> np.ndarray | None:
+    """Row order sorting groups by their keys (missing keys first; text by label); None
+    when they are in order already, as they usually are (text labels sorted, as
+    dictionaries often are), which is checked in a few vectorised steps before sorting."""
+    columns = [_sortable(values) for values in keys.values()]
+    if _ascending(columns):
+        return None
+    table = pa.table({f"k{i}": pa.array(column, from_pandas=True)
+                      for i, column in enumerate(columns)})
     order = pc.sort_indices(table, sort_keys=[(name, "ascending", "at_start")
                                               for name in table.column_names])
-    return order.to_numpy()
+    return order.to_numpy().astype(np.intp)  # Arrow's are uint64, slow to index with
+
+
+def _sortable(keys: Keys) -> np.ndarray:
+    """Keys as numbers that sort like them: text as each label's rank, -1 where missing."""
+    if not isinstance(keys, Categorical):
+        return keys
+    rank = np.full(len(keys.labels) + 1, -1, dtype=np.int64)  # the last for code -1
+    rank[pc.sort_indices(pa.array(keys.labels)).to_numpy()] = np.arange(len(keys.labels))
+    return rank[keys.codes]
+
+
+def _ascending(columns: Sequence[np.ndarray]) -> bool:
+    """Whether the rows of ``columns`` are in ascending order, first column first (NaN
+    makes it false)."""
+    before = np.zeros(max(len(columns[0]) - 1, 0), dtype=bool)  # row i < row i + 1 so far
+    tied = np.ones_like(before)
+    for column in columns:
+        before |= tied & (column[:-1] < column[1:])
+        tied &= column[:-1] == column[1:]
+    return bool((before | tied).all())
+
+
+def decode(keys: Keys) -> np.ndarray:
+    """Keys as plain values: text as labels (None where missing)."""
+    if not isinstance(keys, Categorical):
+        return keys
+    labels = np.empty(len(keys.labels) + 1, dtype=object)  # the last, None, for code -1
+    labels[:-1] = keys.labels
+    return labels[keys.codes]

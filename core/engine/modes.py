@@ -9,7 +9,6 @@ pieces use every core in memory; processes serve data read piece by piece.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -18,6 +17,8 @@ import attrs
 import numpy as np
 import pyarrow as pa
 
+from kpiforge.engine.accelerator import cores
+from kpiforge.engine.grouping import Keys
 from kpiforge.engine.passes import (
     Partial,
     PassSpec,
@@ -43,10 +44,6 @@ from kpiforge.io.sources import TableOrigin, TableSource
 MIN_PIECE_ROWS = 250_000
 #: Chunk size when workers are asked for without one.
 DEFAULT_CHUNK_ROWS = 1_000_000
-
-
-def cores() -> int:
-    return os.cpu_count() or 1
 
 
 def in_memory_partials(plan: Plan, sources: Mapping[str, TableSource]) -> list[Partial]:
@@ -129,7 +126,7 @@ def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chun
     return attrs.evolve(partial, states=states)
 
 
-def _group_index(partial: Partial, keys: dict[str, np.ndarray], count: int, spec: PassSpec
+def _group_index(partial: Partial, keys: dict[str, Keys], count: int, spec: PassSpec
                  ) -> np.ndarray:
     """For each group of a chunk (its ``keys``), its index among ``partial``'s groups."""
     chunk = Partial(table=spec.table, keys=keys, count=count, states={},

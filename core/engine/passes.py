@@ -3,7 +3,9 @@
 A pass computes group codes from the dimensions (and the time grain), then accumulates every
 measure of the table over those shared codes. Its :class:`Partial` holds the groups' keys
 and one state per measure; partials of other rows (chunks, workers) merge exactly onto one
-key space, so the same pass serves every way of running.
+key space, so the same pass serves every way of running. Over many rows, with the compiled
+loops installed, the group codes and the measures that translate come from generated loops
+(``fusion.py``) with the same results; the other measures are accumulated with numpy.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import numpy as np
 
 from kpiforge.definitions import Measure
 from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
+from kpiforge.engine.fusion import fused_groups, fused_states
 from kpiforge.engine.grains import interval_numbers
-from kpiforge.engine.grouping import Groups, combine, factorize, factorize_keys
+from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
 from kpiforge.expressions import SharedValues
 from kpiforge.io.schemas import SCHEMAS
@@ -62,7 +65,7 @@ class Partial:
     """Mergeable result of a pass over some rows of one table: group keys, measure states."""
 
     table: str
-    keys: dict[str, np.ndarray]
+    keys: dict[str, Keys]
     count: int
     states: dict[str, Any]
     time_range: tuple[float, float]
@@ -79,12 +82,16 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
 
 
 def table_partial(table: Table, spec: PassSpec) -> Partial:
-    """One vectorised pass over ``table``: group codes, then every measure of the table."""
+    """One pass over ``table``: group codes, then every measure of the table (those that
+    fuse in one compiled loop, the others one by one)."""
     groups = group_rows(table, spec)
-    shared = shared_values(spec.measures)
-    states = {measure.name: spec.accumulator(measure).accumulate(
-                  groups, *measure_inputs(measure, table, spec, shared))
-              for measure in spec.measures}
+    accumulators = {measure.name: spec.accumulator(measure) for measure in spec.measures}
+    states = fused_states(spec.measures, accumulators, table, spec.params, groups)
+    rest = [measure for measure in spec.measures if measure.name not in states]
+    shared = shared_values(rest)
+    for measure in rest:
+        states[measure.name] = accumulators[measure.name].accumulate(
+            groups, *measure_inputs(measure, table, spec, shared))
     time = table.time
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
                    time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch)
@@ -92,7 +99,11 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
 
 def group_rows(table: Table, spec: PassSpec) -> Groups:
     """Which group each row of ``table`` is in, under ``spec``'s dimensions and grain."""
-    factors = [factorize(table.columns[column]) for _, column in spec.dimensions]
+    columns = [column for _, column in spec.dimensions]
+    fused = fused_groups(table, columns, spec.grain, spec.key_names)
+    if fused is not None:
+        return fused
+    factors = [factorize(table.columns[column]) for column in columns]
     if spec.grain:
         factors.append(factorize(interval_numbers(table.time, spec.grain, table.epoch)))
     return combine(factors, spec.key_names, rows=len(table))
@@ -135,15 +146,14 @@ def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
 
 
 def align(partials: Sequence[Partial], names: Sequence[str]
-          ) -> tuple[dict[str, np.ndarray], int, list[np.ndarray]]:
+          ) -> tuple[dict[str, Keys], int, list[np.ndarray]]:
     """One key space for several partials: keys, group count, and per partial the index
     mapping its groups into it."""
     if not names:
         return {}, 1, [np.zeros(1, dtype=np.intp) for _ in partials]
     if len(partials) == 1:
         return dict(partials[0].keys), partials[0].count, [np.arange(partials[0].count)]
-    factors = [factorize_keys(np.concatenate([p.keys[name] for p in partials]))
-               for name in names]
+    factors = [factorize_keys([p.keys[name] for p in partials], name) for name in names]
     groups = combine(factors, names, rows=len(factors[0].codes))
     assert groups.codes is not None  # there are key columns
     bounds = np.cumsum([0, *(p.count for p in partials)])

@@ -1,9 +1,10 @@
 """Per-group quantiles, exact or sketched, and every way of getting them.
 
 Exact (in memory): the values travel in the state; :func:`order_statistics` finds the
-wanted ranks per group through a per-group histogram over uniform value buckets, keeping
-only the rows in the buckets that hold them, and sorts only those (numpy's ``linear``
-interpolation, bit for bit).
+wanted ranks per group (numpy's ``linear`` interpolation, bit for bit): compiled, by a
+counting sort by group and a selection within each group; in numpy, through a per-group
+histogram over uniform value buckets, keeping only the rows in the buckets that hold them,
+and sorting only those.
 
 Sketched (one pass over a stream, worker processes, Dask): a logarithmic-bucket sketch in
 the manner of DDSketch (Masson, Rim and Lee, VLDB 2019). A value ``v > 0`` falls in bucket
@@ -26,10 +27,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 import numpy as np
 
+from kpiforge.engine.accelerator import cores, loops
 from kpiforge.engine.accumulators import Min, Part, valid_rows
 from kpiforge.engine.grouping import Groups
 
@@ -72,39 +75,57 @@ def lerp(low: np.ndarray, high: np.ndarray, fraction: np.ndarray) -> np.ndarray:
         return np.where(fraction >= 0.5, high - step * (1 - fraction), low + step * fraction)
 
 
+Run = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""Values kept by an exact quantile: each row's code, its value, and the map from those codes
+to the state's groups (None: the codes are the state's groups). Merging composes the maps,
+one entry per group, instead of rewriting the code of every row."""
+
+
 class ExactQuantile:
-    """The q-quantile per group with numpy's ``linear`` method; the state keeps the values."""
+    """The q-quantile per group with numpy's ``linear`` method; the state keeps the values,
+    as a list of :data:`Run`."""
 
     def __init__(self, q: float) -> None:
         self.q = q
 
     def accumulate(self, groups: Groups, values: np.ndarray | None,
-                   mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                   mask: np.ndarray | None) -> list[Run]:
         assert values is not None, "a quantile needs values"
         valid = valid_rows(values, mask)
         codes = groups.codes
         if codes is None:
             codes = np.zeros(groups.rows, dtype=np.intp)
         if valid is None:
-            return codes, np.asarray(values, dtype=np.float64)
-        return codes[valid], np.asarray(values[valid], dtype=np.float64)
+            return [(codes, np.asarray(values, dtype=np.float64), None)]
+        return [(codes[valid], np.asarray(values[valid], dtype=np.float64), None)]
 
-    def merge(self, parts: Sequence[Part], n: int) -> tuple[np.ndarray, np.ndarray]:
-        codes = np.concatenate([index[state[0]] for state, index in parts])
-        values = np.concatenate([state[1] for state, _ in parts])
-        return codes, values
+    def merge(self, parts: Sequence[Part], n: int) -> list[Run]:
+        return [(codes, values, index if groups is None else index[groups])
+                for state, index in parts for codes, values, groups in state]
 
-    def finalize(self, state: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
-        codes, values = state
-        counts = np.bincount(codes, minlength=n)
+    def finalize(self, state: list[Run], n: int) -> np.ndarray:
+        counts = group_sizes(state, n)
         has = counts > 0
         position = np.where(has, (counts - 1) * self.q, 0.0)
         below = np.floor(position).astype(np.intp)
         above = np.where(has, np.minimum(below + 1, counts - 1), 0)
-        low, high = order_statistics(codes, values, n, (below, above))
+        low, high = order_statistics(state, counts, (below, above))
         return np.where(has, lerp(low, high, position - below), np.nan)
 
 
+def group_sizes(runs: Sequence[Run], n: int) -> np.ndarray:
+    """How many values each of ``n`` groups has in ``runs``."""
+    sizes = np.zeros(n, dtype=np.intp)
+    for codes, _, groups in runs:
+        if groups is None:
+            sizes += np.bincount(codes, minlength=n)
+        else:
+            sizes[groups] += np.bincount(codes, minlength=len(groups))
+    return sizes
+
+
+#: Rows at least per thread selecting from the compiled loop's grouped values.
+_ROWS_PER_THREAD = 1 << 20
 #: Below this many rows, or this few rows per group, order statistics come from one sort.
 _SORT_ROWS = 1 << 17
 _SORT_ROWS_PER_GROUP = 8
@@ -113,10 +134,42 @@ _MAX_BUCKETS = 64
 _KEEP_AT_MOST = 0.75
 
 
-def order_statistics(codes: np.ndarray, values: np.ndarray, groups: int,
-                     ranks: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """For each array of per-group ranks, the value of that rank within each group (0 =
-    smallest; exact). Groups without rows get an arbitrary value.
+def order_statistics(runs: Sequence[Run], sizes: np.ndarray, ranks: Sequence[np.ndarray]
+                     ) -> list[np.ndarray]:
+    """For each array of per-group ranks, the value of that rank within each group of the
+    values in ``runs`` (0 = smallest; exact); ``sizes``: each group's number of values.
+    Groups without values get an arbitrary value.
+
+    The compiled loops, where they run, put each group's values side by side (a counting
+    sort: ``sizes`` say where each group starts) and select within each group, the groups
+    shared out among threads. numpy finds them with :func:`_numpy_order_statistics`.
+    """
+    rows = int(sizes.sum())
+    compiled = loops(rows)
+    if compiled is None:
+        codes = np.concatenate([c if g is None else g[c] for c, _, g in runs] or
+                               [np.zeros(0, np.intp)])
+        values = np.concatenate([v for _, v, _ in runs] or [np.zeros(0)])
+        return _numpy_order_statistics(codes, values, len(sizes), ranks)
+    start = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=start[1:])
+    fill = start[:-1].copy()
+    grouped = np.empty(rows)
+    for codes, values, groups in runs:
+        compiled.place(codes, values, groups, fill, grouped)
+    wanted = np.stack(ranks)
+    threads = min(cores(), max(1, rows // _ROWS_PER_THREAD))
+    bounds = np.searchsorted(start, rows * np.arange(threads + 1) / threads)
+    bounds[0], bounds[-1] = 0, len(sizes)
+    with ThreadPoolExecutor(threads) as pool:
+        parts = pool.map(lambda first, end: compiled.select(
+            grouped, start[first:end + 1], wanted[:, first:end]), bounds[:-1], bounds[1:])
+        return list(np.concatenate(list(parts), axis=1))
+
+
+def _numpy_order_statistics(codes: np.ndarray, values: np.ndarray, groups: int,
+                            ranks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """:func:`order_statistics` in numpy, from each row's group code and value.
 
     Rather than sorting every row, a per-group histogram over uniform value buckets finds
     the buckets holding the wanted ranks; only rows in those buckets go on, with ranks
@@ -140,8 +193,8 @@ def order_statistics(codes: np.ndarray, values: np.ndarray, groups: int,
             if len(keep) < _KEEP_AT_MOST * len(values):
                 skipped = np.where(first > 0, before[np.arange(groups),
                                                      np.maximum(first - 1, 0)], 0)
-                return order_statistics(codes[keep], values[keep], groups,
-                                        [rank - skipped for rank in ranks])
+                return _numpy_order_statistics(codes[keep], values[keep], groups,
+                                               [rank - skipped for rank in ranks])
     ordered = _sorted_within_groups(codes, values)
     per_group = np.bincount(codes, minlength=groups)
     start = np.cumsum(per_group) - per_group
@@ -268,8 +321,8 @@ def in_target_buckets(sketch: QuantileSketch, target: Targets, codes: np.ndarray
 def select_from_buckets(target: Targets, codes: np.ndarray, values: np.ndarray, n: int
                         ) -> np.ndarray:
     """The exact quantile per group from the rows kept in its target buckets."""
-    low, high = order_statistics(codes, values, n, [rank - target.ahead
-                                                    for rank in target.ranks])
+    low, high = order_statistics([(codes, values, None)], np.bincount(codes, minlength=n),
+                                 [rank - target.ahead for rank in target.ranks])
     return np.where(target.has, lerp(low, high, target.position - target.ranks[0]), np.nan)
 
 

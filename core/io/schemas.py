@@ -57,27 +57,29 @@ Columns = Mapping[str, np.ndarray]
 class RowRule:
     """A condition every row must meet where ``column`` has a value.
 
-    ``holds`` gets the table's columns (``reads`` are present) and returns a boolean per row;
-    ``meaning`` says what a failing value is, as in "answered_s 12 is before arrived_s".
+    ``breaks`` gets the table's columns (``reads`` are present) and returns, per row,
+    whether the row breaks the rule (a missing value breaks none: comparisons with NaN are
+    false, so most rules are one comparison); ``meaning`` says what a breaking value is, as
+    in "answered_s 12 is before arrived_s".
     """
 
     column: str
     reads: tuple[str, ...]
-    holds: Callable[[Columns], np.ndarray]
+    breaks: Callable[[Columns], np.ndarray]
     meaning: str
 
 
 def _at_least(column: str, other: str) -> RowRule:
-    return RowRule(column, (column, other), lambda c: c[column] >= c[other],
+    return RowRule(column, (column, other), lambda c: c[column] < c[other],
                    f"is before {other}")
 
 
 def _not_negative(column: str) -> RowRule:
-    return RowRule(column, (column,), lambda c: c[column] >= 0, "is negative")
+    return RowRule(column, (column,), lambda c: c[column] < 0, "is negative")
 
 
 def _within(column: str, low: float, high: float, scale: str) -> RowRule:
-    return RowRule(column, (column,), lambda c: (c[column] >= low) & (c[column] <= high),
+    return RowRule(column, (column,), lambda c: (c[column] < low) | (c[column] > high),
                    f"is outside the {scale} scale")
 
 
@@ -87,7 +89,7 @@ RULES: dict[str, tuple[RowRule, ...]] = {
         _at_least("abandoned_s", "arrived_s"),
         _at_least("resolved_s", "arrived_s"),
         RowRule("abandoned_s", ("answered_s", "abandoned_s"),
-                lambda c: np.isnan(c["answered_s"]),
+                lambda c: ~np.isnan(c["answered_s"]) & ~np.isnan(c["abandoned_s"]),
                 "is set although answered_s is set too (a contact is answered or abandoned, "
                 "not both)"),
         *(_not_negative(c) for c in ("handle_s", "acw_s", "replies", "touches")),

@@ -76,10 +76,15 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
     schema = SCHEMAS[name]
     if data.num_rows == 0:
         raise KpiforgeError(f"{source}: the {name} table has no rows")
-    columns = {}
+    columns: dict[str, Column] = {}
     for column_name, column in zip(data.column_names, data.columns, strict=True):
         if column_name in schema.text and _is_number(column.type):
-            column = pc.cast(column, pa.string())
+            # Numbers as IDs are text: encode the numbers, then format only distinct ones.
+            ids = _small_integer_ids(column)
+            if ids is not None:
+                columns[column_name] = ids
+                continue
+            column = pc.dictionary_encode(column).cast(pa.dictionary(pa.int32(), pa.string()))
         columns[column_name] = _convert_column(column, column_name,
                                                column_name in schema.numeric, source,
                                                header_lines, first_row)
@@ -174,8 +179,42 @@ def _is_number(kind: pa.DataType) -> bool:
     return pa.types.is_integer(kind) or pa.types.is_floating(kind)
 
 
+#: Integer IDs spanning at most this many values per row (plus a fixed allowance) are
+#: numbered through a table of their span instead of by hashing: a few passes of numpy.
+_ID_SPAN_PER_ROW, _ID_SPAN_EXTRA = 4, 1024
+
+
+def _small_integer_ids(column: pa.ChunkedArray) -> Categorical | None:
+    """Integer IDs without missing values as text labels, numbered through a table of their
+    span (the same labels and codes as hashing gives); None when they are not such IDs."""
+    if not pa.types.is_integer(column.type) or column.null_count or not len(column):
+        return None
+    values = column.to_numpy()
+    low, high = int(values.min()), int(values.max())
+    if high - low > _ID_SPAN_PER_ROW * len(values) + _ID_SPAN_EXTRA or \
+            high > np.iinfo(np.int64).max:
+        return None
+    offsets = np.subtract(values, low, dtype=np.intp)
+    present = np.flatnonzero(np.bincount(offsets, minlength=high - low + 1))
+    labels = pc.cast(pa.array(present + low), pa.string())
+    order = pc.array_sort_indices(labels).to_numpy()
+    code = np.empty(high - low + 1, dtype=np.int32)
+    code[present[order]] = np.arange(len(order), dtype=np.int32)
+    return Categorical(codes=code[offsets],
+                       labels=np.array(labels.take(order).to_pylist(), dtype=object))
+
+
 def _categorical(indices: pa.Array, dictionary: pa.Array) -> Categorical:
-    codes = pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    """Codes and labels, the labels sorted (as results list groups, so that groups come out
+    of a pass in order and need no sorting later)."""
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    order = pc.array_sort_indices(dictionary).to_numpy()
+    if (order[1:] < order[:-1]).any():
+        rank = np.empty(len(order) + 1, dtype=np.int32)
+        rank[order], rank[-1] = np.arange(len(order)), -1  # the last for missing (-1)
+        codes, dictionary = rank[codes], dictionary.take(order)
     return Categorical(codes=codes, labels=np.array(dictionary.to_pylist(), dtype=object))
 
 
@@ -203,13 +242,12 @@ def check_rules(table: Table) -> None:
     for rule in RULES[table.name]:
         if not set(rule.reads) <= table.columns.keys():
             continue
-        value = table.numbers(rule.column)
         with np.errstate(invalid="ignore"):
-            bad = ~rule.holds({name: table.numbers(name) for name in rule.reads}) \
-                & ~np.isnan(value)
-        rows = np.flatnonzero(bad)
-        if len(rows):
+            broken = rule.breaks({name: table.numbers(name) for name in rule.reads})
+        if broken.any():
+            rows = np.flatnonzero(broken)
             row = int(rows[0])
+            value = table.numbers(rule.column)
             others = f" ({len(rows) - 1} more rows like it)" if len(rows) > 1 else ""
             raise KpiforgeError(
                 f"{table.where(row)}, column {rule.column!r}: {float(value[row]):g} "
