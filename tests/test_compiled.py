@@ -111,15 +111,18 @@ FUSED = {
     "nan_constant": ("sum", "wait * 0 + limit / 0", None),
     "quantile": ("quantile", "coalesce(answered_s, abandoned_s) - arrived_s", None),
     "filtered_quantile": ("quantile", "wait", "channel != 'call'"),
+    "bool_sum": ("sum", "notnan(wait) + notnan(answered_s)", None),
+    "overflow_to_nan": ("sum", "wait * 1e307 * 100", None),
+    "text_members": ("count", None, "channel in ('call', 'chat', 'none')"),
+    "number_members": ("sum", "wait", "items not in (1, 3)"),
 }
 #: Forms numpy keeps: functions and operators without an exact row-by-row equal here,
-#: boolean arithmetic, and accumulators other than count, sum and exact quantiles.
+#: and accumulators other than count, sum and exact quantiles.
 NOT_FUSED = {
     "logarithm": ("sum", "log(wait + 1)", None),
     "power": ("sum", "wait ** 2", None),
     "floor_division": ("sum", "wait // 7", None),
     "smallest_of": ("sum", "min(wait, items)", None),
-    "bool_sum": ("sum", "notnan(wait) + notnan(answered_s)", None),
     "minimum": ("min", "wait", None),
     "maximum": ("max", "wait", "items > 0"),
 }

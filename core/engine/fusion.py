@@ -9,12 +9,13 @@ sum and kept quantile value is updated in place, without a branch on the data (a
 does not count adds 0.0, which changes no sum).
 
 The loop gives numpy's bits: per row the same IEEE operations on the same types (numpy's
-rules for float64 and int64 columns and Python constants), sums added in row order as
+rules for float64 and int64 columns and the expressions' float constants, infinities made
+NaN where the expressions make them so), sums added in row order as
 :func:`numpy.bincount` adds them. Only what has such an exact equal is fused: ``+ - * /``,
-comparisons, logic, ``isnan``, ``notnan``, ``coalesce``, ``where``, ``abs`` and ``sqrt``
-over float64 and int64 columns, and text columns compared with a label; counts, sums and
-exact quantiles. Anything else (``log``, ``exp``, powers, boolean arithmetic, other column
-types, other accumulators) stays with numpy, measure by measure.
+comparisons, logic, ``in`` lists, ``isnan``, ``notnan``, ``coalesce``, ``where``, ``abs``
+and ``sqrt`` over float64 and int64 columns, and text columns compared with a label;
+counts, sums and exact quantiles. Anything else (``log``, ``exp``, ``min``, ``max``,
+powers, other column types, other accumulators) stays with numpy, measure by measure.
 
 The generated source holds no text from the definitions: columns, parameters, constants
 and labels are arguments, so it depends only on the expressions' shapes. It is written
@@ -24,7 +25,6 @@ compiles once per machine.
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import importlib.util
@@ -73,25 +73,28 @@ class _Value:
     label: str | None = None
 
 
-_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
-_LOGIC = {ast.BitAnd: "&", ast.BitOr: "|", ast.And: "&", ast.Or: "|"}
-_COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
-            ast.GtE: ">="}
+_ARITHMETIC = {"+", "-", "*", "/"}
+_COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 _NUMBERS = ("i", "f")
 #: Column dtypes whose numpy arithmetic numba reproduces exactly.
 _COLUMN_KINDS = {np.dtype(np.float64): "f", np.dtype(np.int64): "i"}
 
 
 class _Translator:
-    """Translates expressions over one table into lines of the loop body, sharing every
-    column read and sub-expression among the measures (as numpy's ``memo`` does)."""
+    """Translates compiled expressions over one table into lines of the loop body, sharing
+    every column read and sub-expression among the measures (as numpy's shared values do).
+
+    Each operation follows :mod:`kpiforge.expressions` exactly: arithmetic over float64
+    with infinities made NaN, truth as nonzero and not NaN, text compared by code.
+    """
 
     def __init__(self, table: Table, params: Mapping[str, float]) -> None:
         self.table = table
         self.params = params
         self.arguments: list[Any] = []
         self.lines: list[str] = []
-        self.known: dict[str, _Value] = {}
+        #: (operation, argument, operand ids) -> (id, translated value)
+        self.known: dict[tuple[Any, ...], tuple[int, _Value]] = {}
 
     def argument(self, value: Any) -> str:
         self.arguments.append(value)
@@ -103,35 +106,45 @@ class _Translator:
         return name
 
     def expression(self, expression: Expression) -> _Value:
-        return self.visit(expression.tree.body)
+        """The value of ``expression``'s last node, its operands translated first."""
+        ids: list[int] = []
+        values: list[_Value] = []
+        for node in expression.nodes:
+            key = (node.op, repr(node.arg), tuple(ids[c] for c in node.children))
+            if key not in self.known:
+                value = self._translate(node.op, node.arg, [values[c] for c in node.children])
+                if value.per_row and value.kind not in ("text", "label"):
+                    value = attrs.evolve(value, code=self.local(value.code))
+                self.known[key] = (len(self.known), value)
+            ident, value = self.known[key]
+            ids.append(ident)
+            values.append(value)
+        return values[-1]
 
-    def visit(self, node: ast.AST) -> _Value:
-        key = ast.dump(node)
-        if key not in self.known:
-            value = self._translate(node)
-            if value.per_row and value.kind not in ("text", "label"):
-                value = attrs.evolve(value, code=self.local(value.code))
-            self.known[key] = value
-        return self.known[key]
+    def _translate(self, op: str, arg: Any, operands: list[_Value]) -> _Value:
+        if op == "name":
+            return self._name(arg)
+        if op == "const":
+            return _constant(arg, self.argument)
+        if op in _ARITHMETIC:
+            left, right = (_float(v) for v in operands)
+            return self._finite(f"{left} {op} {right}", operands)
+        if op == "sqrt":
+            return self._finite(f"np.sqrt({_float(operands[0])})", operands)
+        if op in _COMPARE:
+            return self._compare(op, *operands)
+        if op in ("in", "not in"):
+            member = self._member(operands[0], arg)
+            return member if op == "in" else _Value(f"(not {member.code})", "b",
+                                                     member.per_row)
+        if op in _FUNCTIONS:
+            return _FUNCTIONS[op](operands)
+        raise _Unfusable(op)
 
-    def _translate(self, node: ast.AST) -> _Value:
-        if isinstance(node, ast.Constant):
-            return _constant(node.value, self.argument)
-        if isinstance(node, ast.Name):
-            return self._name(node.id)
-        if isinstance(node, ast.BinOp):
-            return self._binary(node)
-        if isinstance(node, ast.UnaryOp):
-            return self._unary(node)
-        if isinstance(node, ast.BoolOp):
-            values = [self.visit(v) for v in node.values]
-            return _logic(_LOGIC[type(node.op)], values)
-        if isinstance(node, ast.Compare):
-            return self._compare(node)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id in _FUNCTIONS:
-            return _FUNCTIONS[node.func.id]([self.visit(a) for a in node.args])
-        raise _Unfusable(ast.unparse(node))
+    def _finite(self, code: str, operands: list[_Value]) -> _Value:
+        """``code``'s float64 value, NaN where it is infinite."""
+        value = self.local(code)
+        return _Value(f"(np.nan if np.isinf({value}) else {value})", "f", _per_row(operands))
 
     def _name(self, name: str) -> _Value:
         if name in self.params:
@@ -144,86 +157,80 @@ class _Translator:
             raise _Unfusable(name)
         return _Value(f"{self.argument(column)}[i]", _COLUMN_KINDS[column.dtype])
 
-    def _binary(self, node: ast.BinOp) -> _Value:
-        left, right = _number(self.visit(node.left)), _number(self.visit(node.right))
-        per_row = left.per_row or right.per_row
-        if isinstance(node.op, ast.Div):  # NaN where the denominator is zero
-            return _Value(f"(np.nan if {right.code} == 0 else {left.code} / {right.code})",
-                          "f", per_row)
-        if type(node.op) in _LOGIC:
-            return _logic(_LOGIC[type(node.op)], [left, right])
-        if type(node.op) not in _ARITHMETIC or "b" in (left.kind, right.kind):
-            raise _Unfusable(ast.unparse(node))
-        return _Value(f"({left.code} {_ARITHMETIC[type(node.op)]} {right.code})",
-                      _wider(left, right), per_row)
-
-    def _unary(self, node: ast.UnaryOp) -> _Value:
-        operand = _number(self.visit(node.operand))
-        if isinstance(node.op, ast.Not | ast.Invert):
-            return _Value(f"(not {_truth(operand)})", "b", operand.per_row)
-        if operand.kind == "b":
-            raise _Unfusable(ast.unparse(node))
-        sign = "-" if isinstance(node.op, ast.USub) else "+"
-        return _Value(f"({sign}{operand.code})", operand.kind, operand.per_row)
-
-    def _compare(self, node: ast.Compare) -> _Value:
-        steps = []
-        left = self.visit(node.left)
-        for op, right_node in zip(node.ops, node.comparators, strict=True):
-            right = self.visit(right_node)
-            steps.append(self._compare_pair(op, left, right))
-            left = right
-        return _logic("&", steps)
-
-    def _compare_pair(self, op: ast.cmpop, left: _Value, right: _Value) -> _Value:
+    def _compare(self, op: str, left: _Value, right: _Value) -> _Value:
         if left.kind == "label":
             left, right = right, left
-        if left.kind == "text" and right.kind == "label" and type(op) in (ast.Eq, ast.NotEq):
+        if left.kind == "text" and right.kind == "label" and op in ("==", "!="):
             assert left.column is not None and right.label is not None
             code = self.argument(left.column.code_of(right.label))
-            return _Value(f"({left.code} {_COMPARE[type(op)]} {code})", "b")
-        left, right = _number(left), _number(right)
-        if "b" in (left.kind, right.kind):
+            return _Value(f"({left.code} {op} {code})", "b")
+        if "b" in (_number(left).kind, _number(right).kind):
             raise _Unfusable("comparison with a boolean")
-        return _Value(f"({left.code} {_COMPARE[type(op)]} {right.code})", "b",
-                      left.per_row or right.per_row)
+        return _Value(f"({left.code} {op} {right.code})", "b", _per_row([left, right]))
+
+    def _member(self, value: _Value, members: tuple[Any, ...]) -> _Value:
+        """Whether ``value`` is one of ``members``: a text column's code looked up in a
+        table of its labels (the last entry, for the missing code -1, is False), or a
+        number compared with each."""
+        if value.kind == "text":
+            assert value.column is not None
+            table = np.zeros(len(value.column.labels) + 1, dtype=np.bool_)
+            table[:-1] = np.isin(value.column.labels, np.array(members, dtype=object))
+            return _Value(f"{self.argument(table)}[{value.code}]", "b")
+        number = _float(value)
+        tests = [f"({number} == {self.argument(float(m))})" for m in members]
+        return _Value("(" + (" | ".join(tests) or "False") + ")", "b", value.per_row)
 
 
-def _constant(value: Any, argument: Callable[[Any], str]) -> _Value:
-    if isinstance(value, str):
-        return _Value("", "label", per_row=False, label=value)
-    if isinstance(value, bool) or (isinstance(value, int) and not
-                                   np.iinfo(np.int64).min <= value <= np.iinfo(np.int64).max):
-        raise _Unfusable(repr(value))
-    return _Value(argument(value), "i" if isinstance(value, int) else "f", per_row=False)
+def _per_row(values: Sequence[_Value]) -> bool:
+    return any(v.per_row for v in values)
 
 
 def _number(value: _Value) -> _Value:
-    """``value`` where numpy computes with it (text and strings there are errors, which
-    numpy reports)."""
+    """``value`` where a number is wanted (text there is an error, which numpy reports)."""
     if value.kind not in ("b", *_NUMBERS):
         raise _Unfusable("text used as a number")
     return value
 
 
-def _wider(*values: _Value) -> str:
-    return "f" if any(v.kind == "f" for v in values) else "i"
+def _float(value: _Value) -> str:
+    """Code of ``value`` as a float64, as numpy converts booleans and integers."""
+    kind = _number(value).kind
+    if kind == "b":
+        return f"(1.0 if {value.code} else 0.0)"
+    return value.code if kind == "f" else f"np.float64({value.code})"
 
 
 def _truth(value: _Value) -> str:
-    """numpy's truth of a value: nonzero (NaN is true)."""
-    return value.code if value.kind == "b" else f"({value.code} != 0)"
+    """The expressions' truth of a value: nonzero and not NaN."""
+    if _number(value).kind == "b":
+        return value.code
+    return f"({value.code} != 0)" if value.kind == "i" else f"(abs({value.code}) > 0)"
 
 
-def _logic(operator: str, values: Sequence[_Value]) -> _Value:
-    values = [_number(v) for v in values]
-    return _Value("(" + f" {operator} ".join(_truth(v) for v in values) + ")", "b",
-                  any(v.per_row for v in values))
+def _constant(value: Any, argument: Callable[[Any], str]) -> _Value:
+    """A constant: a string as a label to compare with, a number (a float) as an
+    argument."""
+    if isinstance(value, str):
+        return _Value("", "label", per_row=False, label=value)
+    return _Value(argument(value), "f", per_row=False)
+
+
+def _sign(op: str, args: Sequence[_Value]) -> _Value:
+    (value,) = args
+    return _Value(f"({'-' if op == 'neg' else ''}{_float(value)})", "f", value.per_row)
+
+
+def _logic(op: str, args: Sequence[_Value]) -> _Value:
+    truths = [_truth(v) for v in args]
+    code = f"(not {truths[0]})" if op == "not" else \
+        f"({truths[0]} {'&' if op == 'and' else '|'} {truths[1]})"
+    return _Value(code, "b", _per_row(args))
 
 
 def _isnan(args: Sequence[_Value]) -> _Value:
-    (value,) = [_number(a) for a in args]
-    return _Value(f"np.isnan(np.float64({value.code}))", "b", value.per_row)
+    (value,) = args
+    return _Value(f"np.isnan({_float(value)})", "b", value.per_row)
 
 
 def _notnan(args: Sequence[_Value]) -> _Value:
@@ -231,43 +238,29 @@ def _notnan(args: Sequence[_Value]) -> _Value:
     return _Value(f"(not {isnan.code})", "b", isnan.per_row)
 
 
-def _choice(condition: str, first: _Value, second: _Value) -> _Value:
-    """``first`` where ``condition`` holds, else ``second``, in numpy's common type."""
-    if "b" in (first.kind, second.kind):
-        raise _Unfusable("a choice between booleans")
-    return _Value(f"({first.code} if {condition} else {second.code})",
-                  _wider(first, second), first.per_row or second.per_row)
-
-
 def _coalesce(args: Sequence[_Value]) -> _Value:
-    value, fallback = (_number(a) for a in args)
-    return _choice(f"np.isnan(np.float64({value.code}))", fallback, value)
+    value, fallback = args
+    return _Value(f"({_float(fallback)} if np.isnan({_float(value)}) else {_float(value)})",
+                  "f", _per_row(args))
 
 
 def _where(args: Sequence[_Value]) -> _Value:
-    condition, first, second = (_number(a) for a in args)
-    chosen = _choice(_truth(condition), first, second)
-    return attrs.evolve(chosen, per_row=chosen.per_row or condition.per_row)
+    condition, first, second = args
+    return _Value(f"({_float(first)} if {_truth(condition)} else {_float(second)})", "f",
+                  _per_row(args))
 
 
 def _abs(args: Sequence[_Value]) -> _Value:
-    (value,) = [_number(a) for a in args]
-    if value.kind == "b":
-        raise _Unfusable("abs of a boolean")
-    return _Value(f"abs({value.code})", value.kind, value.per_row)
+    (value,) = args
+    return _Value(f"abs({_float(value)})", "f", value.per_row)
 
 
-def _sqrt(args: Sequence[_Value]) -> _Value:
-    (value,) = [_number(a) for a in args]
-    if value.kind == "b":
-        raise _Unfusable("sqrt of a boolean")
-    return _Value(f"np.sqrt(np.float64({value.code}))", "f", value.per_row)
-
-
-#: The functions of :mod:`kpiforge.expressions` with an exact row-by-row form.
+#: The other operations of :mod:`kpiforge.expressions` with an exact row-by-row form.
 _FUNCTIONS: dict[str, Callable[[Sequence[_Value]], _Value]] = {
-    "isnan": _isnan, "notnan": _notnan, "coalesce": _coalesce, "where": _where,
-    "abs": _abs, "sqrt": _sqrt,
+    "isnan": _isnan, "notnan": _notnan, "coalesce": _coalesce, "where": _where, "abs": _abs,
+    "neg": functools.partial(_sign, "neg"), "pos": functools.partial(_sign, "pos"),
+    "not": functools.partial(_logic, "not"), "and": functools.partial(_logic, "and"),
+    "or": functools.partial(_logic, "or"),
 }
 
 
