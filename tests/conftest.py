@@ -16,6 +16,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,6 +48,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("kpiforge")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests run in a temporary directory, so that a file written by a relative path never
+    lands in the working tree."""
+    previous = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(previous)
 
 
 @pytest.fixture
