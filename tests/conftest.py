@@ -86,6 +86,15 @@ def contacts_csv(tmp_path) -> Path:
 
 
 @pytest.fixture
+def flat(tmp_path) -> Path:
+    """The smallest scenario (the planner's guide's, shipped as flat.toml) as a file."""
+    path = tmp_path / "flat.toml"
+    shutil.copyfile(Path(__file__).parent.parent / "simulations" / "scenarios" / "flat.toml",
+                    path)
+    return path
+
+
+@pytest.fixture
 def data_dir(tmp_path) -> Path:
     """A directory holding the three tables as CSV files."""
     directory = tmp_path / "data"

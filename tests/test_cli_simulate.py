@@ -154,13 +154,6 @@ def one_line_error(result, message):
     assert line.startswith("Error: ") and message in line, line
 
 
-@pytest.fixture
-def flat(tmp_path):
-    path = tmp_path / "flat.toml"
-    path.write_text(MINIMAL)
-    return path
-
-
 #: --set KEY=VALUE of each kind of number, and the key the error names.
 NUMBERS = [
     ("channels.call.volume_per_day", "{}", "channels.call.volume_per_day"),

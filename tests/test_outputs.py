@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from handmade import CONTACT_ROWS
-from test_scenario import MINIMAL
+from test_cli_simulate import one_line_error
 from test_shifts import DAY_PATTERN, forecast_file, patterns_file
 
 from kpiforge.cli import cli
@@ -36,22 +36,8 @@ def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def one_line_error(result, message):
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    [line] = result.output.strip().splitlines()
-    assert line.startswith("Error: ") and message in line, line
-
-
-@pytest.fixture
-def scenario_file(tmp_path):
-    path = tmp_path / "flat.toml"
-    path.write_text(MINIMAL)
-    return path
-
-
-def simulate_args(scenario_file, out, *more):
-    return ("simulate", scenario_file, "--days", "1", "--set", "channels.call.volume_per_day=200",
+def simulate_args(flat, out, *more):
+    return ("simulate", flat, "--days", "1", "--set", "channels.call.volume_per_day=200",
             "--set", "staffing.agents=2", "--out", out, *more)
 
 
@@ -118,14 +104,14 @@ def test_an_unwritable_output_directory_is_one_line(tmp_path, contacts_csv, monk
     one_line_error(result, f"{tmp_path / 'r.json'}: cannot write: Permission denied")
 
 
-def test_an_unwritable_run_directory_is_one_line(tmp_path, scenario_file, monkeypatch):
+def test_an_unwritable_run_directory_is_one_line(tmp_path, flat, monkeypatch):
     monkeypatch.setattr("kpiforge.io.output.tempfile.mkdtemp", _refuse)
-    result = run(*simulate_args(scenario_file, tmp_path / "run"))
+    result = run(*simulate_args(flat, tmp_path / "run"))
     one_line_error(result, f"{tmp_path / 'run'}: cannot write: Permission denied")
     assert not (tmp_path / "run").exists()
 
 
-def test_a_read_only_directory_is_one_line(tmp_path, contacts_csv, scenario_file):
+def test_a_read_only_directory_is_one_line(tmp_path, contacts_csv, flat):
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)
@@ -135,7 +121,7 @@ def test_a_read_only_directory_is_one_line(tmp_path, contacts_csv, scenario_file
     try:
         one_line_error(run("compute", contacts_csv, "--format", "json", "--out",
                            locked / "r.json"), "cannot write: Permission denied")
-        one_line_error(run(*simulate_args(scenario_file, locked / "run")),
+        one_line_error(run(*simulate_args(flat, locked / "run")),
                        "cannot write: Permission denied")
     finally:
         locked.chmod(0o755)
@@ -164,17 +150,17 @@ def test_a_closed_standard_output_ends_quietly(contacts_csv):
 # --- a run directory holds one run --------------------------------------------------------
 
 
-def test_a_run_directory_is_not_mixed_with_an_earlier_run(tmp_path, scenario_file):
+def test_a_run_directory_is_not_mixed_with_an_earlier_run(tmp_path, flat):
     out = tmp_path / "run"
-    assert run(*simulate_args(scenario_file, out)).exit_code == 0
+    assert run(*simulate_args(flat, out)).exit_code == 0
     first = pq.read_table(out / "contacts.parquet").num_rows
-    again = run(*simulate_args(scenario_file, out, "--format", "csv", "--seed", "9"))
+    again = run(*simulate_args(flat, out, "--format", "csv", "--seed", "9"))
     one_line_error(again, f"{out}: is not empty (agent_intervals.parquet, contacts.parquet, "
                           "scenario.toml)")
     assert "--force" in again.output
     assert sorted(p.name for p in out.iterdir()) == [
         "agent_intervals.parquet", "contacts.parquet", "scenario.toml"]
-    forced = run(*simulate_args(scenario_file, out, "--format", "csv", "--seed", "9",
+    forced = run(*simulate_args(flat, out, "--format", "csv", "--seed", "9",
                                 "--force"))
     assert forced.exit_code == 0, forced.output
     assert sorted(p.name for p in out.iterdir()) == [
@@ -186,20 +172,20 @@ def test_a_run_directory_is_not_mixed_with_an_earlier_run(tmp_path, scenario_fil
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flat.toml", "run"]
 
 
-def test_an_empty_directory_is_filled(tmp_path, scenario_file, monkeypatch):
+def test_an_empty_directory_is_filled(tmp_path, flat, monkeypatch):
     empty = tmp_path / "here"
     empty.mkdir()
     monkeypatch.chdir(empty)
-    assert run(*simulate_args(scenario_file, ".")).exit_code == 0
+    assert run(*simulate_args(flat, ".")).exit_code == 0
     assert sorted(p.name for p in empty.iterdir()) == [
         "agent_intervals.parquet", "contacts.parquet", "scenario.toml"]
-    one_line_error(run(*simulate_args(scenario_file, ".", "--force")),
+    one_line_error(run(*simulate_args(flat, ".", "--force")),
                    "holds the current directory; it cannot be replaced")
 
 
-def test_replications_directory_holds_one_run(tmp_path, scenario_file):
+def test_replications_directory_holds_one_run(tmp_path, flat):
     out = tmp_path / "reps"
-    args = (*simulate_args(scenario_file, out), "--replications", "2", "--workers", "1",
+    args = (*simulate_args(flat, out), "--replications", "2", "--workers", "1",
             "--kpi", "offered")
     assert run(*args).exit_code == 0
     (out / "notes.txt").write_text("mine")
@@ -287,11 +273,11 @@ def test_temporary_files_of_a_killed_compute_are_cleaned_by_the_next(tmp_path, c
 
 
 def test_staging_directories_of_a_killed_simulate_are_cleaned_by_the_next(tmp_path,
-                                                                          scenario_file):
-    _killed_while_writing(tmp_path, *simulate_args(scenario_file, tmp_path / "run"))
+                                                                          flat):
+    _killed_while_writing(tmp_path, *simulate_args(flat, tmp_path / "run"))
     [left] = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert TEMPORARY.match(left) and left.startswith(".run.kpiforge-")
-    assert run(*simulate_args(scenario_file, tmp_path / "run")).exit_code == 0
+    assert run(*simulate_args(flat, tmp_path / "run")).exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flat.toml", "run"]
 
 
