@@ -9,6 +9,7 @@ rates (the tools draw different random streams, so their counts differ slightly)
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,10 +70,12 @@ def ciw_model(days: int, seed: int = 1) -> int:
 
 @pytest.mark.benchmark(group="simulate-flat")
 def test_kpiforge_simulate_command(benchmark, sim_days, tmp_path):
-    """The whole `kpiforge simulate` command: start-up, simulation, writing Parquet."""
+    """The whole `kpiforge simulate` command: start-up, simulation, writing Parquet (into a
+    new directory each round, as a run directory holds one run)."""
     out = tmp_path / "run"
 
     def command():
+        shutil.rmtree(out, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "kpiforge", "simulate", str(FLAT), "--days",
                         str(sim_days), "--out", str(out)], check=True, capture_output=True)
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         load_scenario,
         parse_scenario,
     )
+    from kpiforge.simulations.size import Limits, RunSize, RunSizeError, estimate_size
 
 #: Public name -> the module that defines it.
 _PUBLIC = {
@@ -50,13 +51,18 @@ _PUBLIC = {
                     "kpiforge.simulations.replications"),
     **dict.fromkeys(("BUILTIN_SCENARIOS", "Scenario", "ScenarioError", "builtin_scenario",
                      "load_scenario", "parse_scenario"), "kpiforge.simulations.scenario"),
+    **dict.fromkeys(("Limits", "RunSize", "RunSizeError", "estimate_size"),
+                    "kpiforge.simulations.size"),
 }
 
 __all__ = [
     "BUILTIN_SCENARIOS",
     "FORMATS",
+    "Limits",
     "QueueMetrics",
     "Replications",
+    "RunSize",
+    "RunSizeError",
     "Scenario",
     "ScenarioError",
     "Simulation",
@@ -66,6 +72,7 @@ __all__ = [
     "erlang_a",
     "erlang_b",
     "erlang_c",
+    "estimate_size",
     "load_scenario",
     "mean_ci",
     "parse_scenario",

@@ -36,6 +36,7 @@ from kpiforge.engine import compute
 from kpiforge.io.timestamps import to_datetime64
 from kpiforge.simulations.runner import check_format, simulate
 from kpiforge.simulations.scenario import Scenario
+from kpiforge.simulations.size import DEFAULT_LIMITS, Limits, check_size
 from kpiforge.simulations.streams import replication_seeds
 
 INTERVAL_START = "interval_start"
@@ -67,7 +68,7 @@ class _Outcome:
 
 def _run(job: _Job) -> _Outcome:
     """One replication: simulate, write its tables if asked, compute its KPIs."""
-    run = simulate(job.scenario, job.seed)
+    run = simulate(job.scenario, job.seed, limits=None)  # checked once, before the jobs
     if job.tables is not None:
         directory = job.tables / replication_name(job.index)
         directory.mkdir(parents=True, exist_ok=True)
@@ -225,7 +226,8 @@ def run_replications(scenario: Scenario, replications: int, *,
                      kpis: Iterable[str] | None = None, by: Sequence[str] = (),
                      grain: str | None = None, params: Mapping[str, Any] | None = None,
                      workers: int | None = None, tables: str | os.PathLike | None = None,
-                     fmt: str = "parquet") -> Replications:
+                     fmt: str = "parquet", limits: Limits | None = DEFAULT_LIMITS
+                     ) -> Replications:
     """Run ``replications`` seeded replications of ``scenario`` and compute their KPIs.
 
     Parameters
@@ -238,10 +240,15 @@ def run_replications(scenario: Scenario, replications: int, *,
         A directory to write each replication's tables into, as ``001/contacts.FMT``,
         ``001/agent_intervals.FMT`` and ``001/scenario.toml``, ``002/``... (``fmt``:
         parquet or csv); None keeps only the KPIs.
+    limits
+        The largest run each replication may be, as for :func:`simulate` (checked once,
+        before any runs).
     """
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications}")
     check_format(fmt)
+    if limits is not None:
+        check_size(scenario, limits)
     jobs = [_Job(scenario, i, seed, None if kpis is None else tuple(kpis), tuple(by), grain,
                  dict(params or {}), None if tables is None else Path(tables), fmt)
             for i, seed in enumerate(replication_seeds(scenario.seed, replications))]

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +24,7 @@ import pyarrow.parquet as pq
 import simpy
 
 from kpiforge.errors import KpiforgeError
+from kpiforge.io.output import atomic_directory
 from kpiforge.io.timestamps import with_epoch
 from kpiforge.simulations.demand import (
     Demand,
@@ -37,6 +36,7 @@ from kpiforge.simulations.demand import (
 from kpiforge.simulations.model import Agent, ContactCentre, Contacts, queue_layout
 from kpiforge.simulations.scenario import DAY_S, TIER2, Scenario, Shift
 from kpiforge.simulations.schedules import interval_table, seats
+from kpiforge.simulations.size import DEFAULT_LIMITS, Limits, check_size
 from kpiforge.simulations.streams import stream
 
 FORMATS = ("parquet", "csv")
@@ -55,20 +55,16 @@ class Simulation:
         """The tables as ``kpiforge.compute`` takes them."""
         return {"contacts": self.contacts, "agent_intervals": self.agent_intervals}
 
-    def write(self, directory: str | os.PathLike, fmt: str = "parquet") -> list[Path]:
+    def write(self, directory: str | os.PathLike, fmt: str = "parquet",
+              force: bool = False) -> list[Path]:
         """Write ``contacts``, ``agent_intervals`` and the resolved ``scenario.toml`` into
-        ``directory``; files appear only once all are written."""
+        ``directory``, which holds this run only: it must be new or empty, or with ``force``
+        it is replaced whole. The files appear only once all are written."""
         check_format(fmt)
-        target = Path(directory)
-        if target.exists() and not target.is_dir():
-            raise KpiforgeError(f"{target}: exists and is not a directory")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_directory(directory, force) as staging:
             self.write_files(staging, fmt)
-            return move_into(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            names = sorted(p.name for p in staging.iterdir())
+        return [Path(directory) / name for name in names]
 
     def write_files(self, directory: Path, fmt: str) -> None:
         """``contacts.FMT``, ``agent_intervals.FMT`` and ``scenario.toml`` into an existing
@@ -87,28 +83,20 @@ def check_format(fmt: str) -> None:
         raise KpiforgeError(f"unknown format {fmt!r}; use {' or '.join(FORMATS)}")
 
 
-def move_into(staging: Path, target: Path) -> list[Path]:
-    """Move everything in ``staging`` into ``target`` (created); the moved top-level paths."""
-    target.mkdir(exist_ok=True)
-    written = []
-    for path in sorted(staging.iterdir()):
-        destination = target / path.name
-        if destination.is_dir():
-            shutil.rmtree(destination)
-        os.replace(path, destination)
-        written.append(destination)
-    return written
-
-
 def simulate(scenario: Scenario, seed: int | np.random.SeedSequence | None = None,
-             progress: Callable[[int], None] | None = None) -> Simulation:
+             progress: Callable[[int], None] | None = None,
+             limits: Limits | None = DEFAULT_LIMITS) -> Simulation:
     """Run ``scenario`` (with ``seed`` instead of its own, if given); ``progress`` is called
-    with the count of simulated days as each completes (warm-up and warm-down included)."""
+    with the count of simulated days as each completes (warm-up and warm-down included).
+    A run whose estimated size is beyond ``limits`` (None: none) does not start: a
+    :class:`~kpiforge.simulations.size.RunSizeError` says why."""
     started = time.perf_counter()
+    demand = Demand(scenario)
+    if limits is not None:
+        check_size(scenario, limits, demand)
     sequence = seed if isinstance(seed, np.random.SeedSequence) else \
         np.random.SeedSequence(scenario.seed if seed is None else seed)
     keys, kinds = queue_layout(scenario)
-    demand = Demand(scenario)
     contacts = Contacts(len(scenario.channels))
     channel_order = _draw_arrivals(scenario, sequence, demand, keys, contacts)
     env = simpy.Environment(initial_time=scenario.begin_s)

@@ -34,6 +34,13 @@ from kpiforge.simulations.scenario_forecast import (
 from kpiforge.simulations.sections import (
     ALL_DAY,
     DAY_S,
+    MAX_CONCURRENCY,
+    MAX_CUSTOMERS,
+    MAX_DAYS,
+    MAX_DURATION_S,
+    MAX_POINTS,
+    MAX_SEED,
+    MAX_STRETCH,
     WEEKDAYS,
     Hours,
     ScenarioError,
@@ -47,6 +54,7 @@ from kpiforge.simulations.sections import (
     hours,
     hours_text,
     names,
+    normalised,
     number,
     profile,
     required,
@@ -138,6 +146,11 @@ class Shift:
     concurrency: int
     tier: int
     breaks: tuple[Break, ...]
+
+    @property
+    def agent_prefix(self) -> str:
+        """What its agents' ids start with: ``late shift`` has ``late_shift-01``..."""
+        return self.name.replace(" ", "_")
 
 
 @attrs.frozen
@@ -271,13 +284,15 @@ class Scenario:
 
     @property
     def first_day(self) -> int:
-        """The first simulated day, counted from ``start`` (negative in the warm-up)."""
-        return -math.ceil(self.warmup)
+        """The first simulated day, counted from ``start`` (negative in the warm-up): the
+        day holding :attr:`begin_s`."""
+        return math.floor(self.begin_s / DAY_S)
 
     @property
     def last_day(self) -> int:
-        """One past the last simulated day (the warm-down included)."""
-        return self.days + math.ceil(self.warmdown)
+        """One past the last simulated day (the warm-down included): the day that ends at
+        or after :attr:`end_s`."""
+        return math.ceil(self.end_s / DAY_S)
 
     @property
     def epoch(self) -> dt.datetime:
@@ -393,6 +408,9 @@ def parse_scenario(raw: Mapping[str, Any], source: str = "<scenario>") -> Scenar
     if forecast_file:
         check_channels(rows, list(channels_section.data), str(forecast_file[0]))
     in_forecast = {row.channel for row in rows}
+    for channel_name in channels_section.data:
+        if not isinstance(channel_name, str) or not channel_name:
+            channels_section.fail(f"a channel's name is text, got {channel_name!r}")
     channels = tuple(_channel(channels_section.section(channel_name), channel_name,
                               channel_name in in_forecast)
                      for channel_name in list(channels_section.data))
@@ -410,17 +428,24 @@ def parse_scenario(raw: Mapping[str, Any], source: str = "<scenario>") -> Scenar
 def _head(head: Section) -> dict[str, Any]:
     out = {
         "name": head.take("name", text, "scenario"),
-        "days": head.take("days", number(1, integer=True)),
-        "seed": head.take("seed", number(0, integer=True)),
+        "days": head.take("days", number(1, MAX_DAYS, integer=True)),
+        "seed": head.take("seed", number(0, MAX_SEED, integer=True)),
         "start": head.take("start", date, dt.date(2026, 1, 5)),
         "interval_s": head.take("interval_min", number(1, 60, integer=True), 15) * 60,
-        "customers": head.take("customers", number(1, integer=True), 10_000),
-        "warmup": head.take("warmup", number(0), 0.0),
-        "warmdown": head.take("warmdown", number(0), 0.0),
+        "customers": head.take("customers", number(1, MAX_CUSTOMERS, integer=True), 10_000),
+        "warmup": head.take("warmup", number(0, MAX_DAYS), 0.0),
+        "warmdown": head.take("warmdown", number(0, MAX_DAYS), 0.0),
     }
     if 3600 % out["interval_s"]:
         head.fail(f"must divide an hour (5, 10, 15, 30, 60), got {out['interval_s'] // 60}",
                   "interval_min")
+    # The run reaches from the day before the warm-up (a night shift) past the warm-down.
+    first = out["start"].toordinal() - math.ceil(out["warmup"]) - 1
+    last = out["start"].toordinal() + out["days"] + math.ceil(out["warmdown"])
+    if first < dt.date.min.toordinal() or last > dt.date.max.toordinal():
+        head.fail(f"a run of {out['days']} day(s) from {out['start']} (with its warm-up and "
+                  f"warm-down) leaves the calendar ({dt.date.min} to {dt.date.max})",
+                  "start")
     head.done()
     return out
 
@@ -464,7 +489,8 @@ def _channel(s: Section, name: str, in_forecast: bool) -> Channel:
     kind = required(s, "kind", _kind_of, name not in KINDS, name)
     email = kind == "email"
     aht = s.take("aht_s", distribution)
-    reply_sla = s.take("reply_sla_s", number(0, above=True), 86_400.0 if email else 20.0)
+    reply_sla = s.take("reply_sla_s", number(0, MAX_DURATION_S, above=True),
+                       86_400.0 if email else 20.0)
     channel = Channel(
         name=name, kind=kind,
         volume_per_day=required(s, "volume_per_day", number(0), not in_forecast, 0.0),
@@ -476,9 +502,10 @@ def _channel(s: Section, name: str, in_forecast: bool) -> Channel:
         queues=s.take("queues", _queues, {name: 1.0}), aht_s=aht,
         acw_s=s.take("acw_s", distribution, Distribution.fixed(0)),
         patience_s=None if email else s.take("patience_s", distribution, None),
-        concurrency_stretch=s.take("concurrency_stretch", number(0), 0.25),
+        concurrency_stretch=s.take("concurrency_stretch", number(0, MAX_STRETCH), 0.25),
         reply_sla_s=reply_sla,
-        wait_tolerance_s=s.take("wait_tolerance_s", number(0), reply_sla if email else 0.0),
+        wait_tolerance_s=s.take("wait_tolerance_s", number(0, MAX_DURATION_S),
+                                reply_sla if email else 0.0),
         resolve=s.take("resolve", number(0, 1), 1.0),
         repeat=s.take("repeat", number(0, 1), 0.0),
         repeat_delay_s=s.take("repeat_delay_s", distribution,
@@ -501,9 +528,13 @@ def _kind_of(value: Any) -> str:
 def _queues(value: Any) -> dict[str, float]:
     if not isinstance(value, Mapping) or not value:
         raise ValueError(f"must be a table of queue = share, got {value!r}")
-    shares = {str(k): number(0, above=True)(v) for k, v in value.items()}
-    total = sum(shares.values())
-    return {k: v / total for k, v in shares.items()}
+    shares = {}
+    for name, share in value.items():
+        try:
+            shares[str(name)] = number(0, above=True)(share)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    return dict(zip(shares, normalised(list(shares.values())), strict=True))
 
 
 # --- staffing -----------------------------------------------------------------------------
@@ -521,12 +552,33 @@ def _staffing(s: Section, channels: tuple[Channel, ...]) -> Staffing:
                "needs agents = N or [[staffing.shifts]]")
     shifts = _flat_shifts(s, flat, channels) if flat is not None else \
         [_shift(item, skills, channels) for item in listed or []]
+    prefixes: dict[str, str] = {}
+    if listed is not None:
+        _check_names(listed, shifts, prefixes)
     known = {sh.name: sh for sh in shifts}
-    overrides = tuple(_override(item, skills, channels, known) for item in s.items("overrides"))
+    overrides = tuple(_override(item, skills, channels, known, prefixes)
+                      for item in s.items("overrides"))
     s.done()
     _check_served(s, shifts, channels)
     return Staffing(shifts=tuple(shifts), shrinkage=shrinkage, hourly_cost=hourly_cost,
                     overrides=overrides)
+
+
+def _check_names(items: list[Section], shifts: list[Shift], prefixes: dict[str, str]
+                 ) -> None:
+    """A list of shifts names each once, since a name is a group of agents; and two names
+    never share agent ids (``late shift`` and ``late_shift`` would both have
+    ``late_shift-01``). ``prefixes`` holds the agent-id prefixes of the shifts so far."""
+    seen: set[str] = set()
+    for item, shift in zip(items, shifts, strict=True):
+        if shift.name in seen:
+            item.fail(f"a second shift named {shift.name!r}: its agents would be the first's; "
+                      "give each shift its own name", "name")
+        seen.add(shift.name)
+        other = prefixes.setdefault(shift.agent_prefix, shift.name)
+        if other != shift.name:
+            item.fail(f"shift {shift.name!r} would share agent ids ({shift.agent_prefix}-01...) "
+                      f"with shift {other!r}; rename one", "name")
 
 
 def _skills(channels: tuple[Channel, ...]) -> tuple[str, ...]:
@@ -537,7 +589,7 @@ def _skills(channels: tuple[Channel, ...]) -> tuple[str, ...]:
 def _flat_shifts(s: Section, agents: int, channels: tuple[Channel, ...]) -> list[Shift]:
     """``agents = N``: the same agents all day, every day, every skill."""
     tier2 = s.take("tier2_agents", number(0, integer=True), 0)
-    concurrency = s.take("concurrency", number(1, integer=True), 1)
+    concurrency = s.take("concurrency", number(1, MAX_CONCURRENCY, integer=True), 1)
     shifts = [Shift("all day", 0.0, float(DAY_S), (agents,) * 7,
                     tuple(c.name for c in channels), concurrency, 1, ())]
     if tier2:
@@ -578,7 +630,7 @@ def _shift(s: Section, skills: tuple[str, ...], channels: tuple[Channel, ...]) -
                "out", "skills")
     if tier == 1 and TIER2 in shift_skills:
         s.fail(f"{TIER2!r} is the skill of tier-2 shifts; set tier = 2", "skills")
-    concurrency = s.take("concurrency", number(1, 10, integer=True), 1)
+    concurrency = s.take("concurrency", number(1, MAX_CONCURRENCY, integer=True), 1)
     breaks = _breaks(s.items("breaks"), start, end)
     s.done()
     return Shift(name, start, end, agents, shift_skills, concurrency, tier, breaks)
@@ -609,7 +661,7 @@ def _breaks(items: list[Section], start: float, end: float) -> tuple[Break, ...]
 
 
 def _override(s: Section, skills: tuple[str, ...], channels: tuple[Channel, ...],
-              known: dict[str, Shift]) -> StaffingOverride:
+              known: dict[str, Shift], prefixes: dict[str, str]) -> StaffingOverride:
     """A dated override; ``known`` holds the shifts so far by name (the weekly ones first),
     since a name is a group of agents: reused, it must keep its skills and tier."""
     first = s.take("start", date)
@@ -617,12 +669,16 @@ def _override(s: Section, skills: tuple[str, ...], channels: tuple[Channel, ...]
     if last < first:
         s.fail(f"{last} is before start {first}", "end")
     shift = s.take("shift", _one_of(list(known)), None)
+    shifts = None
+    if "shifts" in s.data:
+        items = s.items("shifts")
+        shifts = [_known_shift(item, skills, channels, known) for item in items]
+        _check_names(items, shifts, prefixes)
     changes = {
         "agents": s.take("agents", agents_per_day, None),
         "scale": s.take("scale", number(0), None),
         "ramp": s.take("ramp", _ramp, None),
-        "shifts": tuple(_known_shift(item, skills, channels, known)
-                        for item in s.items("shifts")) if "shifts" in s.data else None,
+        "shifts": None if shifts is None else tuple(shifts),
     }
     given = [key for key, value in changes.items() if value is not None]
     if len(given) != 1:
@@ -667,13 +723,15 @@ def _event(s: Section, channels: tuple[Channel, ...]) -> Event:
     event = Event(
         name=s.take("name", text),
         start=s.take("start", date),
-        days=s.take("days", number(1, integer=True), 1),
+        days=s.take("days", number(1, MAX_DAYS, integer=True), 1),
         multiplier=s.take("multiplier", number(0), 1.0),
         channels=s.take("channels", names(c.name for c in channels),
                         tuple(c.name for c in channels)),
         intraday=s.take("intraday", shape, None),
         hours=s.take("hours", hours, None),
     )
+    if event.start.toordinal() + event.days > dt.date.max.toordinal():
+        s.fail(f"{event.start} with {event.days} days ends past {dt.date.max}", "days")
     s.done()
     return event
 
@@ -685,7 +743,7 @@ def _satisfaction(s: Section) -> Satisfaction:
         "base": s.take("base", number(1, 5), defaults.base),
     }
     for key in ("wait_penalty_per_min", "unresolved_penalty", "escalation_penalty", "noise"):
-        values[key] = s.take(key, number(0), getattr(defaults, key))
+        values[key] = s.take(key, number(0, MAX_POINTS), getattr(defaults, key))
     s.done()
     return Satisfaction(**values)
 

@@ -55,9 +55,8 @@ def seats(scenario: Scenario, seed: np.random.SeedSequence) -> list[Seat]:
     out: list[Seat] = []
     for name, shift in shifts.items():
         heads = 1 + max((k for s, k in duties if s == name), default=-1)
-        slug = name.replace(" ", "_")
-        out.extend(Seat(f"{slug}-{k + 1:02d}", shift, tuple(_joined(duties.get((name, k), []))))
-                   for k in range(heads))
+        out.extend(Seat(f"{shift.agent_prefix}-{k + 1:02d}", shift,
+                        tuple(_joined(duties.get((name, k), [])))) for k in range(heads))
     return out
 
 

@@ -4,6 +4,8 @@ what they expect, so that an error names the file and the key and what to write 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -16,6 +18,27 @@ PROFILE_LENGTHS = (24, 48, 96)
 #: Opening hours of a day: (open, close) pairs in seconds from midnight.
 Hours = tuple[tuple[float, float], ...]
 ALL_DAY: Hours = ((0.0, float(DAY_S)),)
+
+# Bounds of keys with no natural one (the planner's guide lists them). What a run costs in
+# contacts and agent intervals is estimated before it starts (``size.py``); these bound what
+# that estimate does not see.
+#: Days of a run, and of its warm-up, warm-down and any event: ten years.
+MAX_DAYS = 3660
+#: Any duration (handling, patience, delays, targets): as long as the longest run.
+MAX_DURATION_S = MAX_DAYS * DAY_S
+#: Coefficient of variation of a duration.
+MAX_CV = 100
+#: Chats an agent holds at once, and how much each extra one slows them.
+MAX_CONCURRENCY = 10
+MAX_STRETCH = 10
+#: Satisfaction penalties and noise, in points of the 1-5 score: beyond the whole scale.
+MAX_POINTS = 10
+#: The customer base.
+MAX_CUSTOMERS = 10**9
+#: Seeds are TOML integers: 64-bit.
+MAX_SEED = 2**63 - 1
+#: Integers beyond the largest float are numbers no key can use.
+MAX_FLOAT = sys.float_info.max
 
 #: Named intraday shapes, hourly from midnight (relative; normalised to the day's volume).
 INTRADAY = {
@@ -48,8 +71,8 @@ class Section:
         self.data = dict(data)
         self.known: list[str] = []
 
-    def where(self, key: str | None = None) -> str:
-        return ".".join(p for p in (self.path, key) if p)
+    def where(self, key: Any = None) -> str:
+        return ".".join(str(p) for p in (self.path, key) if p is not None and p != "")
 
     def fail(self, message: str, key: str | None = None) -> None:
         raise ScenarioError(f"{self.source}: {self.where(key) or 'top level'}: {message}")
@@ -58,7 +81,8 @@ class Section:
         self.known.append(key)
         if key not in self.data:
             if default is _REQUIRED:
-                typo = did_you_mean(key, self.data).replace("did you mean", "found")
+                typo = did_you_mean(key, map(str, self.data)).replace("did you mean",
+                                                                       "found")
                 self.fail(f"is required{typo}", key)
             return default
         try:
@@ -78,7 +102,7 @@ class Section:
 
     def done(self) -> None:
         for key in self.data:
-            self.fail(f"unknown key {key!r}{did_you_mean(key, self.known)}; known keys: "
+            self.fail(f"unknown key {key!r}{did_you_mean(str(key), self.known)}; known keys: "
                       f"{', '.join(self.known)}")
 
 
@@ -96,15 +120,22 @@ def _list(value: Any) -> list[Any]:
 
 def number(low: float | None = None, high: float | None = None, integer: bool = False,
            above: bool = False) -> Callable[[Any], float]:
+    """A converter to a finite number within ``[low, high]`` (``above``: greater than
+    ``low``), a whole one if ``integer``: ``nan``, ``inf`` and numbers beyond a float are
+    rejected here, for every key that takes a number."""
     def convert(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"must be a number, got {value!r}")
+        finite = abs(value) <= MAX_FLOAT if isinstance(value, int) else math.isfinite(value)
+        if not finite:
+            raise ValueError(f"must be a finite number, got {value!r}")
         if integer and value != int(value):
             raise ValueError(f"must be a whole number, got {value!r}")
         if low is not None and (value <= low if above else value < low):
             raise ValueError(f"must be {'>' if above else '>='} {low:g}, got {value!r}")
         if high is not None and value > high:
-            raise ValueError(f"must be <= {high:g}, got {value!r}")
+            shown = f"{high:,}" if isinstance(high, int) else f"{high:,g}"
+            raise ValueError(f"must be <= {shown}, got {value!r}")
         return int(value) if integer else float(value)
 
     return convert
@@ -192,8 +223,8 @@ def by_weekday(convert: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]
         out = {}
         for day, item in value.items():
             if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}{did_you_mean(day, WEEKDAYS)}; use "
-                                 f"{', '.join(WEEKDAYS)}")
+                raise ValueError(f"unknown weekday {day!r}{did_you_mean(str(day), WEEKDAYS)}; "
+                                 f"use {', '.join(WEEKDAYS)}")
             try:
                 out[day] = convert(item)
             except ValueError as exc:
@@ -216,11 +247,7 @@ def profile(length: int | tuple[int, ...], normalise: str) -> Callable[[Any], tu
         if not isinstance(value, list | tuple) or len(value) not in lengths:
             raise ValueError(f"must be a list of {' or '.join(map(str, lengths))} "
                              f"multipliers, got {value!r}")
-        numbers = [number(0)(v) for v in value]
-        if not sum(numbers) > 0:
-            raise ValueError("must have at least one multiplier > 0")
-        total = sum(numbers) if normalise == "shape" else sum(numbers) / len(numbers)
-        return tuple(v / total for v in numbers)
+        return normalised([number(0)(v) for v in value], normalise == "mean")
 
     return convert
 
@@ -228,17 +255,40 @@ def profile(length: int | tuple[int, ...], normalise: str) -> Callable[[Any], tu
 shape = profile(PROFILE_LENGTHS, "shape")
 
 
+def normalised(values: list[float], mean: bool = False) -> tuple[float, ...]:
+    """``values`` (each >= 0) scaled to sum 1, or to mean 1; scaled by the largest first,
+    so that no sum overflows and the smallest shares survive."""
+    largest = max(values, default=0.0)
+    if not largest > 0:
+        raise ValueError("must have at least one multiplier > 0")
+    scaled = [v / largest for v in values]
+    total = math.fsum(scaled) / (len(scaled) if mean else 1)
+    return tuple(v / total for v in scaled)
+
+
 def distribution(value: Any) -> Distribution:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return Distribution.fixed(float(value))
+    """A duration: seconds, or a table ``{ dist, mean, cv, values }`` whose numbers are
+    checked like every other (finite, within their range)."""
+    seconds = number(0, MAX_DURATION_S)
     if not isinstance(value, Mapping):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return Distribution.fixed(seconds(value))
         raise ValueError(f"must be seconds or a table like {{ dist = \"exponential\", "
                          f"mean = 180 }}, got {value!r}")
     unknown = set(value) - {"dist", "mean", "cv", "values"}
     if unknown:
         raise ValueError(f"unknown key {sorted(unknown)[0]!r}; a distribution takes dist, "
                          "mean, cv, values")
-    return Distribution(**value)
+    checks: dict[str, Callable[[Any], Any]] = {
+        "mean": number(0, MAX_DURATION_S, above=True), "cv": number(0, MAX_CV, above=True),
+        "values": lambda v: [seconds(x) for x in _list(v)]}
+    fields = {}
+    for key, item in value.items():
+        try:
+            fields[key] = checks.get(key, lambda v: v)(item)
+        except ValueError as exc:
+            raise ValueError(f"{key} {exc}") from None
+    return Distribution(**fields)
 
 
 def names(choices: Iterable[str]) -> Callable[[Any], tuple[str, ...]]:

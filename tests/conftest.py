@@ -16,6 +16,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,6 +53,16 @@ settings.register_profile(
 settings.load_profile("kpiforge")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _working_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests run in a temporary directory, so that a file written by a relative path never
+    lands in the working tree."""
+    previous = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(previous)
+
+
 @pytest.fixture
 def contacts() -> dict[str, np.ndarray]:
     return columns_of(CONTACT_ROWS, CONTACT_COLUMNS)
@@ -75,6 +86,15 @@ def all_tables(contacts, agent_intervals, customers) -> dict[str, dict[str, np.n
 @pytest.fixture
 def contacts_csv(tmp_path) -> Path:
     return write_csv(tmp_path / "contacts.csv", CONTACT_ROWS, CONTACT_COLUMNS)
+
+
+@pytest.fixture
+def flat(tmp_path) -> Path:
+    """The smallest scenario (the planner's guide's, shipped as flat.toml) as a file."""
+    path = tmp_path / "flat.toml"
+    shutil.copyfile(Path(__file__).parent.parent / "simulations" / "scenarios" / "flat.toml",
+                    path)
+    return path
 
 
 @pytest.fixture

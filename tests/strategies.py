@@ -4,13 +4,16 @@ Each section draws inputs a user or a plugin could send, well-formed ones togeth
 independent oracle of what they mean, and hostile ones that must end in a
 :class:`~kpiforge.KpiforgeError` rather than any other exception.
 
-Sections: expressions (formulas and filters); plugins (what their hooks do).
+Sections: expressions (formulas and filters); plugins (what their hooks do); scenarios (the
+raw data of scenario files).
 """
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -385,3 +388,273 @@ def plugin_specs() -> st.SearchStrategy[dict[str, Any]]:
         )
 
     return st.fixed_dictionaries({}, optional={hook: result(hook) for hook in _HOOK_RESULTS})
+
+
+# ------------------------------------------------------------------------------- scenarios
+#
+# A generated scenario is the raw data of a TOML file, as parse_scenario takes it. Valid ones
+# are tiny (a day or two, a few dozen contacts a day, a few agents) and use every form the
+# planner's guide gives: named and listed profiles, distributions, queues, hours, events,
+# ``agents = N`` and shifts with breaks, days and skills, a second tier, dated overrides.
+# Hostile ones are a valid one with one change: a value replaced by something hostile (NaN,
+# infinity, huge, negative, a wrong type), a key removed, or an unknown key added; the change
+# is named by its path, written as errors write it (``staffing.shifts[0].agents``).
+
+#: Channel names: the three kinds, and one that needs ``kind``.
+CHANNEL_NAMES = ("call", "chat", "email", "support")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SHIFT_TIMES = [("00:00", "24:00"), ("08:00", "16:00"), ("07:30", "12:00"),
+                ("12:00", "20:30"), ("22:00", "06:00"), ("16:00", "00:00")]
+_HOURS = ["08:00-20:00", "closed", "00:00-24:00", "09:00-12:00, 13:00-17:30"]
+_SHAPES = ["flat", "office", "extended", "evening", "weekend"]
+
+
+def _shares(size: int, high: float = 5.0) -> st.SearchStrategy[list[float]]:
+    """``size`` multipliers >= 0, at least one of them > 0."""
+    return st.lists(st.floats(0, high), min_size=size, max_size=size).flatmap(
+        lambda values: st.integers(0, size - 1).map(
+            lambda i: [*values[:i], values[i] + 1.0, *values[i + 1:]]))
+
+
+def _durations(least: float = 0.0) -> st.SearchStrategy[Any]:
+    """Seconds, or a distribution table of each kind."""
+    mean = st.floats(1, 900)
+    return st.one_of(
+        st.floats(least, 900),
+        st.builds(lambda m: {"dist": "exponential", "mean": m}, mean),
+        st.builds(lambda d, m, cv: {"dist": d, "mean": m, "cv": cv},
+                  st.sampled_from(["lognormal", "gamma"]), mean, st.floats(0.1, 3)),
+        st.builds(lambda values: {"dist": "empirical", "values": values},
+                  st.lists(st.floats(least, 900), min_size=1, max_size=4)),
+        st.builds(lambda m: {"dist": "fixed", "mean": m}, mean),
+    )
+
+
+def _optional(draw: st.DrawFn, out: dict[str, Any], key: str,
+              values: st.SearchStrategy[Any]) -> None:
+    """Set ``key`` in ``out`` half the time (else the default applies)."""
+    if draw(st.booleans()):
+        out[key] = draw(values)
+
+
+@st.composite
+def _channel(draw: st.DrawFn, name: str, second_tier: bool) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["call", "chat", "email"])) if name == "support" else name
+    out: dict[str, Any] = {"kind": kind} if name == "support" else {}
+    out["volume_per_day"] = draw(st.one_of(st.just(0), st.floats(0, 40)))
+    out["aht_s"] = draw(_durations())
+    _optional(draw, out, "intraday", st.one_of(st.sampled_from(_SHAPES), _shares(24)))
+    _optional(draw, out, "intraday_by_weekday", st.dictionaries(
+        st.sampled_from(_WEEKDAYS), st.one_of(st.sampled_from(_SHAPES), _shares(48)),
+        max_size=2))
+    _optional(draw, out, "hours", st.one_of(st.sampled_from(_HOURS), st.dictionaries(
+        st.sampled_from(_WEEKDAYS), st.sampled_from(_HOURS), min_size=1, max_size=2)))
+    _optional(draw, out, "weekday", _shares(7))
+    _optional(draw, out, "monthly", _shares(12))
+    _optional(draw, out, "queues", st.dictionaries(st.sampled_from(["billing", "tech", "NA"]),
+                                                   st.floats(0.1, 5), min_size=1))
+    _optional(draw, out, "acw_s", _durations())
+    if kind != "email":
+        _optional(draw, out, "patience_s", _durations(least=1.0))
+    if kind == "chat":
+        _optional(draw, out, "concurrency_stretch", st.floats(0, 2))
+    if kind == "email":
+        _optional(draw, out, "reply_sla_s", st.floats(60, 86_400))
+    _optional(draw, out, "wait_tolerance_s", st.floats(0, 600))
+    for key in ("resolve", "repeat"):
+        _optional(draw, out, key, st.floats(0, 1))
+    _optional(draw, out, "repeat_delay_s", _durations(least=1.0))
+    if second_tier:
+        _optional(draw, out, "escalate", st.floats(0, 1))
+        _optional(draw, out, "tier2_aht_s", _durations())
+    return out
+
+
+def _clock_plus(clock: str, minutes: int) -> str:
+    hours, mins = map(int, clock.split(":"))
+    total = (hours * 60 + mins + minutes) % (24 * 60)
+    return f"{total // 60:02d}:{total % 60:02d}"
+
+
+@st.composite
+def _shift(draw: st.DrawFn, name: str, channels: list[str]) -> dict[str, Any]:
+    """A tier-1 shift: every channel among its skills (in some order, or by default)."""
+    start, end = draw(st.sampled_from(_SHIFT_TIMES))
+    out: dict[str, Any] = {"name": name, "start": start, "end": end,
+                           "agents": draw(st.one_of(st.integers(0, 3), st.lists(
+                               st.integers(0, 3), min_size=7, max_size=7)))}
+    _optional(draw, out, "days", st.lists(st.sampled_from(_WEEKDAYS), unique=True))
+    _optional(draw, out, "skills", st.permutations(channels))
+    _optional(draw, out, "concurrency", st.integers(1, 3))
+    breaks = draw(st.sampled_from([[], [{"start": _clock_plus(start, 60), "minutes": 15}],
+                                   [{"start": _clock_plus(start, 60),
+                                     "end": _clock_plus(start, 150), "minutes": 30},
+                                    {"start": _clock_plus(start, 200), "minutes": 10}]]))
+    if breaks:
+        out["breaks"] = breaks
+    return out
+
+
+@st.composite
+def _staffing(draw: st.DrawFn, channels: list[str], second_tier: bool, start: dt.date
+              ) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _optional(draw, out, "shrinkage", st.floats(0, 0.95))
+    _optional(draw, out, "hourly_cost", st.floats(0, 50))
+    if draw(st.booleans()):
+        out["agents"] = draw(st.integers(0, 4))
+        if second_tier:
+            out["tier2_agents"] = draw(st.integers(1, 2))
+        _optional(draw, out, "concurrency", st.integers(1, 3))
+        names = ["all day", *(["tier 2"] if second_tier else [])]
+    else:
+        names = draw(st.lists(st.sampled_from(["early", "late", "night shift", "weekend"]),
+                              min_size=1, max_size=3, unique=True))
+        out["shifts"] = [draw(_shift(name, channels)) for name in names]
+        if second_tier:
+            out["shifts"].append({"name": "tier two", "start": "08:00", "end": "18:00",
+                                  "agents": draw(st.integers(1, 2)), "tier": 2})
+            names.append("tier two")
+    overrides = []
+    for i in range(draw(st.integers(0, 2))):
+        first = start + dt.timedelta(days=draw(st.integers(-1, 1)))
+        override: dict[str, Any] = {"start": first,
+                                    "end": first + dt.timedelta(days=draw(st.integers(0, 2)))}
+        change = draw(st.sampled_from(["agents", "scale", "ramp", "shifts"]))
+        if change == "shifts":
+            override["shifts"] = [draw(_shift(f"cover {i}", channels))]
+        else:
+            override[change] = draw({"agents": st.integers(0, 3), "scale": st.floats(0, 2),
+                                     "ramp": st.lists(st.integers(0, 3), min_size=2,
+                                                      max_size=2)}[change])
+            _optional(draw, override, "shift", st.sampled_from(names))
+        _optional(draw, override, "name", st.sampled_from(["holiday", "hiring"]))
+        overrides.append(override)
+    if overrides:
+        out["overrides"] = overrides
+    return out
+
+
+@st.composite
+def valid_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """A tiny scenario that must simulate: 1 or 2 days, at most 40 contacts a day per
+    channel, at most a few agents per shift."""
+    start = draw(st.dates(dt.date(1, 1, 3), dt.date(9999, 12, 28)))
+    head: dict[str, Any] = {"days": draw(st.integers(1, 2)),
+                            "seed": draw(st.integers(0, 2**63 - 1)), "start": start}
+    _optional(draw, head, "name", st.text(min_size=1, max_size=8))
+    _optional(draw, head, "interval_min", st.sampled_from([5, 10, 15, 30, 60]))
+    _optional(draw, head, "customers", st.integers(1, 1000))
+    for key in ("warmup", "warmdown"):
+        _optional(draw, head, key, st.floats(0, 1))
+    names = draw(st.lists(st.sampled_from(CHANNEL_NAMES), min_size=1, max_size=3, unique=True))
+    second_tier = draw(st.booleans())
+    raw: dict[str, Any] = {
+        "scenario": head,
+        "channels": {name: draw(_channel(name, second_tier)) for name in names},
+        "staffing": draw(_staffing(names, second_tier, start)),
+    }
+    events = []
+    for _ in range(draw(st.integers(0, 2))):
+        event: dict[str, Any] = {"name": "event", "start": start + dt.timedelta(
+            days=draw(st.integers(0, 1)))}
+        _optional(draw, event, "days", st.integers(1, 2))
+        _optional(draw, event, "multiplier", st.floats(0, 3))
+        _optional(draw, event, "channels", st.lists(st.sampled_from(names), min_size=1,
+                                                    unique=True))
+        _optional(draw, event, "intraday", st.sampled_from(_SHAPES))
+        _optional(draw, event, "hours", st.sampled_from(_HOURS))
+        events.append(event)
+    if events:
+        raw["events"] = events
+    satisfaction: dict[str, Any] = {}
+    _optional(draw, satisfaction, "response_rate", st.floats(0, 1))
+    _optional(draw, satisfaction, "base", st.floats(1, 5))
+    for key in ("wait_penalty_per_min", "unresolved_penalty", "escalation_penalty", "noise"):
+        _optional(draw, satisfaction, key, st.floats(0, 3))
+    if satisfaction:
+        raw["satisfaction"] = satisfaction
+    return raw
+
+
+#: What replaces a value: not finite, huge, negative, tiny, of the wrong type.
+NON_FINITE = [math.nan, math.inf, -math.inf]
+HOSTILE_VALUES = [*NON_FINITE, 1e308, -1e308, 10**30, 2**63, -1, -0.5, 0, -0.0, 5e-324, 0.5,
+                  "x", "", True, None, [], {}, [math.nan], {"bogus": 1}, dt.time(1, 2),
+                  dt.date(9999, 12, 31), dt.date(1, 1, 1), "24:00-24:00"]
+#: Keys added where a change adds an unknown key (a Python caller may use any key).
+UNKNOWN_KEYS = ("bogus_key", 7)
+
+Path = tuple[str | int, ...]
+
+
+def shown(path: Path) -> str:
+    """A path as errors name it: ``staffing.shifts[0].name``; a position in a list of
+    values (a profile's multiplier) is named by the list's key."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f"{'.' if text else ''}{part}"
+    return text
+
+
+def _nodes(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """Every value below ``value`` with its path; positions in lists of values are left out
+    of the path (errors name the list)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*path, key), item
+            yield from _nodes(item, (*path, key))
+    elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        for i, item in enumerate(value):
+            yield (*path, i), item
+            yield from _nodes(item, (*path, i))
+
+
+@attrs.frozen
+class Change:
+    """A hostile change to a valid scenario: ``raw`` is the changed data, ``path`` where,
+    ``kind`` what (``replace``, ``remove``, ``unknown``), ``value`` the new value or the
+    unknown key."""
+
+    raw: dict[str, Any]
+    path: Path
+    kind: str
+    value: Any = None
+
+    @property
+    def non_finite(self) -> bool:
+        return self.kind == "replace" and isinstance(self.value, float) and \
+            not math.isfinite(self.value)
+
+
+def _at(raw: Any, path: Path) -> Any:
+    for part in path:
+        raw = raw[part]
+    return raw
+
+
+@st.composite
+def hostile_scenarios(draw: st.DrawFn) -> Change:
+    """A valid scenario with one hostile change."""
+    raw = copy.deepcopy(draw(valid_scenarios()))
+    nodes = list(_nodes(raw))
+    kind = draw(st.sampled_from(["replace", "replace", "replace", "remove", "unknown"]))
+    if kind == "unknown":
+        tables = [()] + [p for p, v in nodes if isinstance(v, dict)]
+        path = draw(st.sampled_from(tables))
+        key = draw(st.sampled_from(UNKNOWN_KEYS))
+        _at(raw, path)[key] = 1
+        return Change(raw, path, kind, key)
+    path = draw(st.sampled_from([p for p, _ in nodes]))
+    parent = _at(raw, path[:-1])
+    if kind == "remove" and isinstance(parent, dict):
+        del parent[path[-1]]
+        return Change(raw, path, kind)
+    value = draw(st.sampled_from(HOSTILE_VALUES))
+    target = parent[path[-1]]
+    if isinstance(target, list) and target and not isinstance(target[0], dict) and \
+            draw(st.booleans()):
+        target[draw(st.integers(0, len(target) - 1))] = value  # one value of a list
+    else:
+        parent[path[-1]] = value
+    return Change(raw, path, "replace", value)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from test_erlang import birth_death
-from test_scenario import MINIMAL
+from test_scenario import MINIMAL, SCENARIOS
 
 from kpiforge.cli import cli
+from kpiforge.simulations import BUILTIN_SCENARIOS
 
 
 def run(*args):
@@ -142,3 +145,238 @@ def test_new_scenario_keys_are_set_keys_too(tmp_path):
     assert "warmup = 0.5" in resolved and "warmdown = 0.25" in resolved
     arrived = pq.read_table(out / "contacts.parquet")["arrived_s"].to_numpy()
     assert (arrived >= 8 * 3600).all() and (arrived < 18 * 3600).all()
+
+
+def one_line_error(result, message):
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and message in line, line
+
+
+#: --set KEY=VALUE of each kind of number, and the key the error names.
+NUMBERS = [
+    ("channels.call.volume_per_day", "{}", "channels.call.volume_per_day"),
+    ("channels.call.weekday", "[1, 1, 1, {}, 1, 1, 1]", "channels.call.weekday"),
+    ("channels.call.intraday", "[{}" + ", 1" * 23 + "]", "channels.call.intraday"),
+    ("channels.call.queues", "{{ a = 1, b = {} }}", "channels.call.queues"),
+    ("channels.call.aht_s.mean", "{}", "channels.call.aht_s: mean"),
+    ("channels.call.acw_s", "{}", "channels.call.acw_s"),
+    ("channels.call.aht_s", "{{ dist = 'empirical', values = [1, {}] }}",
+     "channels.call.aht_s: values"),
+    ("channels.call.resolve", "{}", "channels.call.resolve"),
+    ("staffing.shrinkage", "{}", "staffing.shrinkage"),
+    ("staffing.agents", "{}", "staffing.agents"),
+    ("staffing.hourly_cost", "{}", "staffing.hourly_cost"),
+    ("scenario.days", "{}", "scenario.days"),
+    ("scenario.seed", "{}", "scenario.seed"),
+    ("scenario.warmup", "{}", "scenario.warmup"),
+    ("satisfaction.base", "{}", "satisfaction.base"),
+    ("events", "[{{ name = 'x', start = 2026-01-05, multiplier = {} }}]",
+     "events[0].multiplier"),
+]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize(("key", "template", "named"), NUMBERS)
+def test_numbers_that_are_not_finite_are_errors_naming_the_key(tmp_path, flat, key,
+                                                                template, named, value):
+    result = run("simulate", flat, "--set", f"{key}={template.format(value)}", "--out",
+                 tmp_path / "run")
+    one_line_error(result, f"{flat}: {named}")
+    assert f"must be a finite number, got {value}" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--set", "channels.call.volume_per_day=1e12"],
+     "channels.call: about 1,000,000,000,000 contacts expected over 1 simulated day(s) "
+     "(volume_per_day x profiles x events, with repeats), about 1 PB of memory; the limit is "
+     "10,000,000 contacts: make the run smaller, or raise the limit with --max-contacts N"),
+    (["--set", "staffing.agents=100000000"],
+     "staffing: about 9,600,000,000 agent intervals (head counts x 15-minute intervals over 1 "
+     "simulated day(s); most in shift 'all day'), about 1 TB of memory; the limit is "
+     "10,000,000 agent intervals: make the run smaller, or raise the limit with "
+     "--max-agent-intervals N"),
+    (["--set", "staffing.concurrency=1000000"],
+     "staffing.concurrency: must be <= 10, got 1000000"),
+    (["--set", "scenario.days=1e9"], "scenario.days: must be <= 3,660, got 1000000000.0"),
+    (["--set", "scenario.start=9999-12-31"],
+     "scenario.start: a run of 1 day(s) from 9999-12-31 (with its warm-up and warm-down) "
+     "leaves the calendar (0001-01-01 to 9999-12-31)"),
+    (["--set", "channels.call.volume_per_day=500", "--max-contacts", "400"],
+     "the limit is 400 contacts"),
+    (["--set", "channels.call.volume_per_day=1e12", "--replications", "2"],
+     "--max-contacts N"),
+])
+def test_runs_too_large_are_refused_before_they_start(tmp_path, flat, args, message):
+    days = [] if "scenario.days=1e9" in args else ["--days", "1"]
+    result = run("simulate", flat, *days, *args, "--out", tmp_path / "run")
+    one_line_error(result, message)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_raised_limit_lets_the_run_start(tmp_path, flat):
+    result = run("simulate", flat, "--days", "1", "--set", "channels.call.volume_per_day=500",
+                 "--max-contacts", "600", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_channel_with_no_volume_simulates(tmp_path, flat):
+    result = run("simulate", flat, "--days", "1", "--set", "channels.call.volume_per_day=0",
+                 "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(tmp_path / "run" / "contacts.parquet").num_rows == 0
+
+
+STAFFING_FORMS = {
+    "agents": "agents = 3",
+    "agents, a second tier and chats": "agents = 3\ntier2_agents = 1\nconcurrency = 2",
+    "no agents": "agents = 0",
+    "shifts": """
+[[staffing.shifts]]
+name = "night shift"
+start = "22:00"
+end = "06:00"
+agents = [2, 2, 2, 2, 2, 1, 1]
+breaks = [{ start = "01:00", end = "03:00", minutes = 20 }]
+
+[[staffing.shifts]]
+name = "day"
+start = "06:00"
+end = "22:00"
+agents = 3
+days = ["mon", "tue", "wed", "thu", "fri"]
+skills = ["chat", "call", "email"]
+concurrency = 2
+
+[[staffing.shifts]]
+name = "evening"
+start = "16:00"
+end = "00:00"
+agents = 1
+
+[[staffing.shifts]]
+name = "tier 2"
+start = "08:00"
+end = "16:00"
+agents = 1
+tier = 2
+
+[[staffing.overrides]]
+start = 2026-01-05
+shift = "day"
+scale = 1.5
+
+[[staffing.overrides]]
+start = 2026-01-06
+end = 2026-01-07
+ramp = [1, 3]
+
+[[staffing.overrides]]
+name = "holiday"
+start = 2026-01-07
+[[staffing.overrides.shifts]]
+name = "day"
+start = "10:00"
+end = "14:00"
+agents = 2
+skills = ["chat", "call", "email"]
+concurrency = 2
+""",
+}
+
+THREE_CHANNELS = """
+[scenario]
+days = 3
+seed = 4
+warmup = 0.5
+
+[channels.call]
+volume_per_day = 150
+aht_s = { dist = "lognormal", mean = 300, cv = 0.7 }
+patience_s = 120
+escalate = {escalate}
+
+[channels.chat]
+volume_per_day = 80
+intraday = "evening"
+aht_s = 400
+
+[channels.email]
+volume_per_day = 40
+aht_s = 300
+
+[staffing]
+{staffing}
+"""
+
+
+def _runs_again(tmp_path, scenario_path, *args):
+    """Simulate ``scenario_path``, then the scenario.toml written beside the run: the same
+    scenario, the same tables."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run("simulate", scenario_path, *args, "--out", first).exit_code == 0
+    result = run("simulate", first / "scenario.toml", "--out", second)
+    assert result.exit_code == 0, result.output
+    for table in ("contacts", "agent_intervals"):
+        again, before = (pq.read_table(d / f"{table}.parquet") for d in (second, first))
+        assert again.schema == before.schema
+        for name in before.column_names:  # NaN where NaN
+            np.testing.assert_array_equal(again[name].to_numpy(zero_copy_only=False),
+                                          before[name].to_numpy(zero_copy_only=False), name)
+    return first
+
+
+@pytest.mark.parametrize("form", list(STAFFING_FORMS))
+def test_the_resolved_scenario_runs_again_for_every_form_of_staffing(tmp_path, form):
+    staffing = STAFFING_FORMS[form]
+    second_tier = "tier" in staffing
+    path = tmp_path / "scenario.toml"
+    path.write_text(THREE_CHANNELS.replace("{escalate}", "0.1" if second_tier else "0")
+                    .replace("{staffing}", staffing))
+    first = _runs_again(tmp_path, path)
+    agents = pq.read_table(first / "agent_intervals.parquet")["agent"].unique().to_pylist()
+    assert len(agents) == len(set(agents))
+
+
+@pytest.mark.parametrize("name", BUILTIN_SCENARIOS)
+def test_the_resolved_scenario_of_every_builtin_runs_again(tmp_path, name):
+    _runs_again(tmp_path, SCENARIOS / f"{name}.toml", "--days", "1")
+
+
+def test_a_run_without_agents_simulates(tmp_path, flat):
+    result = run("simulate", flat, "--days", "1", "--set", "staffing.agents=0", "--out",
+                 tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(tmp_path / "run" / "agent_intervals.parquet").num_rows == 0
+    contacts = pq.read_table(tmp_path / "run" / "contacts.parquet")
+    assert contacts.num_rows > 0 and contacts["answered_s"].null_count + \
+        sum(1 for v in contacts["answered_s"].to_pylist() if v != v) == contacts.num_rows
+
+
+@pytest.mark.xfail(strict=True, reason="core/io and core/engine reject a table with no rows "
+                   "(issue 11, 'Scenarios': an empty table is valid data whose KPIs are "
+                   "undefined); remove this mark when they accept it")
+def test_compute_reads_a_run_without_agents_or_contacts(tmp_path, flat):
+    for key, out in (("staffing.agents", "no-agents"), ("channels.call.volume_per_day",
+                                                        "no-contacts")):
+        assert run("simulate", flat, "--days", "1", "--set", f"{key}=0", "--out",
+                   tmp_path / out).exit_code == 0
+    rows = json.loads(run("compute", tmp_path / "no-agents", "--kpi", "occupancy,offered",
+                          "--format", "json").output)
+    assert rows[0]["occupancy"] is None and rows[0]["offered"] > 0
+    rows = json.loads(run("compute", tmp_path / "no-contacts", "--kpi", "asa,occupancy",
+                          "--format", "json").output)
+    assert rows == [{"asa": None, "occupancy": 0.0}]
+
+
+def test_the_planners_guide_shows_a_refused_run_as_it_is(tmp_path, monkeypatch):
+    guide = (SCENARIOS.parent.parent / "docs" / "planner-guide.md").read_text()
+    [block] = re.findall(r"```console\n\$ kpiforge (simulate flat\.toml .*?)\n(Error: .*?)```",
+                         guide, re.S)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flat.toml").write_text(MINIMAL)
+    result = run(*block[0].split())
+    assert result.exit_code == 1
+    assert result.output.strip() == " ".join(block[1].split())

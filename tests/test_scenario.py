@@ -315,3 +315,30 @@ def test_channel_hours_shapes_and_events(tmp_path):
     assert event.multiplier == 1 and event.hours == ((36000, 43200),)
     again = parse_scenario(tomllib.loads(scenario.to_toml()))
     assert_close(again.to_dict(), scenario.to_dict())
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('[[staffing.shifts]]\nname = "day"\nstart = "16:00"\nend = "20:00"\nagents = 1',
+     "staffing.shifts[1].name: a second shift named 'day': its agents would be the first's"),
+    ('[[staffing.shifts]]\nname = "late shift"\nstart = "16:00"\nend = "20:00"\nagents = 1\n'
+     '[[staffing.shifts]]\nname = "late_shift"\nstart = "16:00"\nend = "20:00"\nagents = 1',
+     "staffing.shifts[2].name: shift 'late_shift' would share agent ids (late_shift-01...) "
+     "with shift 'late shift'"),
+    ('[[staffing.overrides]]\nstart = 2026-01-06\n[[staffing.overrides.shifts]]\n'
+     'name = "cover"\nstart = "08:00"\nend = "12:00"\nagents = 1\n'
+     '[[staffing.overrides.shifts]]\nname = "cover"\nstart = "12:00"\nend = "16:00"\n'
+     'agents = 1', "staffing.overrides[0].shifts[1].name: a second shift named 'cover'"),
+])
+def test_two_shifts_never_share_agents(tmp_path, extra, message):
+    """Agents are named after their shift, so two shifts of one name (or of names that give
+    the same ids) would merge two people in per-agent KPIs."""
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(write(tmp_path, SHIFTS.replace("{extra}", extra)))
+
+
+def test_an_override_may_name_a_weekly_shift_to_work_with_its_agents(tmp_path):
+    extra = ('[[staffing.overrides]]\nstart = 2026-01-06\n[[staffing.overrides.shifts]]\n'
+             'name = "day"\nstart = "10:00"\nend = "18:00"\nagents = 2')
+    scenario = load_scenario(write(tmp_path, SHIFTS.replace("{extra}", extra)))
+    [override] = scenario.staffing.overrides
+    assert [s.name for s in override.shifts] == ["day"]

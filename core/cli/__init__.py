@@ -10,11 +10,13 @@ out with a warning naming both: built-in commands always mean the same thing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
+import os
 import sys
 import warnings
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -94,10 +96,30 @@ def _one_line_warning(message: Warning | str, category: type[Warning], filename:
 
 
 def main() -> None:
-    """Entry point: warnings as one line each; a plugin that cannot load is an error."""
+    """Entry point: warnings as one line each; a plugin that cannot load is an error, and
+    so is output that cannot be written (standard output closed or its device full; files
+    say so themselves), each one line and exit status 1. (click ends a closed pipe
+    quietly.)"""
     warnings.showwarning = _one_line_warning
     try:
         cli()
     except KpiforgeError as exc:  # raised while listing or finding commands
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        _fail(str(exc))
+    except OSError as exc:
+        if exc.filename is not None:
+            _fail(f"{exc.filename}: {exc.strerror or exc}")
+        _discard_stdout()
+        _fail(f"cannot write the output: {exc.strerror or exc}")
+
+
+def _fail(message: str) -> NoReturn:
+    with contextlib.suppress(OSError):
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _discard_stdout() -> None:
+    """Send what standard output still buffers to the null device, so that Python's flush
+    at exit does not fail again (the advice of Python's ``signal`` documentation)."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

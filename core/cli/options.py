@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 
 import click
+
+from kpiforge.errors import KpiforgeError
+from kpiforge.io.output import NotEmptyError
+
+#: ``--force`` of the commands that write a directory.
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Replace --out DIR whole if it holds files (a directory holds one run).")
 
 
 def split_names(values: Iterable[str]) -> list[str]:
@@ -21,3 +30,14 @@ def parse_assignments(values: Iterable[str], option: str) -> dict[str, str]:
             raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint=option)
         pairs[name.strip()] = text.strip()
     return pairs
+
+
+@contextlib.contextmanager
+def directory_advice() -> Iterator[None]:
+    """A run directory that is not empty, in command-line terms."""
+    try:
+        yield
+    except NotEmptyError as exc:
+        raise KpiforgeError(f"{exc.path}: is not empty ({exc.shown}); a directory holds one "
+                            "run: give a new --out DIR, or --force to replace it whole"
+                            ) from None

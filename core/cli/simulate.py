@@ -4,9 +4,9 @@ confidence intervals."""
 
 from __future__ import annotations
 
-import shutil
+import contextlib
 import sys
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,13 +14,13 @@ import click
 import pyarrow as pa
 
 from kpiforge import simulations
-from kpiforge.cli.options import parse_assignments, split_names
+from kpiforge.cli.options import directory_advice, force_option, parse_assignments, split_names
 from kpiforge.cli.render import format_value, grid
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError
-from kpiforge.io.output import csv_text, write_parquet, write_text
+from kpiforge.io.output import atomic_directory, csv_text, write_parquet, write_text
 from kpiforge.simulations import FORMATS, builtin_scenario, load_scenario, simulate
-from kpiforge.simulations.runner import move_into
+from kpiforge.simulations.size import DEFAULT_LIMITS, Limits, RunSizeError, check_size
 
 if TYPE_CHECKING:
     from kpiforge.simulations import Replications, Scenario
@@ -55,10 +55,19 @@ _REPLICATION_OPTIONS = ("--workers", "--kpi", "--by", "--grain", "--param", "--k
               help="With --replications: time grain for interval_start.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="With --replications: override a KPI parameter, e.g. sl_threshold_s=30.")
+@force_option
+@click.option("--max-contacts", type=click.IntRange(min=0), metavar="N",
+              default=DEFAULT_LIMITS.contacts, show_default=True,
+              help="Refuse a run expected to simulate more contacts (about 1 KB each).")
+@click.option("--max-agent-intervals", type=click.IntRange(min=0), metavar="N",
+              default=DEFAULT_LIMITS.agent_intervals, show_default=True,
+              help="Refuse a run expected to hold more agent intervals (head counts x "
+                   "intervals worked).")
 def simulate_command(scenario: Path | None, days: int | None, seed: int | None,
                      settings: tuple[str], out: Path, fmt: str, replications: int | None,
                      workers: int | None, kpis_only: bool, kpis: tuple[str], by: tuple[str],
-                     grain: str | None, params: tuple[str]) -> None:
+                     grain: str | None, params: tuple[str], force: bool, max_contacts: int,
+                     max_agent_intervals: int) -> None:
     """Simulate SCENARIO (a TOML file; default: the built-in demo week) and write its
     contacts and agent_intervals tables to --out; with --replications N, N runs, their KPIs
     and a summary of KPI means with 95 % confidence intervals."""
@@ -74,38 +83,51 @@ def simulate_command(scenario: Path | None, days: int | None, seed: int | None,
     parameters = parse_assignments(params, "--param")
     plan = load_scenario(scenario, overrides) if scenario else builtin_scenario("demo",
                                                                                  overrides)
-    if replications is None:
-        _single(plan, out, fmt)
-        return
-    runs = _replicated(plan, out, fmt, replications, workers, not kpis_only,
-                       {"kpis": split_names(kpis) or None, "by": split_names(by),
-                        "grain": grain, "params": parameters})
+    limits = Limits(max_contacts, max_agent_intervals)
+    with directory_advice(), _limit_advice():
+        if replications is None:
+            _single(plan, out, fmt, force, limits)
+            return
+        runs = _replicated(plan, out, fmt, replications, workers, not kpis_only, force,
+                           {"kpis": split_names(kpis) or None, "by": split_names(by),
+                            "grain": grain, "params": parameters, "limits": limits})
     click.echo(render_summary(runs))
 
 
-def _single(plan: Scenario, out: Path, fmt: str) -> None:
+#: The option that raises each limit of a run's size.
+_LIMIT_OPTIONS = {"contacts": "--max-contacts", "agent_intervals": "--max-agent-intervals"}
+
+
+@contextlib.contextmanager
+def _limit_advice() -> Iterator[None]:
+    """A run too large, in command-line terms."""
+    try:
+        yield
+    except RunSizeError as exc:
+        raise KpiforgeError(f"{exc.problem}: make the run smaller, or raise the limit with "
+                            f"{_LIMIT_OPTIONS[exc.limit]} N") from None
+
+
+def _single(plan: Scenario, out: Path, fmt: str, force: bool, limits: Limits) -> None:
+    check_size(plan, limits)  # before a progress bar is drawn
     if sys.stderr.isatty():
         total = plan.last_day - plan.first_day
         with click.progressbar(length=total, label=f"simulating {plan.name}",
                                file=sys.stderr) as bar:
-            run = simulate(plan, progress=lambda day: bar.update(1))
+            run = simulate(plan, progress=lambda day: bar.update(1), limits=None)
     else:
-        run = simulate(plan)
-    written = run.write(out, fmt)
+        run = simulate(plan, limits=None)
+    written = run.write(out, fmt, force)
     click.echo(f"{run.contacts.num_rows} contacts over {plan.days} days simulated in "
                f"{run.seconds:.1f} s; wrote {', '.join(str(p) for p in written)}", err=True)
 
 
 def _replicated(plan: Scenario, out: Path, fmt: str, replications: int, workers: int | None,
-                tables: bool, options: dict) -> Replications:
-    """Run the replications into a staging folder beside ``out`` and move the files into
-    ``out`` once all are written: ``scenario.toml``, ``kpis.FMT`` (every replication),
+                tables: bool, force: bool, options: dict) -> Replications:
+    """Run the replications into a staging directory beside ``out``, which becomes ``out``
+    once all is written: ``scenario.toml``, ``kpis.FMT`` (every replication),
     ``summary.FMT`` (means and 95 % intervals), ``replications/NNN/`` (tables)."""
-    if out.exists() and not out.is_dir():
-        raise KpiforgeError(f"{out}: exists and is not a directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_directory(out, force) as staging:
         # The replication machinery (and scipy) loads only for replications.
         runs = simulations.run_replications(
             plan, replications, workers=workers, fmt=fmt,
@@ -113,9 +135,6 @@ def _replicated(plan: Scenario, out: Path, fmt: str, replications: int, workers:
         _write_table(runs.to_arrow(), staging / f"kpis.{fmt}", fmt)
         _write_table(runs.summary().to_arrow(), staging / f"summary.{fmt}", fmt)
         (staging / "scenario.toml").write_text(plan.to_toml(), encoding="utf-8")
-        move_into(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     click.echo(f"{replications} replications of {plan.name} ({plan.days} days); wrote "
                f"{out}/kpis.{fmt}, {out}/summary.{fmt}"
                f"{f', {out}/replications/' if tables else ''}", err=True)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +14,10 @@ import click
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kpiforge.cli.options import parse_assignments
+from kpiforge.cli.options import directory_advice, force_option, parse_assignments
 from kpiforge.cli.render import format_value, grid
 from kpiforge.errors import KpiforgeError
-from kpiforge.io.output import csv_text, write_text
+from kpiforge.io.output import atomic_directory, csv_text, write_text
 from kpiforge.simulations.plots import plot_format
 from kpiforge.simulations.staffing import FORMATS, METHODS
 from kpiforge.staffing import (
@@ -121,12 +118,13 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 @click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.95, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
+@force_option
 def staff_command(forecast: Path, levels: tuple[str, ...], within: tuple[str, ...],
                   interval: str, shrinkage: float, max_occupancy: float | None, method: str,
                   fmt: str, out: Path | None, plot: Path | None, aht_s: float | None,
                   patience_s: float | None, kinds: tuple[str, ...], concurrency: int | None,
                   stretch: float | None, patterns: Path | None, verify: bool,
-                  replications: int, confidence: float, seed: int) -> None:
+                  replications: int, confidence: float, seed: int, force: bool) -> None:
     """Agents per interval, channel and queue for FORECAST_OR_SCENARIO: a forecast file
     (interval_start, channel[, queue], contacts[, aht_s, patience_s]), a scenario (.toml)
     or history (kpiforge compute output, contacts export)."""
@@ -153,14 +151,14 @@ def staff_command(forecast: Path, levels: tuple[str, ...], within: tuple[str, ..
     if plan is not None and verify:
         with _progress("simulating the plan") as progress:
             checked = verify_plan(table, plan, replications, confidence, seed, progress)
-    _emit(table, plan, checked, fmt, out)
+    _emit(table, plan, checked, fmt, out, force)
     if plot is not None:
         plot_staffing(plot, table, plan, checked)
         click.echo(f"wrote {plot}", err=True)
 
 
 def _emit(table: Requirements, plan: ShiftPlan | None, checked: Verification | None,
-          fmt: str, out: Path | None) -> None:
+          fmt: str, out: Path | None, force: bool) -> None:
     if plan is None:
         if fmt == "table":
             text = _requirements_text(table) + "\n"
@@ -173,7 +171,7 @@ def _emit(table: Requirements, plan: ShiftPlan | None, checked: Verification | N
     elif fmt in ("csv", "parquet"):
         assert out is not None
         _write_directory(out, _plan_tables(table, plan, checked), fmt,
-                         plan.staffing_toml(table.shrinkage, _concurrency(table)))
+                         plan.staffing_toml(table.shrinkage, _concurrency(table)), force)
         return
     elif fmt == "json":
         text = json.dumps(_plan_json(table, plan, checked), indent=1) + "\n"
@@ -282,25 +280,16 @@ def _plan_tables(table: Requirements, plan: ShiftPlan, checked: Verification | N
     return tables
 
 
-def _write_directory(out: Path, tables: dict[str, pa.Table], fmt: str, staffing: str
-                     ) -> None:
-    """Every table as ``NAME.csv`` or ``NAME.parquet`` and ``staffing.toml`` in ``out``;
-    the files appear only once all are written."""
-
-    if out.exists() and not out.is_dir():
-        raise KpiforgeError(f"{out}: exists and is not a directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+def _write_directory(out: Path, tables: dict[str, pa.Table], fmt: str, staffing: str,
+                     force: bool) -> None:
+    """Every table as ``NAME.csv`` or ``NAME.parquet`` and ``staffing.toml`` in ``out``,
+    a directory of this plan only (new, empty, or replaced whole with ``force``); the files
+    appear only once all are written."""
+    with directory_advice(), atomic_directory(out, force) as staging:
         for name, data in tables.items():
             if fmt == "parquet":
                 pq.write_table(data, staging / f"{name}.parquet")
             else:
                 (staging / f"{name}.csv").write_text(csv_text(data), encoding="utf-8")
         (staging / "staffing.toml").write_text(staffing, encoding="utf-8")
-        out.mkdir(exist_ok=True)
-        for path in sorted(staging.iterdir()):
-            os.replace(path, out / path.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     click.echo(f"wrote {', '.join(sorted(tables))} and staffing.toml to {out}", err=True)

@@ -9,6 +9,7 @@ pieces use every core in memory; processes serve data read piece by piece.
 
 from __future__ import annotations
 
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -144,10 +145,21 @@ def process_partials(plan: Plan, sources: Mapping[str, TableSource],
         raise KpiforgeError(f"workers must be >= 1, got {workers}")
     chunk_rows = chunk_rows or DEFAULT_CHUNK_ROWS
     check_chunk_rows(chunk_rows)
-    with ProcessPoolExecutor(workers) as pool:
-        return [_merge_stream(pool, spec, sources[table].pieces(spec.columns, chunk_rows),
-                              _job(sources[table].origin, spec))
-                for table, spec in plan.specs.items()]
+    with ProcessPoolExecutor(workers, initializer=ignore_interrupts) as pool:
+        try:
+            return [_merge_stream(pool, spec, sources[table].pieces(spec.columns, chunk_rows),
+                                  _job(sources[table].origin, spec))
+                    for table, spec in plan.specs.items()]
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def ignore_interrupts() -> None:
+    """In a worker process: leave Ctrl-C to the parent. A terminal interrupts every
+    process in its foreground group, and workers would each print a traceback; the parent
+    cancels the work left and exits (the pieces in hand finish first)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _job(origin: TableOrigin, spec: PassSpec) -> Callable[[int, pa.Table], tuple]:
