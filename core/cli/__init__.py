@@ -25,10 +25,13 @@ BUILTIN_COMMANDS = {
     "compute": "kpiforge.cli.compute:compute_command",
     "demo": "kpiforge.cli.demo:demo_command",
     "erlang": "kpiforge.cli.erlang:erlang_command",
+    "forecast": "kpiforge.cli.forecast:forecast_command",
     "kpis": "kpiforge.cli.kpis:kpis_group",
     "plugins": "kpiforge.cli.plugins:plugins_command",
     "simulate": "kpiforge.cli.simulate:simulate_command",
     "staff": "kpiforge.cli.staff:staff_command",
+    "sweep": "kpiforge.cli.sweep:sweep_command",
+    "whatif": "kpiforge.cli.whatif:whatif_command",
 }
 
 
