@@ -9,7 +9,8 @@ item of an array or every key of a table (``staffing.shifts.*.agents``,
 A value is a TOML value (a bare word is a string), or a change relative to the current
 value: ``+5`` adds, ``*1.2`` multiplies (``+-2`` subtracts; ``-2`` is the number minus two,
 as in TOML). A relative change applies to a number or to each number of a list (head counts
-per weekday); a key the file leaves out changes from its default. Head counts and the other
+per weekday, where adding leaves a 0, a day off, as it is); a key the file leaves out
+changes from its default. Head counts and the other
 whole-number keys (:data:`WHOLE_NUMBER_KEYS`) round to the nearest whole number, as a
 staffing override's ``scale`` does.
 
@@ -113,7 +114,9 @@ class Change:
             result = number + self.operand if self.operator == "+" else number * self.operand
             return round(result) if whole else result
 
-        return [one(v) for v in current] if isinstance(current, list) else one(current)
+        if isinstance(current, list):  # per weekday: a 0 is a day off and stays one
+            return [v if v == 0 and self.operator == "+" else one(v) for v in current]
+        return one(current)
 
 
 def _current(container: Any, position: Any, path: tuple[Any, ...],
