@@ -61,8 +61,8 @@ def test_bad_grids_name_the_key_and_nothing_runs(tmp_path, grid, message):
 def test_service_level_rises_with_agents_and_agrees_with_erlang_a():
     # The flat scenario: 200 calls an hour, exponential handling (mean 180 s) and patience
     # (mean 120 s); Erlang A's service level from the birth-death chain of test_erlang.
-    sweep = prepare_sweep("flat", ["staffing.agents=9:13"], {"scenario.days": "2"})
-    rows = [done.row for done in run_sweep(sweep, 6, kpis=["service_level"], workers=2)]
+    sweep = prepare_sweep("flat", ["staffing.agents=9:13:2"], {"scenario.days": "2"})
+    rows = [done.row for done in run_sweep(sweep, 5, kpis=["service_level"], workers=2)]
     rows.sort(key=lambda row: row["staffing.agents"])
     levels = [row["service_level"] for row in rows]
     assert levels == sorted(levels) and levels[0] < 0.6 and levels[-1] > 0.85
