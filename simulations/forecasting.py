@@ -30,6 +30,7 @@ import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -235,7 +236,7 @@ class _SpecialDays:
 
     def __init__(self, country: str | None, calendar: str | os.PathLike | None) -> None:
         self.country = country
-        self.events = [] if calendar is None else list(load_scenario(calendar).events)
+        self.events = [] if calendar is None else list(load_scenario(Path(calendar)).events)
 
     def for_channel(self, channel: str, first: np.datetime64, end: np.datetime64
                     ) -> dict[dt.date, str]:
@@ -376,8 +377,8 @@ def _daily_model(values: np.ndarray, days: np.ndarray, holiday: Sequence[str | N
         level = level + seasonal[len(values) - period + steps % period, j]
     fitted = np.asarray(decomposition.trend) + seasonal.sum(axis=1)
     effects: dict[str, list[float]] = {}
-    for d in np.flatnonzero(is_holiday):
-        effects.setdefault(str(holiday[d]), []).append(values[d] - fitted[d])
+    for day in np.flatnonzero(is_holiday).tolist():
+        effects.setdefault(str(holiday[day]), []).append(values[day] - fitted[day])
     means = {name: float(np.mean(v)) for name, v in effects.items()}
     fallback = float(np.mean(list(means.values()))) if means else 0.0
     bump = np.array([0.0 if name is None else means.get(name, fallback) for name in coming])

@@ -79,21 +79,18 @@ class WhatIf:
             other = runs.summary(self.confidence)
             diff = {k: mean_ci(runs.values[k] - self.baseline.values[k], self.confidence)
                     for k in kpis}
-
-            def cells(values: Mapping[str, np.ndarray]) -> np.ndarray:
-                return np.array([values[kpis[k]][g] for g, k in zip(group, kpi, strict=True)],
-                                dtype=float)
-
-            low = cells({k: d[0] - d[1] for k, d in diff.items()})
-            high = cells({k: d[0] + d[1] for k, d in diff.items()})
+            low = _cells({k: d[0] - d[1] for k, d in diff.items()}, kpis)
+            high = _cells({k: d[0] + d[1] for k, d in diff.items()}, kpis)
             piece: dict[str, Any] = {
                 "variant_name": [name] * len(group),
                 **{d: keys[d].take(pa.array(group)) for d in keys},
                 "kpi": [kpis[k] for k in kpi],
-                "baseline": cells(base.mean), "variant": cells(other.mean),
-                "baseline_ci_low": cells(base.low), "baseline_ci_high": cells(base.high),
-                "variant_ci_low": cells(other.low), "variant_ci_high": cells(other.high),
-                "difference": cells({k: d[0] for k, d in diff.items()}),
+                "baseline": _cells(base.mean, kpis), "variant": _cells(other.mean, kpis),
+                "baseline_ci_low": _cells(base.low, kpis),
+                "baseline_ci_high": _cells(base.high, kpis),
+                "variant_ci_low": _cells(other.low, kpis),
+                "variant_ci_high": _cells(other.high, kpis),
+                "difference": _cells({k: d[0] for k, d in diff.items()}, kpis),
                 "difference_ci_low": low, "difference_ci_high": high,
                 "significant": np.where(np.isnan(low) | np.isnan(high), np.nan,
                                         (low > 0) | (high < 0)),
@@ -124,6 +121,11 @@ class WhatIf:
             for record in records:
                 record[INTERVAL_START] = record[INTERVAL_START].isoformat(timespec="seconds")
         return records
+
+
+def _cells(values: Mapping[str, np.ndarray], kpis: Sequence[str]) -> np.ndarray:
+    """Per-group arrays by KPI as one column, group by group, KPIs in order."""
+    return np.stack([np.asarray(values[k], dtype=float) for k in kpis], axis=1).ravel()
 
 
 def _concat(parts: list[Any]) -> Any:

@@ -47,3 +47,12 @@ def test_launch_day_triples_the_calls():
     assert louder.events[0].multiplier == pytest.approx(4.2)
     chat = builtin_scenario("launch", {"staffing.shifts.chat.concurrency": "3"})
     assert [s.concurrency for s in chat.staffing.shifts] == [1, 1, 3, 2]
+
+
+def test_summer_cannot_close_its_late_shift():
+    result = run("whatif", "summer", "--set", "scenario.days=1", "--vs",
+                 "staffing.shifts.late.agents=0", "--replications", 4, "--kpi",
+                 "service_level", "--format", "json", "--workers", 2)
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert row["variant"] < 0.8 and row["difference_ci_high"] < 0

@@ -14,6 +14,17 @@ from kpiforge.simulations import BUILTIN_SCENARIOS, ScenarioError, builtin_scena
 from kpiforge.simulations.overrides import WHOLE_NUMBER_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
+HANDMADE = """
+[scenario]
+name = "mine"
+days = 1
+seed = 1
+[channels.call]
+volume_per_day = 10
+aht_s = 60
+[staffing]
+agents = 1
+"""
 
 
 def demo(**settings):
@@ -87,8 +98,8 @@ def test_bad_keys_name_the_key(settings, message):
 
 
 def test_unknown_item_names_list_the_names():
-    with pytest.raises(ScenarioError, match="no item named 'nights'; .* early, mid, late, "
-                                            "chat day, chat late, tier 2"):
+    with pytest.raises(ScenarioError, match=r"no item named 'nights'; .* early, mid, late, "
+                                            r"chat day, chat late, tier 2"):
         demo(**{"staffing.shifts.nights.agents": "1"})
     with pytest.raises(ScenarioError, match="position 9 is past the end of a list of 6"):
         demo(**{"staffing.shifts.9.agents": "1"})
@@ -106,6 +117,9 @@ def test_builtin_names_load_unless_a_file_has_the_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "flat").mkdir()  # a run directory named like it does not hide it
     assert load_scenario("flat").name == "flat"
+    (tmp_path / "flat").rmdir()
+    (tmp_path / "flat").write_text(HANDMADE)  # a file of that name wins
+    assert load_scenario("flat").name == "mine"
     with pytest.raises(ScenarioError, match=r"dmeo: no such scenario file or built-in "
                                             r"scenario .*did you mean: demo"):
         load_scenario("dmeo")

@@ -122,6 +122,10 @@ def test_resume_skips_finished_points(tmp_path, monkeypatch):
     assert sorted(calls) == [12, 12, 13, 13]
     lines = out.read_text().splitlines()
     assert lines[:3] == first and len(lines) == 5
+    calls.clear()  # points run with other replications are run again
+    assert run(*args[:4], "--replications", 3, *args[6:], "--grid", "staffing.agents=10:11",
+               "--resume").exit_code == 0
+    assert sorted(calls) == [10, 10, 10, 11, 11, 11]
 
 
 def test_a_failing_point_is_reported_and_the_others_are_kept(tmp_path, monkeypatch):
