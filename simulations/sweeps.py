@@ -64,13 +64,16 @@ class Axis:
 
     @classmethod
     def parse(cls, spec: str) -> Axis:
-        """``key=start:stop[:step]`` (numbers; the stop included) or ``key=v1,v2,...``."""
+        """``key=start:stop[:step]`` (numbers; the stop included) or ``key=v1,v2,...``
+        (a single value with a colon that does not start with a number, such as
+        ``08:00-18:00``, is a value)."""
         key, sep, values = spec.partition("=")
         key, values = key.strip(), values.strip()
         if not sep or not key or not values:
             raise KpiforgeError(f"--grid {spec}: expected KEY=START:STOP[:STEP] or "
                                 "KEY=V1,V2,...")
-        if ":" in values and not values.startswith(("[", "{", '"', "'")):
+        first = values.split(":")[0].strip()
+        if ":" in values and "," not in values and isinstance(value_of(first), int | float):
             return cls(key, _range(key, values))
         texts = tuple(_split_values(values))
         if not all(texts):

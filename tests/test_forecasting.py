@@ -87,6 +87,16 @@ def test_forecast_recovers_the_known_profile(forecast):
     assert frame.loc[busy, "aht_s"].mean() == pytest.approx(240, rel=0.1)
 
 
+def test_per_queue_forecasts_name_the_queue(history):
+    result = run("forecast", history / "run", "--horizon", "1w", "--backtest", 0, "--by",
+                 "channel,queue", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert list(rows[0]) == ["interval_start", "channel", "queue", "contacts", "aht_s"]
+    assert {(r["channel"], r["queue"]) for r in rows} == {("call", "call")}
+    assert rows[0]["interval_start"] == "2026-04-13T00:00:00" and len(rows) == 7 * 48
+
+
 def test_staffing_and_scenarios_read_the_forecast(forecast, tmp_path):
     path, _, _ = forecast
     staffed = run("staff", path, "--format", "json")

@@ -31,6 +31,8 @@ def run(*args):
     ('channels.call.hours="08:00-12:00, 13:00-17:00",closed', (
         '"08:00-12:00, 13:00-17:00"', "closed")),
     ("staffing.shifts.0.agents=[1,2,3,4,5,6,7],3", ("[1,2,3,4,5,6,7]", "3")),
+    ("channels.call.hours=08:00-18:00", ("08:00-18:00",)),
+    ("channels.call.hours=08:00-18:00,closed", ("08:00-18:00", "closed")),
 ])
 def test_grid_values(spec, texts):
     assert Axis.parse(spec).texts == texts
