@@ -85,10 +85,10 @@ class DaskCluster:
 def executor(workers: int | None = None, client: Any = None, jobs: int | None = None
              ) -> Executor:
     """The executor for ``workers`` local processes (default: every core; 1 runs here), or
-    for a Dask ``client`` when given. ``jobs``: how many will run (one runs here)."""
+    for a Dask ``client`` when given. ``jobs``: how many will run (one or none: here)."""
     if client is not None:
         return DaskCluster(client)
     count = workers or os.cpu_count() or 1
-    if count == 1 or jobs == 1:
+    if count == 1 or (jobs is not None and jobs <= 1):
         return InProcess()
     return ProcessPool(count)

@@ -124,6 +124,9 @@ def test_resume_skips_finished_points(tmp_path, monkeypatch):
     assert sorted(calls) == [12, 12, 13, 13]
     lines = out.read_text().splitlines()
     assert lines[:3] == first and len(lines) == 5
+    calls.clear()  # all done: nothing runs, the file stays
+    assert run(*args, "--grid", "staffing.agents=10:13", "--resume").exit_code == 0
+    assert calls == [] and out.read_text().splitlines() == lines
     calls.clear()  # points run with other replications are run again
     assert run(*args[:4], "--replications", 3, *args[6:], "--grid", "staffing.agents=10:11",
                "--resume").exit_code == 0
