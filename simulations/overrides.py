@@ -24,6 +24,7 @@ staffing override's ``scale`` does.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -83,6 +84,7 @@ class Change:
         """Make the change in ``raw`` (TOML data); ``resolved`` gives the scenario with
         its defaults filled in (:meth:`Scenario.to_dict`), for relative changes to keys
         the file leaves out. Raises :class:`OverrideError`."""
+        resolved = functools.cache(resolved)  # resolved once, if at all, per change
         slots = _slots(raw, self.parts, (), create=True)
         if not slots:
             raise OverrideError(f"{WILDCARD} matches nothing here")
