@@ -17,6 +17,12 @@ def pytest_addoption(parser):
                           "list runs each size as its own group (1000000,10000000)")
     parser.addoption("--sim-days", type=int, default=60,
                      help="days of the flat scenario for the simulator benchmarks")
+    parser.addoption("--sweep-points", type=int, default=None,
+                     help="grid points of the sweep benchmark (default 40, or 2 below a "
+                          "week of --sim-days)")
+    parser.addoption("--sweep-replications", type=int, default=None,
+                     help="replications per point of the sweep benchmark (default 10, or 2 "
+                          "below a week of --sim-days)")
 
 
 def generate_contacts(rows: int, days: int = 30, seed: int = 7) -> pa.Table:

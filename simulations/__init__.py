@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         erlang_c,
         required_agents,
     )
+    from kpiforge.simulations.forecasting import ContactForecast, forecast_history
     from kpiforge.simulations.model import SimulationError
     from kpiforge.simulations.replications import (
         Replications,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         mean_ci,
         replicate,
         run_replications,
+        run_scenarios,
     )
     from kpiforge.simulations.runner import FORMATS, Simulation, simulate
     from kpiforge.simulations.scenario import (
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
         parse_scenario,
     )
     from kpiforge.simulations.size import Limits, RunSize, RunSizeError, estimate_size
+    from kpiforge.simulations.sweeps import Sweep, prepare_sweep, run_sweep
+    from kpiforge.simulations.whatif import WhatIf, compare, whatif_scenarios
 
 #: Public name -> the module that defines it.
 _PUBLIC = {
@@ -47,8 +51,12 @@ _PUBLIC = {
                     "kpiforge.simulations.erlang"),
     "SimulationError": "kpiforge.simulations.model",
     **dict.fromkeys(("FORMATS", "Simulation", "simulate"), "kpiforge.simulations.runner"),
-    **dict.fromkeys(("Replications", "Summary", "mean_ci", "replicate", "run_replications"),
-                    "kpiforge.simulations.replications"),
+    **dict.fromkeys(("Replications", "Summary", "mean_ci", "replicate", "run_replications",
+                     "run_scenarios"), "kpiforge.simulations.replications"),
+    **dict.fromkeys(("ContactForecast", "forecast_history"),
+                    "kpiforge.simulations.forecasting"),
+    **dict.fromkeys(("Sweep", "prepare_sweep", "run_sweep"), "kpiforge.simulations.sweeps"),
+    **dict.fromkeys(("WhatIf", "compare", "whatif_scenarios"), "kpiforge.simulations.whatif"),
     **dict.fromkeys(("BUILTIN_SCENARIOS", "Scenario", "ScenarioError", "builtin_scenario",
                      "load_scenario", "parse_scenario"), "kpiforge.simulations.scenario"),
     **dict.fromkeys(("Limits", "RunSize", "RunSizeError", "estimate_size"),
@@ -58,6 +66,7 @@ _PUBLIC = {
 __all__ = [
     "BUILTIN_SCENARIOS",
     "FORMATS",
+    "ContactForecast",
     "Limits",
     "QueueMetrics",
     "Replications",
@@ -68,18 +77,26 @@ __all__ = [
     "Simulation",
     "SimulationError",
     "Summary",
+    "Sweep",
+    "WhatIf",
     "builtin_scenario",
+    "compare",
     "erlang_a",
     "erlang_b",
     "erlang_c",
     "estimate_size",
+    "forecast_history",
     "load_scenario",
     "mean_ci",
     "parse_scenario",
+    "prepare_sweep",
     "replicate",
     "required_agents",
     "run_replications",
+    "run_scenarios",
+    "run_sweep",
     "simulate",
+    "whatif_scenarios",
 ]
 
 

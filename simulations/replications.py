@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from scipy import stats
 
 from kpiforge.engine import compute
 from kpiforge.io.timestamps import to_datetime64
+from kpiforge.simulations.executors import executor
 from kpiforge.simulations.runner import check_format, simulate
 from kpiforge.simulations.scenario import Scenario
 from kpiforge.simulations.size import DEFAULT_LIMITS, Limits, check_size
@@ -43,22 +43,26 @@ INTERVAL_START = "interval_start"
 
 
 @attrs.frozen
-class _Job:
-    """What a worker needs to run one replication."""
+class Job:
+    """One replication to run: the scenario, its replication number and seed, and the KPIs
+    to compute (as for :func:`kpiforge.compute`); ``tables``: a directory to write the
+    run's tables into (``tables/NNN/``), or None."""
 
     scenario: Scenario
     index: int
     seed: np.random.SeedSequence
     kpis: tuple[str, ...] | None
-    by: tuple[str, ...]
-    grain: str | None
-    params: Mapping[str, Any]
-    tables: Path | None
-    fmt: str
+    by: tuple[str, ...] = ()
+    grain: str | None = None
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    tables: Path | None = None
+    fmt: str = "parquet"
 
 
 @attrs.frozen
-class _Outcome:
+class Outcome:
+    """One replication's KPIs: the group keys and each KPI's values per group."""
+
     dimensions: tuple[str, ...]
     keys: dict[str, np.ndarray]
     values: dict[str, np.ndarray]
@@ -66,7 +70,7 @@ class _Outcome:
     epoch: dt.datetime
 
 
-def _run(job: _Job) -> _Outcome:
+def run_job(job: Job) -> Outcome:
     """One replication: simulate, write its tables if asked, compute its KPIs."""
     run = simulate(job.scenario, job.seed, limits=None)  # checked once, before the jobs
     if job.tables is not None:
@@ -75,8 +79,26 @@ def _run(job: _Job) -> _Outcome:
         run.write_files(directory, job.fmt)
     result = compute(run.tables(), kpis=job.kpis, by=job.by, grain=job.grain,
                      params=job.params)
-    return _Outcome(result.dimensions, dict(result.keys), dict(result.values),
-                    {name: kpi.unit for name, kpi in result.kpis.items()}, result.epoch)
+    return Outcome(result.dimensions, dict(result.keys), dict(result.values),
+                   {name: kpi.unit for name, kpi in result.kpis.items()}, result.epoch)
+
+
+def replication_jobs(scenario: Scenario, replications: int, *,
+                     kpis: Iterable[str] | None = None, by: Sequence[str] = (),
+                     grain: str | None = None, params: Mapping[str, Any] | None = None,
+                     tables: str | os.PathLike | None = None, fmt: str = "parquet",
+                     limits: Limits | None = DEFAULT_LIMITS) -> list[Job]:
+    """The jobs of ``replications`` seeded replications of ``scenario``: replication ``i``
+    has the ``i``-th seed spawned from the scenario's seed. The run's size is checked
+    against ``limits`` here, once, so that no job starts when one would be too large."""
+    if replications < 1:
+        raise ValueError(f"replications must be >= 1, got {replications}")
+    check_format(fmt)
+    if limits is not None:
+        check_size(scenario, limits)
+    return [Job(scenario, i, seed, None if kpis is None else tuple(kpis), tuple(by), grain,
+                dict(params or {}), None if tables is None else Path(tables), fmt)
+            for i, seed in enumerate(replication_seeds(scenario.seed, replications))]
 
 
 def replication_name(index: int) -> str:
@@ -121,7 +143,7 @@ class Replications:
         reps = self.replications
         groups = next(iter(self.values.values())).shape[1] if self.values else 0
         columns: dict[str, Any] = {"replication": np.repeat(np.arange(1, reps + 1), groups)}
-        for name, keys in _key_columns(self.dimensions, self.keys, self.epoch).items():
+        for name, keys in key_columns(self.dimensions, self.keys, self.epoch).items():
             columns[name] = pa.concat_arrays([keys] * reps) if reps else keys
         for name, values in self.values.items():
             flat = values.ravel()
@@ -161,7 +183,7 @@ class Summary:
         group, kpi = order // max(len(kpis), 1), order % max(len(kpis), 1)
         columns: dict[str, Any] = {
             name: keys.take(pa.array(group))
-            for name, keys in _key_columns(self.dimensions, self.keys, self.epoch).items()}
+            for name, keys in key_columns(self.dimensions, self.keys, self.epoch).items()}
         columns["kpi"] = pa.array([kpis[k] for k in kpi], pa.string())
 
         def stacked(values: Mapping[str, np.ndarray]) -> pa.Array:
@@ -187,7 +209,7 @@ class Summary:
         return records
 
 
-def _key_columns(dimensions: Sequence[str], keys: Mapping[str, np.ndarray],
+def key_columns(dimensions: Sequence[str], keys: Mapping[str, np.ndarray],
                  epoch: dt.datetime) -> dict[str, pa.Array]:
     out = {}
     for name in dimensions:
@@ -226,8 +248,8 @@ def run_replications(scenario: Scenario, replications: int, *,
                      kpis: Iterable[str] | None = None, by: Sequence[str] = (),
                      grain: str | None = None, params: Mapping[str, Any] | None = None,
                      workers: int | None = None, tables: str | os.PathLike | None = None,
-                     fmt: str = "parquet", limits: Limits | None = DEFAULT_LIMITS
-                     ) -> Replications:
+                     fmt: str = "parquet", client: Any = None,
+                     limits: Limits | None = DEFAULT_LIMITS) -> Replications:
     """Run ``replications`` seeded replications of ``scenario`` and compute their KPIs.
 
     Parameters
@@ -240,47 +262,77 @@ def run_replications(scenario: Scenario, replications: int, *,
         A directory to write each replication's tables into, as ``001/contacts.FMT``,
         ``001/agent_intervals.FMT`` and ``001/scenario.toml``, ``002/``... (``fmt``:
         parquet or csv); None keeps only the KPIs.
+    client
+        A ``dask.distributed`` client to run the replications on instead of local
+        processes.
     limits
         The largest run each replication may be, as for :func:`simulate` (checked once,
         before any runs).
     """
-    if replications < 1:
-        raise ValueError(f"replications must be >= 1, got {replications}")
-    check_format(fmt)
-    if limits is not None:
-        check_size(scenario, limits)
-    jobs = [_Job(scenario, i, seed, None if kpis is None else tuple(kpis), tuple(by), grain,
-                 dict(params or {}), None if tables is None else Path(tables), fmt)
-            for i, seed in enumerate(replication_seeds(scenario.seed, replications))]
-    if workers == 1 or replications == 1:
-        outcomes = [_run(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers or os.cpu_count() or 1,
-                                                 replications)) as pool:
-            outcomes = list(pool.map(_run, jobs))
-    return _aligned(scenario, outcomes)
+    jobs = replication_jobs(scenario, replications, kpis=kpis, by=by, grain=grain,
+                            params=params, tables=tables, fmt=fmt, limits=limits)
+    return aligned([scenario], [run_jobs(jobs, workers, client)])[0]
 
 
-def _aligned(scenario: Scenario, outcomes: list[_Outcome]) -> Replications:
-    """Replications' results on the union of their groups, in sorted order."""
-    dimensions = outcomes[0].dimensions
-    rows = [list(zip(*(o.keys[d].tolist() for d in dimensions), strict=True))
-            if dimensions else [()] * len(next(iter(o.values.values()), []))
-            for o in outcomes]
-    groups = sorted({key for keys in rows for key in keys},
+def run_scenarios(scenarios: Sequence[Scenario], replications: int, *,
+                  kpis: Iterable[str] | None = None, by: Sequence[str] = (),
+                  grain: str | None = None, params: Mapping[str, Any] | None = None,
+                  workers: int | None = None, client: Any = None,
+                  progress: Callable[[int, int], None] | None = None) -> list[Replications]:
+    """:func:`run_replications` of several scenarios at once (one pool for all), their
+    results on the same groups: replication ``i`` of scenarios with the same seed shares
+    its random streams, so their values compare replication by replication (paired).
+    ``progress(done, total)`` is called as each replication finishes."""
+    jobs = [replication_jobs(s, replications, kpis=kpis, by=by, grain=grain, params=params)
+            for s in scenarios]
+    flat = run_jobs([job for batch in jobs for job in batch], workers, client, progress)
+    return aligned(scenarios, [flat[i * replications:(i + 1) * replications]
+                               for i in range(len(scenarios))])
+
+
+def run_jobs(jobs: Sequence[Job], workers: int | None = None, client: Any = None,
+             progress: Callable[[int, int], None] | None = None) -> list[Outcome]:
+    """Every job's outcome, in job order; the first failure is raised once all are done."""
+    outcomes: list[Any] = [None] * len(jobs)
+    errors: list[BaseException] = []
+    for done, (index, outcome, error) in enumerate(
+            executor(workers, client, len(jobs)).run(run_job, jobs), start=1):
+        outcomes[index] = outcome
+        if error is not None:
+            errors.append(error)
+        if progress is not None:
+            progress(done, len(jobs))
+    if errors:
+        raise errors[0]
+    return outcomes
+
+
+def aligned(scenarios: Sequence[Scenario], outcomes: Sequence[Sequence[Outcome]]
+            ) -> list[Replications]:
+    """Each scenario's replications on the union of the groups of every outcome, in
+    sorted order (NaN where a replication has no rows for a group)."""
+    first = outcomes[0][0]
+    dimensions = first.dimensions
+    rows = [[list(zip(*(o.keys[d].tolist() for d in dimensions), strict=True))
+             if dimensions else [()] * len(next(iter(o.values.values()), []))
+             for o in batch] for batch in outcomes]
+    groups = sorted({key for batch in rows for keys in batch for key in keys},
                     key=lambda key: tuple((v is None, v) for v in key))
     position = {key: g for g, key in enumerate(groups)}
-    names = list(dict.fromkeys(name for o in outcomes for name in o.values))
-    values = {name: np.full((len(outcomes), len(groups)), np.nan) for name in names}
-    for r, (outcome, keys) in enumerate(zip(outcomes, rows, strict=True)):
-        where = np.array([position[key] for key in keys], dtype=np.int64)
-        for name, column in outcome.values.items():
-            values[name][r, where] = column
     columns = {d: np.array([g[i] for g in groups],
-                           dtype=outcomes[0].keys[d].dtype if groups else float)
+                           dtype=first.keys[d].dtype if groups else float)
                for i, d in enumerate(dimensions)}
-    units = {name: unit for o in outcomes for name, unit in o.units.items()}
-    return Replications(scenario, dimensions, columns, values, units, outcomes[0].epoch)
+    names = list(dict.fromkeys(name for batch in outcomes for o in batch for name in o.values))
+    units = {name: unit for batch in outcomes for o in batch for name, unit in o.units.items()}
+    out = []
+    for scenario, batch, batch_rows in zip(scenarios, outcomes, rows, strict=True):
+        values = {name: np.full((len(batch), len(groups)), np.nan) for name in names}
+        for r, (outcome, keys) in enumerate(zip(batch, batch_rows, strict=True)):
+            where = np.array([position[key] for key in keys], dtype=np.int64)
+            for name, column in outcome.values.items():
+                values[name][r, where] = column
+        out.append(Replications(scenario, dimensions, columns, values, units, first.epoch))
+    return out
 
 
 def replicate(scenario: Scenario, replications: int, kpis: tuple[str, ...] | None = None,

@@ -11,11 +11,13 @@ impossible shift is an error naming the file and the key.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 import tomllib
 from collections.abc import Callable, Mapping
 from importlib.resources import as_file, files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ import tomli_w
 
 from kpiforge.errors import did_you_mean
 from kpiforge.simulations.distributions import Distribution
+from kpiforge.simulations.overrides import Change, OverrideError
 from kpiforge.simulations.scenario_forecast import (
     Forecast,
     ForecastRow,
@@ -65,10 +68,11 @@ from kpiforge.simulations.sections import (
 
 __all__ = ["BUILTIN_SCENARIOS", "DAY_S", "KINDS", "TIER2", "WEEKDAYS", "Break", "Channel",
            "Event", "Satisfaction", "Scenario", "ScenarioError", "Shift", "Staffing",
-           "StaffingOverride", "builtin_scenario", "load_scenario", "parse_scenario"]
+           "StaffingOverride", "builtin_scenario", "load_scenario", "parse_scenario",
+           "read_raw"]
 
 #: Scenarios shipped with kpiforge (``simulations/scenarios/NAME.toml``).
-BUILTIN_SCENARIOS = ("demo", "flat")
+BUILTIN_SCENARIOS = ("demo", "flat", "december", "launch", "summer")
 KINDS = ("call", "chat", "email")
 TIER2 = "tier2"
 
@@ -748,44 +752,64 @@ def _satisfaction(s: Section) -> Satisfaction:
     return Satisfaction(**values)
 
 
-def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, str], source: str) -> None:
-    """Set dotted keys (``staffing.agents=12``) in raw scenario data; values are TOML values
-    (bare words are strings)."""
+def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, str], source: str,
+                    option: str = "--set") -> None:
+    """Change dotted keys in raw scenario data, in order: ``staffing.agents=12``, relative
+    ``staffing.agents=+5`` or ``channels.call.volume_per_day=*1.2``, every item
+    ``staffing.shifts.*.agents=*1.4`` (see :mod:`~kpiforge.simulations.overrides`). Errors
+    name ``source``, ``option`` and the key."""
+    def resolved() -> dict[str, Any]:
+        return parse_scenario(copy.deepcopy(raw), source).to_dict()
+
     for key, value_text in overrides.items():
         try:
-            value = tomllib.loads(f"value = {value_text}")["value"]
-        except tomllib.TOMLDecodeError:
-            value = value_text
-        node = raw
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ScenarioError(f"{source}: --set {key}: {part!r} is not a table")
-            node = child
-        node[parts[-1]] = value
+            Change.parse(key, value_text).apply(raw, resolved)
+        except OverrideError as exc:
+            raise ScenarioError(f"{source}: {option} {key}={value_text}: {exc}") from None
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, str] | None = None) -> Scenario:
-    """Read, override (``--set``) and validate a scenario file."""
-    path = Path(path)
+def read_raw(scenario: str | Path) -> tuple[dict[str, Any], str]:
+    """The TOML data of a scenario file, or of a built-in scenario by name (where no file
+    of that name exists), and the source to name in errors."""
+    if not Path(scenario).is_file() and str(scenario) in BUILTIN_SCENARIOS:
+        with as_file(_builtin_file(str(scenario))) as path:
+            return _toml(path), str(path)
+    return _toml(Path(scenario)), str(scenario)
+
+
+def _builtin_file(name: str) -> Traversable:
+    return files("kpiforge.simulations") / "scenarios" / f"{name}.toml"
+
+
+def _toml(path: Path) -> dict[str, Any]:
     source = str(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ScenarioError(f"{source}: no such scenario file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        hint = "" if path.suffix else f" or built-in scenario (one of " \
+            f"{', '.join(BUILTIN_SCENARIOS)}{did_you_mean(source, BUILTIN_SCENARIOS)})"
+        raise ScenarioError(f"{source}: no such scenario file{hint}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, IsADirectoryError) as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    apply_overrides(raw, overrides or {}, source)
+
+
+def load_scenario(scenario: str | Path, overrides: Mapping[str, str] | None = None,
+                  option: str = "--set") -> Scenario:
+    """Read, override (``--set``) and validate a scenario: a file, or a built-in scenario
+    by name (:data:`BUILTIN_SCENARIOS`)."""
+    raw, source = read_raw(scenario)
+    apply_overrides(raw, overrides or {}, source, option)
     return parse_scenario(raw, source)
 
 
 def builtin_scenario(name: str, overrides: Mapping[str, str] | None = None) -> Scenario:
-    """A scenario shipped with kpiforge: ``demo`` (a realistic week) or ``flat`` (one call
-    queue, flat arrivals and staffing: the Erlang A validation case)."""
+    """A scenario shipped with kpiforge (:data:`BUILTIN_SCENARIOS`): ``demo`` (a realistic
+    week), ``flat`` (one call queue, flat arrivals and staffing: the Erlang A validation
+    case), ``december`` (a retail December peak), ``launch`` (a product-launch spike),
+    ``summer`` (a summer trough)."""
     if name not in BUILTIN_SCENARIOS:
         raise ScenarioError(f"unknown built-in scenario {name!r}"
                             f"{did_you_mean(name, BUILTIN_SCENARIOS)}; use "
                             f"{', '.join(BUILTIN_SCENARIOS)}")
-    with as_file(files("kpiforge.simulations") / "scenarios" / f"{name}.toml") as path:
+    with as_file(_builtin_file(name)) as path:
         return load_scenario(path, overrides)

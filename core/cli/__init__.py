@@ -27,6 +27,7 @@ BUILTIN_COMMANDS = {
     "compute": "kpiforge.cli.compute:compute_command",
     "demo": "kpiforge.cli.demo:demo_command",
     "erlang": "kpiforge.cli.erlang:erlang_command",
+    "forecast": "kpiforge.cli.forecast:forecast_command",
     "kpis": "kpiforge.cli.kpis:kpis_group",
     "lint": "kpiforge.cli.lint:lint_command",
     "plugins": "kpiforge.cli.plugins:plugins_command",
@@ -34,6 +35,8 @@ BUILTIN_COMMANDS = {
     "simulate": "kpiforge.cli.simulate:simulate_command",
     "staff": "kpiforge.cli.staff:staff_command",
     "tree": "kpiforge.cli.tree:tree_command",
+    "sweep": "kpiforge.cli.sweep:sweep_command",
+    "whatif": "kpiforge.cli.whatif:whatif_command",
 }
 
 

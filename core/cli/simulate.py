@@ -30,7 +30,7 @@ _REPLICATION_OPTIONS = ("--workers", "--kpi", "--by", "--grain", "--param", "--k
 
 
 @click.command("simulate")
-@click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", required=False, metavar="[SCENARIO]")
 @click.option("--days", type=click.IntRange(min=1), help="Override scenario.days.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override scenario.seed.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
@@ -63,12 +63,13 @@ _REPLICATION_OPTIONS = ("--workers", "--kpi", "--by", "--grain", "--param", "--k
               default=DEFAULT_LIMITS.agent_intervals, show_default=True,
               help="Refuse a run expected to hold more agent intervals (head counts x "
                    "intervals worked).")
-def simulate_command(scenario: Path | None, days: int | None, seed: int | None,
+def simulate_command(scenario: str | None, days: int | None, seed: int | None,
                      settings: tuple[str], out: Path, fmt: str, replications: int | None,
                      workers: int | None, kpis_only: bool, kpis: tuple[str], by: tuple[str],
                      grain: str | None, params: tuple[str], force: bool, max_contacts: int,
                      max_agent_intervals: int) -> None:
-    """Simulate SCENARIO (a TOML file; default: the built-in demo week) and write its
+    """Simulate SCENARIO (a TOML file or a built-in name: demo, flat, december, launch,
+    summer; default: the built-in demo week) and write its
     contacts and agent_intervals tables to --out; with --replications N, N runs, their KPIs
     and a summary of KPI means with 95 % confidence intervals."""
     overrides = parse_assignments(settings, "--set")

@@ -3,10 +3,7 @@ a simulation that checks the plan."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kpiforge.cli.options import directory_advice, force_option, parse_assignments
+from kpiforge.cli.progress import progress_bar
 from kpiforge.cli.render import format_value, grid
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.output import atomic_directory, csv_text, write_text
@@ -52,27 +50,6 @@ def _level(value: Any) -> Any:
     except ValueError:
         raise click.BadParameter(f"expected a share such as 0.8, got {value!r}",
                                  param_hint="--service-level") from None
-
-
-@contextlib.contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on standard error when it is a terminal."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    bars: list[Any] = []
-
-    def update(done: int, total: int) -> None:
-        if not bars:
-            bars.append(click.progressbar(length=total, label=label, file=sys.stderr))
-            bars[0].__enter__()
-        bars[0].update(done - bars[0].pos)
-
-    try:
-        yield update
-    finally:
-        if bars:
-            bars[0].__exit__(None, None, None)
 
 
 @click.command("staff")
@@ -138,7 +115,7 @@ def staff_command(forecast: Path, levels: tuple[str, ...], within: tuple[str, ..
     if with_plan and fmt in ("csv", "parquet") and out is None:
         raise KpiforgeError(f"--shifts with --format {fmt} writes several tables: give --out "
                             "DIR")
-    with _progress("simulating intervals") as progress:
+    with progress_bar("simulating intervals") as progress:
         table = requirements(
             str(forecast), _level(_targets(levels, "--service-level")),
             _targets(within, "--within"), interval=interval, shrinkage=shrinkage,
@@ -149,7 +126,7 @@ def staff_command(forecast: Path, levels: tuple[str, ...], within: tuple[str, ..
     plan = plan_shifts(table, patterns) if patterns is not None else None
     checked = None
     if plan is not None and verify:
-        with _progress("simulating the plan") as progress:
+        with progress_bar("simulating the plan") as progress:
             checked = verify_plan(table, plan, replications, confidence, seed, progress)
     _emit(table, plan, checked, fmt, out, force)
     if plot is not None:
