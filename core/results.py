@@ -97,7 +97,10 @@ class Result:
 
 
 def _plain(value: Any) -> Any:
-    """Numpy scalars as Python numbers; integral floats as ints (ids read as numbers)."""
+    """Numpy scalars as Python numbers; integral floats as ints (ids read as numbers), NaN
+    (a missing key) as None."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

@@ -29,7 +29,8 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--agents", type=_EXISTING, help="agent_intervals CSV/Parquet file.")
 @click.option("--customers", type=_EXISTING, help="customers CSV/Parquet file.")
 @click.option("--by", "by", multiple=True, metavar="DIM",
-              help="Group by a dimension (repeat, or comma-separate): channel, queue, agent...")
+              help="Group by a dimension (repeat, or comma-separate): channel, queue, agent... "
+                   "or any column of the data (priority, contract_type...).")
 @click.option("--grain", type=click.Choice(GRAINS), help="Time grain for interval_start.")
 @click.option("--kpi", "kpis", multiple=True, metavar="ID",
               help="KPI or KGI id to compute (repeat, or comma-separate); default: all the "

@@ -38,7 +38,8 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     kpis
         KPI and KGI ids; None computes every KPI the data supports.
     by
-        Dimension names to group by (``kpiforge kpis list`` shows them).
+        Dimensions to group by: declared ones (``kpiforge kpis list`` shows them) or, ad
+        hoc, any column of the tables by its name (``["priority", "type"]``).
     grain
         ``15min``, ``30min``, ``1h``, ``1d``, ``1w`` or ``1mo``: adds an ``interval_start``
         dimension from each table's time column (``arrived_s`` for contacts).

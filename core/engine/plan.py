@@ -48,7 +48,7 @@ class Plan:
              params: Mapping[str, float] | None,
              quantiles: QuantileMode = QuantileMode.EXACT) -> Plan:
         """Choose KPIs and columns; raise :class:`KpiforgeError` for what cannot work."""
-        dimensions = tuple(registry.dimension(name) for name in
+        dimensions = tuple(resolve_dimension(registry, sources, name) for name in
                            ((by,) if isinstance(by, str) else by))
         if grain is not None:
             check_grain(grain)
@@ -58,6 +58,25 @@ class Plan:
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
                    specs=_pass_specs(measures, dimensions, grain, resolved, quantiles),
                    dimensions=dimensions, grain=grain, params=resolved, skipped=skipped)
+
+
+def resolve_dimension(registry: Registry, sources: Mapping[str, TableSource], name: str
+                      ) -> Dimension:
+    """The declared dimension ``name`` or, ad hoc, the column of that name in each table that
+    has one: any text or integer column groups."""
+    if name in registry.dimensions:
+        return registry.dimensions[name]
+    tables = {table: name for table, source in sources.items() if name in source.column_names}
+    if not tables:
+        columns = sorted({c for source in sources.values() for c in source.column_names})
+        raise KpiforgeError(
+            f"unknown dimension {name!r}{did_you_mean(name, [*registry.dimensions, *columns])}"
+            f": it is neither a declared dimension ({', '.join(sorted(registry.dimensions))})"
+            f" nor a column of the {', '.join(sources)} table(s)")
+    if not name.isidentifier():
+        raise KpiforgeError(f"cannot group by column {name!r}: a dimension's name must be an "
+                            "identifier such as 'contract_type'; rename the column")
+    return Dimension(name, tables, "a column of the data, grouped ad hoc")
 
 
 def _choose_kpis(registry: Registry, sources: Mapping[str, TableSource],
@@ -125,7 +144,8 @@ def _ungroupable(kpi: KPI, measure: Measure, source: TableSource,
         column = dimension.columns.get(measure.table)
         if column is None:
             return (f"{kpi.kind} {kpi.name!r} reads the {measure.table} table, which "
-                    f"cannot be grouped by {dimension.name!r}")
+                    f"cannot be grouped by {dimension.name!r}: that dimension is a column "
+                    f"of the {' and '.join(dimension.columns)} table(s) only")
         if column not in source.column_names:
             raise KpiforgeError(f"{source.label}: column {column!r} is missing; grouping by "
                                 f"{dimension.name!r} needs it")
