@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from click.testing import CliRunner
 
 import kpiforge
 from kpiforge import KpiforgeError
+from kpiforge.cli import cli
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +90,70 @@ def test_whole_numbers_read_as_floats_group_and_missing_is_null(contacts):
     assert [r["offered"] for r in result.to_records()] == [
         int(frame.level.isna().sum()), int((frame.level == 0).sum()),
         int((frame.level == 1).sum())]
+
+
+KPIS = ["offered", "aht", "asa", "wait_p90"]
+
+
+def _rows(result, grouping_id):
+    chosen = result.keys["grouping_id"] == grouping_id
+    return {kpi: result[kpi][chosen] for kpi in KPIS}, chosen
+
+
+@pytest.mark.parametrize("options", [{}, {"chunk_rows": 97}, {"grain": "1d"}])
+def test_totals_equal_a_run_without_grouping(contacts, options):
+    data = {"contacts": contacts}
+    result = kpiforge.compute(data, KPIS, by=["channel", "priority"], totals=True, **options)
+    alone = kpiforge.compute(data, KPIS, **options)
+    detail = kpiforge.compute(data, KPIS, by=["channel", "priority"], **options)
+    assert set(result.keys["grouping_id"].tolist()) == {0, 3}
+    total, chosen = _rows(result, 3)
+    for kpi in KPIS:
+        np.testing.assert_array_equal(total[kpi], alone[kpi])  # bit for bit, NaN where NaN
+        np.testing.assert_array_equal(result[kpi][~chosen], detail[kpi])
+    assert result.keys["channel"][chosen].tolist() == [None] * int(chosen.sum())
+    if "grain" in options:
+        assert result.keys["interval_start"][chosen].tolist() == \
+            alone.keys["interval_start"].tolist()
+
+
+def test_rollup_subtotals_come_from_the_rows_not_the_groups(contacts):
+    result = kpiforge.compute({"contacts": contacts}, ["offered", "aht"],
+                              by=["channel", "agent"], rollup=True)
+    assert result.dimensions == ("channel", "agent", "grouping_id")
+    records = result.to_records()
+    assert [r["grouping_id"] for r in records] == [0] * 6 + [1, 1, 3]
+    frame = contacts.assign(handle=contacts.handle_s + contacts.acw_s)
+    by_channel = frame.groupby("channel").handle.mean()
+    subtotals = [r for r in records if r["grouping_id"] == 1]
+    assert [(r["channel"], r["agent"]) for r in subtotals] == [("call", None), ("chat", None)]
+    np.testing.assert_allclose([r["aht"] for r in subtotals], by_channel.loc[["call", "chat"]])
+    assert records[-1]["channel"] is None and records[-1]["offered"] == len(contacts)
+    np.testing.assert_allclose(records[-1]["aht"], frame.handle.mean())
+
+
+def test_totals_in_csv_are_empty_keys_with_a_grouping_id(contacts, tmp_path):
+    result = kpiforge.compute({"contacts": contacts}, ["offered"], by=["type"], totals=True)
+    lines = result.render("csv").splitlines()
+    assert lines[0] == '"type","grouping_id","offered"'
+    assert lines[-1] == f",1,{len(contacts)}"
+
+
+def test_totals_need_data_that_can_be_read_again(contacts):
+    with pytest.raises(KpiforgeError, match="totals and rollups read the data once more"):
+        kpiforge.compute(iter([contacts[:200], contacts[200:]]), ["offered"],
+                         by=["channel"], totals=True)
+
+
+def test_the_command_line_groups_by_any_column_with_a_rollup(contacts, tmp_path):
+    path = tmp_path / "contacts.csv"
+    contacts.to_csv(path, index=False)
+    out = CliRunner().invoke(cli, ["compute", str(path), "--by", "priority,type", "--rollup",
+                                   "--kpi", "offered", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    records = json.loads(out.output)
+    counts = contacts.groupby("priority", dropna=False).size()
+    subtotals = {r["priority"]: r["offered"] for r in records if r["grouping_id"] == 1}
+    assert subtotals == {(None if pd.isna(k) else k): v for k, v in counts.items()}
+    assert records[-1] == {"priority": None, "type": None, "grouping_id": 3,
+                           "offered": len(contacts)}

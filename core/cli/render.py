@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kpiforge.formatting import format_plan_target, format_target, format_value
+from kpiforge.results import GROUPING_ID, INTERVAL_START
 
 if TYPE_CHECKING:
     from kpiforge.goals.targets import Tracked
@@ -39,7 +40,7 @@ def render_table(result: Result, tracked: Tracked | None = None) -> str:
 
 
 def _kpis_as_rows(result: Result, tracked: Tracked | None) -> str:
-    groups = [" / ".join(str(record[d]) for d in result.dimensions) or "all"
+    groups = [" / ".join(_key_text(result, record, d) for d in result.dimensions) or "all"
               for record in result.to_records()]
     statuses = tracked.statuses if tracked is not None else {}
     with_targets = bool(statuses) or any(k.target is not None for k in result.kpis.values())
@@ -57,6 +58,16 @@ def _kpis_as_rows(result: Result, tracked: Tracked | None) -> str:
         rows += [[f"group {group}", *("-" if s is None else str(s) for s in worst),
                   *([""] if with_targets else [])] for group, worst in tracked.groups.items()]
     return grid(header, rows, right=set(range(1, len(groups) + 1)))
+
+
+def _key_text(result: Result, record: dict[str, Any], name: str) -> str:
+    """A key as text; ``all`` where a total row (``grouping_id``) totals over it."""
+    grouped = [d for d in result.dimensions if d not in (GROUPING_ID, INTERVAL_START)]
+    if GROUPING_ID in record and name in grouped:
+        bit = 1 << (len(grouped) - 1 - grouped.index(name))
+        if record[GROUPING_ID] & bit:
+            return "all"
+    return str(record[name])
 
 
 def _target_cell(result: Result, name: str, tracked: Tracked | None) -> str:
@@ -79,7 +90,7 @@ def _groups_as_rows(result: Result, tracked: Tracked | None) -> str:
     records = result.to_records()
     rows = []
     for i, record in enumerate(records):
-        rows.append([str(record[d]) for d in result.dimensions] + [
+        rows.append([_key_text(result, record, d) for d in result.dimensions] + [
             format_value(result.values[name][i], kpi.unit).removesuffix(" %").removesuffix(" s")
             for name, kpi in result.kpis.items()
         ] + [values[i] or "-" for values in statuses.values()])

@@ -42,6 +42,15 @@ class Plan:
         names = tuple(d.name for d in self.dimensions)
         return (*names, INTERVAL_START) if self.grain else names
 
+    def rolled(self, kept: int) -> Plan:
+        """The same KPIs grouped by the first ``kept`` dimensions only (and the grain): the
+        plan of a subtotal (the total with 0)."""
+        dimensions = self.dimensions[:kept]
+        measures = [m for spec in self.specs.values() for m in spec.measures]
+        quantiles = next(iter(self.specs.values())).quantiles
+        return attrs.evolve(self, dimensions=dimensions, specs=_pass_specs(
+            measures, dimensions, self.grain, self.params, quantiles))
+
     @classmethod
     def make(cls, registry: Registry, sources: Mapping[str, TableSource],
              kpis: Iterable[str] | None, by: Sequence[str] | str, grain: str | None,
