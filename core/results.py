@@ -74,6 +74,15 @@ class Result:
         return attrs.evolve(self, dimensions=dimensions, keys=keys, values={
             name: np.concatenate([p.values[name] for p in parts]) for name in self.values})
 
+    def totalled(self, name: str) -> np.ndarray:
+        """Per row, whether it totals over dimension ``name`` (its key null because of
+        ``--totals``/``--rollup``, not because it is missing)."""
+        grouped = [d for d in self.dimensions if d not in (GROUPING_ID, INTERVAL_START)]
+        if GROUPING_ID not in self.keys or name not in grouped:
+            return np.zeros(len(self), dtype=bool)
+        bit = 1 << (len(grouped) - 1 - grouped.index(name))
+        return (np.asarray(self.keys[GROUPING_ID], dtype=np.int64) & bit) != 0
+
     def to_records(self) -> list[dict[str, Any]]:
         """JSON-ready rows: dimension keys (``interval_start`` as ISO time), then KPI values
         with None where undefined."""

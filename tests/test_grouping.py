@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 import kpiforge
-from kpiforge import KpiforgeError
+from kpiforge import KPI, KpiforgeError, Measure
 from kpiforge.cli import cli
+from kpiforge.registry import Registry
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +158,48 @@ def test_the_command_line_groups_by_any_column_with_a_rollup(contacts, tmp_path)
     assert subtotals == {(None if pd.isna(k) else k): v for k, v in counts.items()}
     assert records[-1] == {"priority": None, "type": None, "grouping_id": 3,
                            "offered": len(contacts)}
+
+
+CUSTOMERS_SERVED = Registry.build(
+    measures=[("test", Measure("served", "contacts", "distinct", value="customer_id")),
+              ("test", Measure("active_agents", "contacts", "distinct", value="agent",
+                               where="notnan(answered_s)"))],
+    kpis=[("test", KPI("customers_served", "served")),
+          ("test", KPI("agents_active", "active_agents"))], dimensions=[])
+
+
+def test_distinct_counts_are_exact_in_groups_totals_and_chunks(contacts):
+    """Customers served and agents_active against pandas' nunique; chunks and the total
+    must not count a customer twice."""
+    for options in ({}, {"chunk_rows": 37}):
+        result = kpiforge.compute({"contacts": contacts}, ["customers_served", "agents_active"],
+                                  by=["channel"], totals=True, registry=CUSTOMERS_SERVED,
+                                  **options)
+        np.testing.assert_array_equal(result["customers_served"], [
+            *contacts.groupby("channel").customer_id.nunique().loc[["call", "chat"]],
+            contacts.customer_id.nunique()])
+        answered = contacts[contacts.answered_s.notna()]
+        np.testing.assert_array_equal(result["agents_active"], [
+            *answered.groupby("channel").agent.nunique().loc[["call", "chat"]],
+            answered.agent.nunique()])
+
+
+def test_distinct_counts_numbers_and_skips_missing():
+    data = {"contacts": {"arrived_s": np.arange(6.0), "ticket": [1.0, 1.0, 2.0, np.nan, 3.0, 3.0],
+                         "channel": ["a", "a", "a", "b", "b", "b"]}}
+    registry = Registry.build(
+        measures=[("test", Measure("tickets", "contacts", "distinct", value="ticket"))],
+        kpis=[("test", KPI("tickets_seen", "tickets"))], dimensions=[])
+    result = kpiforge.compute(data, ["tickets_seen"], by=["channel"], registry=registry)
+    assert result["tickets_seen"].tolist() == [2.0, 1.0]
+    with pytest.raises(KpiforgeError, match="value must be a column name"):
+        Measure("bad", "contacts", "distinct", value="ticket + 1")
+
+
+def test_the_table_names_total_rows_all(contacts, tmp_path):
+    path = tmp_path / "contacts.csv"
+    contacts.to_csv(path, index=False)
+    out = CliRunner().invoke(cli, ["compute", str(path), "--by", "channel", "--totals",
+                                   "--kpi", "offered"])
+    assert out.exit_code == 0, out.output
+    assert "all / 1" in out.output and str(len(contacts)) in out.output

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kpiforge.formatting import format_plan_target, format_target, format_value
-from kpiforge.results import GROUPING_ID, INTERVAL_START
 
 if TYPE_CHECKING:
     from kpiforge.goals.targets import Tracked
@@ -40,8 +39,7 @@ def render_table(result: Result, tracked: Tracked | None = None) -> str:
 
 
 def _kpis_as_rows(result: Result, tracked: Tracked | None) -> str:
-    groups = [" / ".join(_key_text(result, record, d) for d in result.dimensions) or "all"
-              for record in result.to_records()]
+    groups = [" / ".join(keys) or "all" for keys in _key_texts(result)]
     statuses = tracked.statuses if tracked is not None else {}
     with_targets = bool(statuses) or any(k.target is not None for k in result.kpis.values())
     header = ["KPI", *groups] + (["target"] if with_targets else [])
@@ -60,14 +58,13 @@ def _kpis_as_rows(result: Result, tracked: Tracked | None) -> str:
     return grid(header, rows, right=set(range(1, len(groups) + 1)))
 
 
-def _key_text(result: Result, record: dict[str, Any], name: str) -> str:
-    """A key as text; ``all`` where a total row (``grouping_id``) totals over it."""
-    grouped = [d for d in result.dimensions if d not in (GROUPING_ID, INTERVAL_START)]
-    if GROUPING_ID in record and name in grouped:
-        bit = 1 << (len(grouped) - 1 - grouped.index(name))
-        if record[GROUPING_ID] & bit:
-            return "all"
-    return str(record[name])
+def _key_texts(result: Result) -> list[list[str]]:
+    """Each row's keys as text; ``all`` where a total row totals over the dimension."""
+    records = result.to_records()
+    columns = [["all" if total else str(record[d]) for total, record in
+                zip(result.totalled(d), records, strict=True)] for d in result.dimensions]
+    return [list(row) for row in zip(*columns, strict=True)] if columns else \
+        [[] for _ in range(len(result))]
 
 
 def _target_cell(result: Result, name: str, tracked: Tracked | None) -> str:
@@ -87,10 +84,9 @@ def _groups_as_rows(result: Result, tracked: Tracked | None) -> str:
     header = [*result.dimensions] + [
         f"{name} ({kpi.unit})" if kpi.unit else name for name, kpi in result.kpis.items()
     ] + list(statuses)
-    records = result.to_records()
     rows = []
-    for i, record in enumerate(records):
-        rows.append([_key_text(result, record, d) for d in result.dimensions] + [
+    for i, keys in enumerate(_key_texts(result)):
+        rows.append(keys + [
             format_value(result.values[name][i], kpi.unit).removesuffix(" %").removesuffix(" s")
             for name, kpi in result.kpis.items()
         ] + [values[i] or "-" for values in statuses.values()])

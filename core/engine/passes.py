@@ -124,6 +124,8 @@ def measure_inputs(measure: Measure, table: Table, spec: PassSpec, shared: Share
         return spec.params[name] if name in spec.params else table.columns[name]
 
     values, mask = measure.evaluate(lookup, shared)
+    if measure.agg == "distinct":  # a column as it is: text stays codes into labels
+        return values, None if mask is None else _as_mask(mask, len(table))
     return (None if values is None else _as_values(values, len(table)),
             None if mask is None else _as_mask(mask, len(table)))
 
