@@ -203,3 +203,22 @@ def test_the_table_names_total_rows_all(contacts, tmp_path):
                                    "--kpi", "offered"])
     assert out.exit_code == 0, out.output
     assert "all / 1" in out.output and str(len(contacts)) in out.output
+
+
+@pytest.mark.parametrize("options", [{}, {"chunk_rows": 53}])
+def test_response_and_resolution_medians_and_p90_match_pandas(contacts, options):
+    frame = contacts.assign(resolved_s=np.where(contacts.index % 3 == 0, np.nan,
+                                                contacts.arrived_s + contacts.index * 7.5))
+    kpis = ["first_response_time_median", "first_response_time_p90",
+            "time_to_resolution_median", "time_to_resolution_p90"]
+    result = kpiforge.compute({"contacts": frame}, kpis, by=["channel"], **options)
+    groups = frame.assign(response=frame.answered_s - frame.arrived_s,
+                          resolution=frame.resolved_s - frame.arrived_s).groupby("channel")
+    expected = {
+        "first_response_time_median": groups.response.median(),
+        "first_response_time_p90": groups.response.quantile(0.9),
+        "time_to_resolution_median": groups.resolution.median(),
+        "time_to_resolution_p90": groups.resolution.quantile(0.9)}
+    for kpi, values in expected.items():
+        np.testing.assert_allclose(result[kpi], values.loc[["call", "chat"]], rtol=1e-12,
+                                   err_msg=kpi)
