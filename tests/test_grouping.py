@@ -222,3 +222,34 @@ def test_response_and_resolution_medians_and_p90_match_pandas(contacts, options)
     for kpi, values in expected.items():
         np.testing.assert_allclose(result[kpi], values.loc[["call", "chat"]], rtol=1e-12,
                                    err_msg=kpi)
+
+
+def test_hour_of_day_and_weekday_pool_the_same_hour_across_days():
+    """Against pandas' calendar of the same Unix times (UTC): 0 is Monday."""
+    rng = np.random.default_rng(5)
+    start = pd.Timestamp("2026-11-16").timestamp()  # a Monday
+    arrived = np.sort(start + rng.uniform(0, 15 * 86_400, 3_000))
+    frame = pd.DataFrame({"arrived_s": arrived,
+                          "answered_s": arrived + rng.exponential(30, len(arrived))})
+    result = kpiforge.compute({"contacts": frame}, ["offered", "asa"],
+                              by=["weekday", "hour_of_day"], grain=None, totals=True)
+    when = pd.to_datetime(frame.arrived_s, unit="s")
+    expected = frame.assign(weekday=when.dt.day_of_week, hour=when.dt.hour,
+                            wait=frame.answered_s - frame.arrived_s).groupby(
+        ["weekday", "hour"]).agg(offered=("wait", "size"), asa=("wait", "mean"))
+    detail = result.keys["grouping_id"] == 0
+    assert list(zip(result.keys["weekday"][detail].tolist(),
+                    result.keys["hour_of_day"][detail].tolist(), strict=True)) == \
+        expected.index.tolist()
+    np.testing.assert_array_equal(result["offered"][detail], expected.offered)
+    np.testing.assert_allclose(result["asa"][detail], expected.asa, rtol=1e-12)
+    assert result["offered"][~detail].tolist() == [len(frame)]
+
+
+def test_calendar_keys_group_every_table_by_its_own_time_column():
+    agents = pd.DataFrame({"agent": ["a", "a", "b"], "interval_start_s": [0.0, 3_600, 90_000],
+                           "staffed_s": [1800.0, 1800, 1800]})
+    result = kpiforge.compute({"agent_intervals": agents}, ["staffed_hours"],
+                              by=["hour_of_day"])
+    assert result.keys["hour_of_day"].tolist() == [0, 1]  # 90,000 s is 01:00 the next day
+    assert result["staffed_hours"].tolist() == [0.5, 1.0]

@@ -30,7 +30,7 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--customers", type=_EXISTING, help="customers CSV/Parquet file.")
 @click.option("--by", "by", multiple=True, metavar="DIM",
               help="Group by a dimension (repeat, or comma-separate): channel, queue, agent... "
-                   "or any column of the data (priority, contract_type...).")
+                   "hour_of_day, weekday, or any column of the data (priority, contract_type...).")
 @click.option("--grain", type=click.Choice(GRAINS), help="Time grain for interval_start.")
 @click.option("--totals", is_flag=True,
               help="Add the overall row (per interval with --grain), computed from all rows; "

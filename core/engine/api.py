@@ -41,7 +41,9 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         KPI and KGI ids; None computes every KPI the data supports.
     by
         Dimensions to group by: declared ones (``kpiforge kpis list`` shows them) or, ad
-        hoc, any column of the tables by its name (``["priority", "type"]``).
+        hoc, any column of the tables by its name (``["priority", "type"]``); and
+        ``hour_of_day`` (0-23), ``weekday`` (0 Monday - 6 Sunday) from each table's time
+        column, pooling the same hour or day across days and weeks.
     grain
         ``15min``, ``30min``, ``1h``, ``1d``, ``1w`` or ``1mo``: adds an ``interval_start``
         dimension from each table's time column (``arrived_s`` for contacts).

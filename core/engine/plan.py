@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from kpiforge.definitions import KPI, Dimension, Measure
-from kpiforge.engine.grains import check_grain
+from kpiforge.engine.grains import CALENDAR_KEYS, check_grain
 from kpiforge.engine.passes import PassSpec
 from kpiforge.engine.quantiles import QuantileMode
 from kpiforge.errors import (
@@ -71,16 +71,22 @@ class Plan:
 
 def resolve_dimension(registry: Registry, sources: Mapping[str, TableSource], name: str
                       ) -> Dimension:
-    """The declared dimension ``name`` or, ad hoc, the column of that name in each table that
-    has one: any text or integer column groups."""
+    """The declared dimension ``name``, a calendar key (``hour_of_day``, ``weekday``) or, ad
+    hoc, the column of that name in each table that has one: any text or integer column
+    groups."""
     if name in registry.dimensions:
         return registry.dimensions[name]
+    if name in CALENDAR_KEYS:
+        return Dimension(name, {table: SCHEMAS[table].time_column for table in SCHEMAS},
+                         "from each table's time column, pooled across days")
     tables = {table: name for table, source in sources.items() if name in source.column_names}
     if not tables:
         columns = sorted({c for source in sources.values() for c in source.column_names})
+        known = [*registry.dimensions, *CALENDAR_KEYS, *columns]
         raise KpiforgeError(
-            f"unknown dimension {name!r}{did_you_mean(name, [*registry.dimensions, *columns])}"
-            f": it is neither a declared dimension ({', '.join(sorted(registry.dimensions))})"
+            f"unknown dimension {name!r}{did_you_mean(name, known)}"
+            f": it is neither a declared dimension ({', '.join(sorted(registry.dimensions))}),"
+            f" a calendar key ({', '.join(CALENDAR_KEYS)})"
             f" nor a column of the {', '.join(sources)} table(s)")
     if not name.isidentifier():
         raise KpiforgeError(f"cannot group by column {name!r}: a dimension's name must be an "
