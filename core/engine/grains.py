@@ -1,7 +1,8 @@
 """Time grains: which interval each timestamp falls in, vectorised.
 
 Times are float seconds from a table's epoch. Fixed grains (15min ... 1d) align to the
-epoch's midnight; ``1w`` starts on Monday; ``1mo`` follows the calendar.
+epoch's midnight; ``1w`` starts on Monday; ``1mo`` follows the calendar. The calendar keys
+(hour of the day, day of the week) pool intervals across days.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from kpiforge.errors import KpiforgeError, did_you_mean
 DAY_S = 86_400
 _FIXED_S = {"15min": 900, "30min": 1800, "1h": 3600, "1d": DAY_S}
 GRAINS = (*_FIXED_S, "1w", "1mo")
+#: Dimensions of every table computed from its time column, pooling the same hour of the day
+#: (0-23) or day of the week (0 Monday - 6 Sunday) across days and weeks.
+CALENDAR_KEYS = ("hour_of_day", "weekday")
 
 
 def check_grain(grain: str) -> str:
@@ -74,3 +78,11 @@ def interval_bounds(numbers: np.ndarray, grain: str, epoch: dt.datetime
     end_day = ((month + 1).astype("datetime64[D]") - _epoch_day(epoch)).astype(np.int64)
     return ((start_day * DAY_S - offset).astype(np.float64),
             ((end_day - start_day) * DAY_S).astype(np.float64))
+
+
+def calendar_keys(seconds: np.ndarray, name: str, epoch: dt.datetime) -> np.ndarray:
+    """Each time's hour of the day (0-23) or day of the week (0 Monday - 6 Sunday), from the
+    same interval numbers as the ``1h`` and ``1d`` grains, so both read the clock alike."""
+    if name == "hour_of_day":
+        return interval_numbers(seconds, "1h", epoch) % 24
+    return (interval_numbers(seconds, "1d", epoch) + epoch.weekday()) % 7
