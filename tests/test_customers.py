@@ -12,7 +12,9 @@ import pytest
 
 from kpiforge.engine import compute
 from kpiforge.simulations import ScenarioError, compare, parse_scenario, simulate
+from kpiforge.simulations.replications import GOALS
 from kpiforge.simulations.scenario import apply_overrides
+from kpiforge.simulations.sweeps import prepare_sweep, run_sweep
 
 # The minimal form from the KGI issue, verbatim: a public contract.
 MINIMAL_CUSTOMERS = """
@@ -200,11 +202,15 @@ def test_lag_delays_the_effect():
 SHORT_STAFFED = {"staffing.agents": "8"}
 
 
-def _whatif(customers: str):
-    raw = tomllib.loads(CENTRE + customers)
+def _fewer(customers: str) -> dict:
     fewer = tomllib.loads(CENTRE + customers)
     apply_overrides(fewer, SHORT_STAFFED, "test.toml")
-    return compare(parse_scenario(raw), {"fewer": parse_scenario(fewer)}, 4,
+    return fewer
+
+
+def _whatif(customers: str):
+    raw = tomllib.loads(CENTRE + customers)
+    return compare(parse_scenario(raw), {"fewer": parse_scenario(_fewer(customers))}, 4,
                    kpis=["churn_rate", "ltv", "abandonment_rate"], workers=1)
 
 
@@ -224,3 +230,35 @@ def test_without_the_service_effect_there_is_no_difference():
         assert rows[kpi]["difference"] == 0
         assert not rows[kpi]["significant"]
     assert np.isfinite(rows["ltv"]["baseline"])
+
+
+def test_whatif_rows_add_the_goals_in_the_same_shape():
+    result = compare(scenario(TIERS), {"fewer": parse_scenario(_fewer(TIERS))}, 2,
+                     kpis=["service_level"], workers=1)
+    rows = result.to_records()
+    assert [r["kpi"] for r in rows] == ["service_level", *GOALS]
+    assert all(r.keys() == rows[0].keys() for r in rows)
+    assert {"kpi", "baseline", "variant", "difference", "significant"} <= rows[0].keys()
+
+
+def test_goals_only_where_the_customers_table_can_answer():
+    fewer = {"fewer": parse_scenario(_fewer(TIERS))}
+    by_channel = compare(scenario(TIERS), fewer, 2, kpis=["service_level"], by=["channel"],
+                         workers=1)
+    assert {r["kpi"] for r in by_channel.to_records()} == {"service_level"}
+    raw = tomllib.loads(CENTRE)
+    plain = compare(parse_scenario(raw), {"fewer": parse_scenario(_fewer(""))}, 2,
+                    kpis=["service_level"], workers=1)
+    assert {r["kpi"] for r in plain.to_records()} == {"service_level"}
+
+
+def test_sweep_rows_key_the_goals_like_the_kpis(tmp_path):
+    path = tmp_path / "customers.toml"
+    path.write_text(CENTRE + TIERS)
+    sweep = prepare_sweep(path, ["staffing.agents=8,12"])
+    rows = [p.row for p in run_sweep(sweep, 2, kpis=["service_level"], workers=1)]
+    for goal in ("service_level", *GOALS):
+        assert all({goal, f"{goal}_ci_low", f"{goal}_ci_high"} <= row.keys() for row in rows)
+    assert rows[0]["churn_rate"] > rows[1]["churn_rate"]  # 8 agents serve worse than 12
+    # agents = N all day, with one tier-2 agent: (N + 1) x 24 hours.
+    assert [row["staffed_hours"] for row in rows] == pytest.approx([9 * 24, 13 * 24])
