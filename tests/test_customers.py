@@ -262,3 +262,12 @@ def test_sweep_rows_key_the_goals_like_the_kpis(tmp_path):
     assert rows[0]["churn_rate"] > rows[1]["churn_rate"]  # 8 agents serve worse than 12
     # agents = N all day, with one tier-2 agent: (N + 1) x 24 hours.
     assert [row["staffed_hours"] for row in rows] == pytest.approx([9 * 24, 13 * 24])
+
+
+def test_a_monthly_grain_gives_one_row_per_reported_month():
+    run = simulate(scenario(TIERS))
+    result = compute(run.tables(), kpis=["churn_rate", "operating_profit"], grain="1mo")
+    frame = run.customers.to_pandas()
+    assert len(result["churn_rate"]) == 6
+    assert result["operating_profit"] == pytest.approx(
+        frame.groupby("period").margin.sum().to_numpy())
