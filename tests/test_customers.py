@@ -4,12 +4,16 @@ writes, the KGIs on it against pandas, and the service effect measured across re
 from __future__ import annotations
 
 import itertools
+import json
 import tomllib
 
 import numpy as np
 import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
 
+from kpiforge.cli import cli
 from kpiforge.engine import compute
 from kpiforge.simulations import ScenarioError, compare, parse_scenario, simulate
 from kpiforge.simulations.replications import GOALS
@@ -271,3 +275,23 @@ def test_a_monthly_grain_gives_one_row_per_reported_month():
     assert len(result["churn_rate"]) == 6
     assert result["operating_profit"] == pytest.approx(
         frame.groupby("period").margin.sum().to_numpy())
+
+
+def test_whatif_report_shows_kpis_and_goals(tmp_path):
+    path = tmp_path / "customers.toml"
+    path.write_text(CENTRE + TIERS)
+    out, page = tmp_path / "whatif.json", tmp_path / "whatif.html"
+    result = CliRunner().invoke(cli, [
+        "whatif", str(path), "--vs", "staffing.agents=8", "--replications", "2",
+        "--kpi", "service_level", "--workers", "1", "--format", "json", "--out", str(out),
+        "--report", str(page)])
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text())
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    rows = [[cell.get_text() for cell in tr.find_all(["th", "td"])]
+            for tr in soup.select("#whatif tbody tr")]
+    assert [r[0] for r in rows] == [r["kpi"] for r in records] == ["service_level", *GOALS]
+    for row, record in zip(rows, records, strict=True):
+        assert row[1] == ("goal" if record["kpi"] in GOALS else "KPI")
+        assert row[-1] == {True: "differs", False: "noise"}[record["significant"]]
+    assert soup.select_one("#scenario dd").get_text() == "customers"
