@@ -295,3 +295,24 @@ def test_whatif_report_shows_kpis_and_goals(tmp_path):
         assert row[1] == ("goal" if record["kpi"] in GOALS else "KPI")
         assert row[-1] == {True: "differs", False: "noise"}[record["significant"]]
     assert soup.select_one("#scenario dd").get_text() == "customers"
+
+
+def test_sweep_report_shows_each_points_kpis_and_goals(tmp_path):
+    path = tmp_path / "customers.toml"
+    path.write_text(CENTRE + TIERS)
+    out, page = tmp_path / "sweep.json", tmp_path / "sweep.html"
+    result = CliRunner().invoke(cli, [
+        "sweep", str(path), "--grid", "staffing.agents=8,12", "--replications", "2",
+        "--kpi", "service_level", "--workers", "1", "--format", "json", "--out", str(out),
+        "--report", str(page)])
+    assert result.exit_code == 0, result.output
+    points = json.loads(out.read_text())
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    rows = [[cell.get_text() for cell in tr.find_all(["th", "td"])]
+            for tr in soup.select("#sweep tbody tr")]
+    kpis = ["service_level", *GOALS]
+    assert [(r[0], r[2]) for r in rows] == [(str(p["staffing.agents"]), k)
+                                            for p in points for k in kpis]
+    churn = [r for r in rows if r[2] == "churn_rate"]
+    assert [r[3] for r in churn] == ["goal", "goal"]
+    assert churn[0][4].startswith(f"{points[0]['churn_rate'] * 100:.1f} %")
