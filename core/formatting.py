@@ -31,6 +31,27 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.2f} {unit}".rstrip()
 
 
+def format_difference(value: float, unit: str) -> str:
+    """A difference with its sign; rates in percentage points."""
+    if math.isnan(value):
+        return "-"
+    if unit == "%":
+        return f"{value * 100:+.1f} pp"
+    text = format_value(abs(value), unit)
+    return ("-" if value < 0 else "+") + text
+
+
+def format_interval(mean: float | None, low: float | None, high: float | None, unit: str,
+                    signed: bool = False) -> str:
+    """A mean with its interval, ``12.5 s (11.0 s .. 14.0 s)``; ``signed``: a difference
+    (:func:`format_difference`). ``-`` where the mean is undefined."""
+    if mean is None:
+        return "-"
+    show = format_difference if signed else format_value
+    around = "" if low is None or high is None else f" ({show(low, unit)} .. {show(high, unit)})"
+    return f"{show(mean, unit)}{around}"
+
+
 def format_target(kpi: KPI) -> str:
     if kpi.target is None:
         return ""

@@ -36,7 +36,8 @@ from kpiforge.errors import did_you_mean
 
 #: Keys whose values are whole numbers: relative changes to them are rounded.
 WHOLE_NUMBER_KEYS = frozenset({"agents", "tier2_agents", "concurrency", "customers", "days",
-                               "seed", "interval_min", "ramp", "tier"})
+                               "seed", "interval_min", "ramp", "tier", "count",
+                               "new_per_month", "months", "lag_months"})
 WILDCARD = "*"
 _RELATIVE = re.compile(r"^([+*])\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$")
 

@@ -40,6 +40,11 @@ from kpiforge.simulations.size import DEFAULT_LIMITS, Limits, check_size
 from kpiforge.simulations.streams import replication_seeds
 
 INTERVAL_START = "interval_start"
+#: What a what-if or sweep of a scenario with a customer base reports beside the KPIs asked
+#: for: the staffing paid for (``staffed_hours`` x ``hourly_cost`` is its cost) and the
+#: goals it moves.
+GOALS = ("staffed_hours", "churn_rate", "retention_rate", "retention_rate_excl_new",
+         "upsell_rate", "cross_sell_rate", "ltv", "operating_profit", "csat", "nps")
 
 
 @attrs.frozen
@@ -99,6 +104,20 @@ def replication_jobs(scenario: Scenario, replications: int, *,
     return [Job(scenario, i, seed, None if kpis is None else tuple(kpis), tuple(by), grain,
                 dict(params or {}), None if tables is None else Path(tables), fmt)
             for i, seed in enumerate(replication_seeds(scenario.seed, replications))]
+
+
+def with_goals(scenario: Scenario, kpis: Iterable[str] | None, by: Sequence[str] = (),
+               grain: str | None = None) -> list[str] | None:
+    """``kpis`` followed by the :data:`GOALS` not among them, where ``scenario`` has a
+    customer base and the KPIs are neither grouped (``customers`` has no channel or queue)
+    nor in time intervals (its rows are months); otherwise ``kpis`` as given (None: every
+    KPI the tables support, the goals included)."""
+    if kpis is None:
+        return None
+    asked = list(kpis)
+    if scenario.customer_base is None or by or grain is not None:
+        return asked
+    return [*asked, *(goal for goal in GOALS if goal not in asked)]
 
 
 def replication_name(index: int) -> str:

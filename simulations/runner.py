@@ -26,6 +26,7 @@ import simpy
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.output import atomic_directory
 from kpiforge.io.timestamps import with_epoch
+from kpiforge.simulations.customers import customers_table, service_strain
 from kpiforge.simulations.demand import (
     Demand,
     attribute_streams,
@@ -44,20 +45,26 @@ FORMATS = ("parquet", "csv")
 
 @attrs.frozen(eq=False)
 class Simulation:
-    """A finished run: the ``contacts`` and ``agent_intervals`` tables, and its scenario."""
+    """A finished run: the ``contacts`` and ``agent_intervals`` tables, the ``customers``
+    table where the scenario has a customer base, and its scenario."""
 
     scenario: Scenario
     contacts: pa.Table
     agent_intervals: pa.Table
     seconds: float
+    customers: pa.Table | None = None
 
     def tables(self) -> dict[str, pa.Table]:
         """The tables as ``kpiforge.compute`` takes them."""
-        return {"contacts": self.contacts, "agent_intervals": self.agent_intervals}
+        out = {"contacts": self.contacts, "agent_intervals": self.agent_intervals}
+        if self.customers is not None:
+            out["customers"] = self.customers
+        return out
 
     def write(self, directory: str | os.PathLike, fmt: str = "parquet",
               force: bool = False) -> list[Path]:
-        """Write ``contacts``, ``agent_intervals`` and the resolved ``scenario.toml`` into
+        """Write ``contacts``, ``agent_intervals`` (and ``customers``, where the scenario
+        has a customer base) and the resolved ``scenario.toml`` into
         ``directory``, which holds this run only: it must be new or empty, or with ``force``
         it is replaced whole. The files appear only once all are written."""
         check_format(fmt)
@@ -110,13 +117,30 @@ def simulate(scenario: Scenario, seed: int | np.random.SeedSequence | None = Non
         if progress is not None:
             progress(n + 1)
     centre.close()
+    contacts_table = _contacts_table(scenario, sequence, keys, contacts, names)
     return Simulation(
         scenario=scenario,
-        contacts=_contacts_table(scenario, sequence, keys, contacts, names),
+        contacts=contacts_table,
         agent_intervals=interval_table(scenario, names, centre.staffed, centre.lost,
                                        centre.spans),
         seconds=time.perf_counter() - started,
+        customers=_customers(scenario, sequence, contacts_table),
     )
+
+
+def _customers(scenario: Scenario, seed: np.random.SeedSequence,
+               contacts: pa.Table) -> pa.Table | None:
+    """The ``customers`` table of the scenario's customer base (None without one), from
+    the service its customers got in ``contacts``; draws from the ``customers`` streams."""
+    base = scenario.customer_base
+    if base is None:
+        return None
+    strain = service_strain(base, contacts, [c.wait_tolerance_s for c in scenario.channels],
+                            scenario.days)
+    table = customers_table(base, strain, scenario.start,
+                            lambda purpose, month: stream(seed, "customers", purpose,
+                                                          str(month)))
+    return with_epoch(table, scenario.epoch)
 
 
 def _draw_arrivals(scenario: Scenario, seed: np.random.SeedSequence, demand: Demand,

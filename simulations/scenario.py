@@ -25,6 +25,7 @@ import attrs
 import tomli_w
 
 from kpiforge.errors import did_you_mean
+from kpiforge.simulations.customers import CustomerBase, month_starts, parse_customers
 from kpiforge.simulations.distributions import Distribution
 from kpiforge.simulations.overrides import Change, OverrideError
 from kpiforge.simulations.scenario_forecast import (
@@ -269,6 +270,9 @@ class Scenario:
     warmup: float = 0.0
     warmdown: float = 0.0
     forecast: Forecast | None = None
+    #: The ``[customers]`` section: the customer base the run writes a ``customers`` table
+    #: for (None: contacts only, from ``customers`` anonymous customers).
+    customer_base: CustomerBase | None = None
     source: str = attrs.field(default="<scenario>", eq=False)
 
     @property
@@ -326,6 +330,9 @@ class Scenario:
             "events": [_event_dict(e) for e in self.events],
             "satisfaction": attrs.asdict(self.satisfaction),
         }
+        if self.customer_base is not None:
+            del out["scenario"]["customers"]
+            out["customers"] = self.customer_base.to_dict()
         if self.forecast is not None:
             out["forecast"] = {"file": self.forecast.file,
                                "interval_min": round(self.forecast.interval_s / 60)}
@@ -405,7 +412,23 @@ def parse_scenario(raw: Mapping[str, Any], source: str = "<scenario>") -> Scenar
     top = Section(raw, "", source)
     head_section = top.section("scenario")
     _forecast_shorthand(head_section, top)
+    count_in_head = "customers" in head_section.data
     head = _head(head_section)
+    customer_base = None
+    if "customers" in top.data:
+        customers = top.section("customers")
+        if count_in_head:
+            customers.fail("give the customer count once, as [customers] count (remove "
+                           "scenario.customers)", "count")
+        customer_base = parse_customers(customers)
+        head["customers"] = customer_base.count
+        try:
+            month_starts(head["start"], customer_base.months)
+        except (ValueError, OverflowError):
+            customers.fail(f"{customer_base.months} months from {head['start']} leave the "
+                           f"calendar (it ends {dt.date.max})", "months")
+    else:
+        top.known.append("customers")
     forecast_file = _forecast_file(top, source)
     rows = read_rows(forecast_file[0]) if forecast_file else []
     channels_section = top.section("channels")
@@ -426,7 +449,8 @@ def parse_scenario(raw: Mapping[str, Any], source: str = "<scenario>") -> Scenar
     top.done()
     forecast = _forecast(forecast_file, rows, head["start"], channels)
     return Scenario(**head, channels=channels, staffing=staffing, events=events,
-                    satisfaction=satisfaction, forecast=forecast, source=source)
+                    satisfaction=satisfaction, forecast=forecast,
+                    customer_base=customer_base, source=source)
 
 
 def _head(head: Section) -> dict[str, Any]:

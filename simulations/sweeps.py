@@ -41,6 +41,7 @@ from kpiforge.simulations.replications import (
     aligned,
     replication_jobs,
     run_job,
+    with_goals,
 )
 from kpiforge.simulations.scenario import (
     Scenario,
@@ -197,13 +198,16 @@ def run_sweep(sweep: Sweep, replications: int, *, kpis: Sequence[str] | None = N
               progress: Callable[[int, int], None] | None = None) -> Iterator[PointResult]:
     """Run ``replications`` replications of every point (but those at positions ``skip``)
     in ``workers`` processes or on a Dask ``client``; yield each point as its last
-    replication finishes. ``progress(done, total)`` counts replications."""
+    replication finishes. ``progress(done, total)`` counts replications. Where a point's
+    scenario has a customer base, its row also has the goals (KGIs: churn, LTV...) and
+    ``staffed_hours`` beside the KPIs asked for (:func:`~.replications.with_goals`)."""
     skipped = set(skip)
     jobs: list[Job] = []
     owner: list[int] = []
     for point, scenario in zip(sweep.points, sweep.scenarios, strict=True):
         if point.index not in skipped:
-            jobs += replication_jobs(scenario, replications, kpis=kpis, params=params)
+            jobs += replication_jobs(scenario, replications,
+                                     kpis=with_goals(scenario, kpis), params=params)
             owner += [point.index] * replications
     outcomes: dict[int, list[Outcome | None]] = {}
     reported: dict[int, int] = {}

@@ -34,6 +34,7 @@ from kpiforge.simulations.replications import (
     key_columns,
     mean_ci,
     run_scenarios,
+    with_goals,
 )
 from kpiforge.simulations.scenario import Scenario, apply_overrides, parse_scenario, read_raw
 
@@ -144,13 +145,16 @@ def compare(baseline: Scenario, variants: Mapping[str, Scenario], replications: 
             progress: Callable[[int, int], None] | None = None) -> WhatIf:
     """Run ``replications`` paired replications of ``baseline`` and of each variant (by
     name) and compare them (``kpis``, ``by``, ``grain``, ``params`` as for
-    :func:`kpiforge.compute`; ``workers`` processes, or a Dask ``client``)."""
+    :func:`kpiforge.compute`; ``workers`` processes, or a Dask ``client``). Where the
+    baseline has a customer base, the goals (KGIs: churn, LTV...) and ``staffed_hours``
+    come after the KPIs asked for, as more rows (:func:`~.replications.with_goals`)."""
     if replications < 2:
         raise KpiforgeError(f"a what-if needs at least 2 replications for its intervals, "
                             f"got {replications}")
     if not variants:
         raise KpiforgeError("a what-if needs at least one variant to compare")
-    runs = run_scenarios([baseline, *variants.values()], replications, kpis=kpis, by=by,
+    runs = run_scenarios([baseline, *variants.values()], replications,
+                         kpis=with_goals(baseline, kpis, by, grain), by=by,
                          grain=grain, params=params, workers=workers, client=client,
                          progress=progress)
     return WhatIf(runs[0], dict(zip(variants, runs[1:], strict=True)), confidence)

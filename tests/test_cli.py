@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -87,6 +88,15 @@ def test_plugins_lists_builtins_with_what_they_register():
 def test_demo_prints_kpis_against_targets():
     text = ok("demo")
     assert "service_level" in text and "target" in text and "By channel" in text
+    # The what-if line in the goals' terms: +5 agents on the mid shift (09:00-17:30) at
+    # 24 an hour for a month of 30.4375 days costs about 5 x 8.5 x 24 x 30.4375.
+    line = re.search(r"What-if staffing.shifts.mid.agents=\+5 \(1 day, 3 paired "
+                     r"replications, 95 % intervals\): costs \+([\d,]+) \(.*\) per month, "
+                     r"moves monthly churn by ([-+][\d.]+) \(.*\) points and LTV by "
+                     r"([-+][\d.,]+) \(.*\)\.", text)
+    assert line is not None, text
+    assert float(line.group(1).replace(",", "")) == pytest.approx(5 * 8.5 * 24 * 30.4375,
+                                                                  rel=0.03)
 
 
 # --- bad input: one line naming what to fix, exit 1 (usage errors 2), no traceback, no file --

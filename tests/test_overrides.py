@@ -106,7 +106,8 @@ def test_unknown_item_names_list_the_names():
 
 
 def test_whole_number_keys_are_the_integer_keys_of_the_loader():
-    source = (ROOT / "simulations" / "scenario.py").read_text()
+    source = "".join((ROOT / "simulations" / name).read_text()
+                     for name in ("scenario.py", "customers.py"))
     integer = set(re.findall(r'take\("(\w+)", number\([^)]*integer=True', source))
     integer |= set(re.findall(r'take\("(\w+)", (?:agents_per_day|_ramp)', source))
     assert integer == WHOLE_NUMBER_KEYS

@@ -95,7 +95,7 @@ def test_simulate_replications_writes_kpis_summary_and_tables(tmp_path):
         "kpis.csv", "replications", "scenario.toml", "summary.csv"]
     assert sorted(p.name for p in (out / "replications").iterdir()) == ["001", "002", "003"]
     assert sorted(p.name for p in (out / "replications" / "002").iterdir()) == [
-        "agent_intervals.csv", "contacts.csv", "scenario.toml"]
+        "agent_intervals.csv", "contacts.csv", "customers.csv", "scenario.toml"]
     kpis = pacsv.read_csv(out / "kpis.csv").to_pandas()
     summary = pacsv.read_csv(out / "summary.csv").to_pandas()
     assert len(kpis) == 9 and len(summary) == 6

@@ -294,7 +294,7 @@ def test_a_simulated_run_reports_its_scenario(tmp_path):
     assert figures["Shrinkage"] == "12.0 %"
     assert str(run_dir / "scenario.toml") in soup.select_one("#scenario p.note").get_text()
     tables = [tr.th.get_text() for tr in soup.select("#provenance table")[0].select("tbody tr")]
-    assert tables == ["contacts", "agent_intervals"]
+    assert tables == ["contacts", "agent_intervals", "customers"]
 
 
 def test_demo_writes_the_weeks_report(tmp_path):

@@ -9,11 +9,18 @@ import click
 from kpiforge.cli.render import render_table
 from kpiforge.engine import compute
 from kpiforge.report import build_report
-from kpiforge.simulations import builtin_scenario, simulate
+from kpiforge.simulations import builtin_scenario, compare, simulate
+from kpiforge.simulations.customers import MONTH_DAYS
+from kpiforge.simulations.scenario import Scenario
 
 #: The by-channel view keeps to the KPIs a support lead reads first.
 CHANNEL_KPIS = ("offered", "answer_rate", "service_level", "asa", "abandonment_rate",
                 "wait_p90", "aht", "resolution_rate", "fcr_rate", "csat", "nps")
+#: The demo's what-if: its change, and the short run it compares on (one day, no warm-up,
+#: paired replications), so the demo stays quick.
+WHATIF = {"staffing.shifts.mid.agents": "+5"}
+WHATIF_RUN = {"scenario.days": "1", "scenario.warmup": "0", "scenario.warmdown": "0"}
+WHATIF_REPLICATIONS = 3
 
 
 @click.command("demo")
@@ -34,9 +41,38 @@ def demo_command(report_path: Path | None) -> None:
     click.echo(render_table(overall))
     click.echo("\nBy channel\n")
     click.echo(render_table(by_channel))
+    click.echo("\n" + goals_line(*_whatif_scenarios()))
     if report_path is not None:
         build_report(tables, by=["channel"], grain="1d", kpis=CHANNEL_KPIS,
                      scenario=scenario).write(report_path)
         click.echo(f"\nwrote the report to {report_path}")
     click.echo("\nNext: `kpiforge simulate --out run/` writes these tables; "
                "`kpiforge compute run/ --by channel --grain 1h` reads them back.")
+
+
+def _whatif_scenarios() -> tuple[Scenario, Scenario]:
+    return (builtin_scenario("demo", WHATIF_RUN),
+            builtin_scenario("demo", {**WHATIF_RUN, **WHATIF}))
+
+
+def goals_line(baseline: Scenario, variant: Scenario) -> str:
+    """One what-if in the goals' terms: what the variant's staffing costs per month, and
+    what it does to monthly churn and to LTV, with 95 % intervals from paired
+    replications."""
+    result = compare(baseline, {"variant": variant}, WHATIF_REPLICATIONS,
+                     kpis=["service_level"], workers=1)
+    rows = {r["kpi"]: r for r in result.to_records()}
+    per_month = baseline.staffing.hourly_cost * MONTH_DAYS / baseline.days
+    hours, churn, ltv = rows["staffed_hours"], rows["churn_rate"], rows["ltv"]
+
+    def interval(row: dict, scale: float, digits: int) -> str:
+        mean, low, high = (row[key] * scale for key in
+                           ("difference", "difference_ci_low", "difference_ci_high"))
+        return f"{mean:+,.{digits}f} ({low:+,.{digits}f} .. {high:+,.{digits}f})"
+
+    change = ", ".join(f"{key}={value}" for key, value in WHATIF.items())
+    return (f"What-if {change} ({baseline.days} day, {WHATIF_REPLICATIONS} paired "
+            f"replications, 95 % intervals): costs {interval(hours, per_month, 0)} per "
+            f"month, moves monthly churn by {interval(churn, 100, 3)} points and LTV by "
+            f"{interval(ltv, 1, 2)}. `kpiforge whatif demo --vs KEY=VALUE` compares any "
+            "change.")

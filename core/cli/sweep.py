@@ -18,7 +18,10 @@ from kpiforge.cli.render import MAX_GROUP_COLUMNS, grid
 from kpiforge.engine.distributed import connect
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.output import csv_text, json_text
+from kpiforge.registry import default_registry
+from kpiforge.report.whatif import sweep_report
 from kpiforge.simulations.plots import plot_format, plot_sweep
+from kpiforge.simulations.scenario import load_scenario
 from kpiforge.simulations.sweeps import (
     REPLICATIONS,
     STREAM_FORMATS,
@@ -58,10 +61,13 @@ FORMATS = ("table", *STREAM_FORMATS)
               help="Keep the points already in --out and run only the others.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw each KPI against the first grid key, with 95 % bands (.png/.svg).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Also write the points as an HTML report to FILE.")
 def sweep_command(scenario: str, grids: tuple[str, ...], settings: tuple[str, ...],
                   replications: int, kpis: tuple[str, ...], params: tuple[str, ...],
                   workers: int | None, dask_address: str | None, fmt: str | None,
-                  out: Path | None, resume: bool, plot: Path | None) -> None:
+                  out: Path | None, resume: bool, plot: Path | None,
+                  report_path: Path | None) -> None:
     """Run SCENARIO (a TOML file or a built-in name) at every point of the --grid values,
     --replications times each, and report each KPI's mean and 95 % interval per point."""
     fmt = _check_options(fmt, out, resume, workers, dask_address, plot)
@@ -92,6 +98,12 @@ def sweep_command(scenario: str, grids: tuple[str, ...], settings: tuple[str, ..
     if plot is not None and ordered:
         plot_sweep(plot, ordered, sweep.keys, split_names(kpis))
         click.echo(f"wrote {plot}", err=True)
+    if report_path is not None and ordered:
+        units = {name: kpi.unit for name, kpi in default_registry().kpis.items()}
+        sweep_report(ordered, sweep.keys, units,
+                     load_scenario(scenario, parse_assignments(settings, "--set"))
+                     ).write(report_path)
+        click.echo(f"wrote {report_path}", err=True)
     if failed:
         where = f"; the other {len(ordered)} are in {out}; run it again with --resume to " \
             "retry them" if out is not None else ""

@@ -4,17 +4,18 @@ from noise."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from kpiforge.cli.options import parse_assignments, split_names
 from kpiforge.cli.progress import progress_bar
-from kpiforge.cli.render import format_value, grid
+from kpiforge.cli.render import grid
 from kpiforge.engine.grains import GRAINS
+from kpiforge.formatting import format_interval
 from kpiforge.io.output import csv_text, json_text, write_text
+from kpiforge.report.whatif import whatif_report
 from kpiforge.simulations.plots import plot_format, plot_whatif
 from kpiforge.simulations.whatif import compare, whatif_scenarios
 
@@ -50,10 +51,13 @@ FORMATS = ("table", "csv", "json")
               help="Write to this file (atomically) instead of standard output.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw baseline against variants per KPI into a .png or .svg file.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Also write the comparison as an HTML report to FILE.")
 def whatif_command(scenario: str, settings: tuple[str, ...], variants: tuple[str, ...],
                    replications: int, kpis: tuple[str, ...], by: tuple[str, ...],
                    grain: str | None, params: tuple[str, ...], workers: int | None,
-                   fmt: str, out: Path | None, plot: Path | None) -> None:
+                   fmt: str, out: Path | None, plot: Path | None,
+                   report_path: Path | None) -> None:
     """Compare SCENARIO (a TOML file or a built-in name: demo, flat, december, launch,
     summer) with its variants: every KPI's mean and 95 % interval for the baseline and
     each variant, and the difference (variant - baseline) with its interval from paired
@@ -85,6 +89,9 @@ def whatif_command(scenario: str, settings: tuple[str, ...], variants: tuple[str
     if plot is not None:
         plot_whatif(plot, result)
         click.echo(f"wrote {plot}", err=True)
+    if report_path is not None:
+        whatif_report(result, baseline).write(report_path)
+        click.echo(f"wrote {report_path}", err=True)
 
 
 def render_whatif(result: WhatIf) -> str:
@@ -100,31 +107,13 @@ def render_whatif(result: WhatIf) -> str:
         verdict = {True: "differs", False: "noise", None: "-"}[r["significant"]]
         rows.append([*([r["variant_name"]] if several else []),
                      *(str(r[d]) for d in dimensions), r["kpi"],
-                     _interval(r["baseline"], r["baseline_ci_low"], r["baseline_ci_high"],
+                     format_interval(r["baseline"], r["baseline_ci_low"], r["baseline_ci_high"],
                                unit),
-                     _interval(r["variant"], r["variant_ci_low"], r["variant_ci_high"], unit),
-                     _interval(r["difference"], r["difference_ci_low"],
+                     format_interval(r["variant"], r["variant_ci_low"], r["variant_ci_high"], unit),
+                     format_interval(r["difference"], r["difference_ci_low"],
                                r["difference_ci_high"], unit, signed=True), verdict])
     first = len(header) - 4
     title = (f"{result.baseline.replications} paired replications, "
              f"{result.confidence:.0%} intervals"
              + ("" if several else f"; variant: {next(iter(result.variants))}"))
     return title + "\n\n" + grid(header, rows, right={first, first + 1, first + 2})
-
-
-def _interval(mean: Any, low: Any, high: Any, unit: str, signed: bool = False) -> str:
-    if mean is None:
-        return "-"
-    show = _signed if signed else format_value
-    around = "" if low is None else f" ({show(low, unit)} .. {show(high, unit)})"
-    return f"{show(mean, unit)}{around}"
-
-
-def _signed(value: float, unit: str) -> str:
-    """A difference with its sign; rates in percentage points."""
-    if math.isnan(value):
-        return "-"
-    if unit == "%":
-        return f"{value * 100:+.1f} pp"
-    text = format_value(abs(value), unit)
-    return ("-" if value < 0 else "+") + text

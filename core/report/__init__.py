@@ -4,6 +4,9 @@
 :class:`Report`: a headline per group (value, target, status, change against the previous
 period), a trend chart per KPI, the KPI tree coloured by status, the scenario and the
 replications' confidence intervals for simulated data, and the data's provenance.
+:func:`whatif_report` writes a what-if (:class:`WhatIfSection`: KPIs and goals of a
+baseline and its variants, with the paired differences), :func:`sweep_report` a sweep
+(:class:`SweepSection`).
 :meth:`Report.write` writes it atomically. Sections are small classes built from data
 (:class:`Section`): :meth:`Report.with_section` adds one.
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from kpiforge.report.document import Report, Section
     from kpiforge.report.figures import plot_kpis
     from kpiforge.report.view import KpiView
+    from kpiforge.report.whatif import SweepSection, WhatIfSection, sweep_report, whatif_report
 
 #: Public name -> the module that defines it.
 _PUBLIC = {
@@ -31,8 +35,13 @@ _PUBLIC = {
     "Section": "kpiforge.report.document",
     "plot_kpis": "kpiforge.report.figures",
     "KpiView": "kpiforge.report.view",
+    "WhatIfSection": "kpiforge.report.whatif",
+    "whatif_report": "kpiforge.report.whatif",
+    "SweepSection": "kpiforge.report.whatif",
+    "sweep_report": "kpiforge.report.whatif",
 }
 
-__all__ = ["KpiView", "Report", "Section", "build_report", "kpi_view", "plot_kpis"]
+__all__ = ["KpiView", "Report", "Section", "SweepSection", "WhatIfSection", "build_report",
+           "kpi_view", "plot_kpis", "sweep_report", "whatif_report"]
 
 __getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
