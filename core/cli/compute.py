@@ -28,6 +28,9 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.argument("path", type=_EXISTING)
 @click.option("--agents", type=_EXISTING, help="agent_intervals CSV/Parquet file.")
 @click.option("--customers", type=_EXISTING, help="customers CSV/Parquet file.")
+@click.option("--map", "mapping", metavar="FILE.toml|PRESET",
+              help="Read an export through a column mapping: a mapping file or a preset's "
+                   "name (`kpiforge import --list`).")
 @click.option("--by", "by", multiple=True, metavar="DIM",
               help="Group by a dimension (repeat, or comma-separate): channel, queue, agent...")
 @click.option("--grain", type=click.Choice(GRAINS), help="Time grain for interval_start.")
@@ -56,7 +59,8 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
                    "LocalCluster. Needs kpiforge[dask].")
-def compute_command(path: Path, agents: Path | None, customers: Path | None, by: tuple[str],
+def compute_command(path: Path, agents: Path | None, customers: Path | None,
+                    mapping: str | None, by: tuple[str],
                     grain: str | None, kpis: tuple[str], params: tuple[str],
                     targets_path: Path | None, fmt: str, out: Path | None,
                     plot_path: Path | None, chunk_rows: int | None, workers: int | None,
@@ -75,7 +79,7 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
     options: dict[str, Any] = {
         "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
         "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
-        "workers": workers}
+        "workers": workers, "mapping": mapping}
     targets = None if targets_path is None else load_targets(targets_path)
     result = _compute(_tables(path, agents, customers), dask_address, options)
     if plot_path is not None:

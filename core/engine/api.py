@@ -17,6 +17,7 @@ from kpiforge.engine.evaluate import finish
 from kpiforge.engine.modes import in_memory_partials, process_partials, streamed_partials
 from kpiforge.engine.plan import Plan
 from kpiforge.engine.quantiles import QuantileMode
+from kpiforge.io.mapping import load_mapping as resolve_mapping
 from kpiforge.io.sources import TableSource, load_sources
 from kpiforge.registry import Registry, default_registry
 from kpiforge.results import Result
@@ -25,7 +26,8 @@ from kpiforge.results import Result
 def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = (),
             grain: str | None = None, *, params: Mapping[str, float] | None = None,
             registry: Registry | None = None, chunk_rows: int | None = None,
-            workers: int | None = None, scheduler: Any = None) -> Result:
+            workers: int | None = None, scheduler: Any = None, mapping: Any = None
+            ) -> Result:
     """Compute KPIs over ``data``, one row per group.
 
     Parameters
@@ -57,6 +59,11 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     scheduler
         A ``dask.distributed.Client``: run the same passes as Dask tasks (needs
         ``kpiforge[dask]``).
+    mapping
+        How to read exports whose columns are not the schema's: a mapping file (TOML), a
+        dict of the same shape, a :class:`~kpiforge.io.mapping.ExportMapping` or a preset's
+        name (``kpiforge import --list``). The tables it maps are read through it; one
+        path or frame is the table of a mapping that maps one table.
 
     In memory, each table is split into pieces processed by a thread per core; every way
     of running gives the same answers (quantiles from the sketch within its error, in
@@ -68,7 +75,7 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         For unknown KPIs, dimensions or parameters, missing columns and bad data.
     """
     registry = registry or default_registry()
-    sources = load_sources(data)
+    sources = load_sources(data, None if mapping is None else resolve_mapping(mapping))
     plan = Plan.make(registry, sources, kpis, by, grain, params,
                      _quantile_mode(sources, chunk_rows, workers, scheduler))
     if scheduler is not None:

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_batches, csv_header, read_csv
+from kpiforge.io.mapping import ExportMapping, TableMapping, untimed_from_metadata
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import Table, check_required, table_from_arrow, to_arrow
 from kpiforge.io.timestamps import DEFAULT_EPOCH, epoch_from_metadata
@@ -67,6 +68,9 @@ class TableSource(abc.ABC):
     #: Row of the whole data this source starts at (a fragment of a larger source starts
     #: past 0), so that messages name the right row.
     first_row: int = 0
+    #: Event columns known only by a yes/no flag (they hold the start time): KPIs that need
+    #: their time are left out.
+    untimed: frozenset[str] = frozenset()
 
     #: Whether the rows can be read a second time (a stream cannot).
     rereadable: ClassVar[bool] = True
@@ -276,6 +280,57 @@ class PartitionSource(TableSource):
         return self.arrow(wanted).to_batches(rows)
 
 
+@attrs.frozen(kw_only=True)
+class MappedSource(TableSource):
+    """An export read through a :class:`~kpiforge.io.mapping.TableMapping`: ``inner``
+    reads the export's columns, the mapping turns each piece into the schema's."""
+
+    inner: TableSource
+    mapping: TableMapping
+
+    @property
+    def origin(self) -> TableOrigin:
+        return self.inner.origin
+
+    @property
+    def rereadable(self) -> bool:  # type: ignore[override]
+        return self.inner.rereadable
+
+    @property
+    def holds_data(self) -> bool:  # type: ignore[override]
+        return self.inner.holds_data
+
+    def _map(self, piece: pa.Table, targets: list[str], first_row: int) -> pa.Table:
+        return self.mapping.apply(piece, targets, self.label, first_row,
+                                  self.inner.origin.header_lines)
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        targets = self.wanted(columns)
+        return self._map(self.inner.arrow(self.mapping.reads(targets)), targets,
+                         self.inner.first_row)
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        first = self.inner.first_row
+        for batch in self.inner._batches(self.inner.wanted(self.mapping.reads(wanted)), rows):
+            yield from self._map(pa.Table.from_batches([batch]), wanted, first).to_batches()
+            first += batch.num_rows
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> Iterable[TableSource]:
+        """The inner source's fragments, each mapped."""
+        reads = self.mapping.reads(self.wanted(columns))
+        return (attrs.evolve(self, inner=fragment, first_row=fragment.first_row)
+                for fragment in self.inner.fragments(reads, rows, parts))
+
+
+def mapped_source(inner: TableSource, mapping: TableMapping) -> MappedSource:
+    """``inner`` (an export) read through ``mapping``; its columns are checked first."""
+    mapping.check_columns(inner.column_names, inner.label)
+    return MappedSource(name=inner.name, label=inner.label, column_names=mapping.column_names,
+                        epoch=inner.epoch, first_row=inner.first_row,
+                        untimed=mapping.untimed, inner=inner, mapping=mapping)
+
+
 def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
     """Tables of exactly ``rows`` rows (the last may be shorter) from batches of any size."""
     pending: list[pa.RecordBatch] = []
@@ -309,11 +364,10 @@ def file_source(path: str | os.PathLike, table: str,
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise KpiforgeError(f"{label}: not a valid Parquet file: {exc}") from None
-        check_required(table, schema.names, label)
         return ParquetFileSource(name=table, label=label, column_names=tuple(schema.names),
-                                 epoch=epoch_from_metadata(schema.metadata, epoch), path=path)
+                                 epoch=epoch_from_metadata(schema.metadata, epoch), path=path,
+                                 untimed=untimed_from_metadata(schema.metadata))
     names = csv_header(path, label)
-    check_required(table, names, label)
     return CsvFileSource(name=table, label=label, column_names=names, epoch=epoch, path=path)
 
 
@@ -323,10 +377,8 @@ def data_source(data: Any, table: str) -> TableSource:
     label = f"<{table}>"
     if type(data).__module__.split(".")[0] == "dask":
         names = tuple(str(c) for c in data.columns)
-        check_required(table, names, label)
         return DaskFrameSource(name=table, label=label, column_names=names, frame=data)
     arrow = to_arrow(data, label)
-    check_required(table, arrow.column_names, label)
     return ArrowSource(name=table, label=label, column_names=tuple(arrow.column_names),
                        epoch=epoch_from_metadata(arrow.schema.metadata), data=arrow)
 
@@ -339,7 +391,6 @@ def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
     first = next(converted, None)
     if first is None:
         raise KpiforgeError(f"{label}: the stream of {table} chunks is empty")
-    check_required(table, first.column_names, label)
 
     def stream() -> Iterator[pa.Table]:
         yield first
@@ -353,13 +404,34 @@ def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
                         stream=stream())
 
 
-def load_sources(data: Any) -> dict[str, TableSource]:
-    """Sources for what ``compute`` accepts.
+def load_sources(data: Any, mapping: ExportMapping | None = None
+                 ) -> dict[str, TableSource]:
+    """Sources for what ``compute`` accepts, with their required columns checked.
 
     ``data`` is a path (a contacts file, or a directory holding ``contacts``,
     ``agent_intervals`` and ``customers`` files), a mapping of table name -> columns or
-    path, a single frame of contacts, or an iterator of contact frames.
+    path, a single frame of contacts, or an iterator of contact frames. With ``mapping``,
+    the tables it maps are exports read through it; one path or frame is the table of a
+    mapping that maps one table.
     """
+    if mapping is not None and len(mapping.tables) == 1 and not _names_tables(data):
+        data = {next(iter(mapping.tables)): data}
+    sources = _sources(data)
+    if mapping is not None:
+        sources = {name: mapped_source(source, mapping.tables[name])
+                   if name in mapping.tables else source for name, source in sources.items()}
+    for name, source in sources.items():
+        check_required(name, source.column_names, source.label)
+    return sources
+
+
+def _names_tables(data: Any) -> bool:
+    """Whether ``data`` maps table names to their data (rather than holding columns)."""
+    return isinstance(data, Mapping) and not isinstance(data, pa.Table) and \
+        all(key in SCHEMAS for key in data)
+
+
+def _sources(data: Any) -> dict[str, TableSource]:
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         if path.is_dir():
@@ -426,7 +498,6 @@ def _dataset_source(path: Path, table: str, epoch: dt.datetime) -> TableSource:
     except (pa.ArrowInvalid, OSError) as exc:
         raise KpiforgeError(f"{path}: cannot read the part files as one table: {exc}") \
             from None
-    check_required(table, names, str(path))
     if fmt == "parquet":
         epoch = epoch_from_metadata(pq.read_schema(parts[0]).metadata, epoch)
     return DatasetSource(name=table, label=str(path), column_names=names, epoch=epoch,
