@@ -15,8 +15,6 @@ import kpiforge
 from kpiforge.cli import cli
 from kpiforge.errors import KpiforgeError
 
-MAPPINGS = Path(__file__).resolve().parents[1] / "docs" / "mappings"
-
 
 def run(*args: object):
     return CliRunner().invoke(cli, [str(a) for a in args])
@@ -65,7 +63,7 @@ def test_call_log_runs_with_the_shipped_mapping_and_matches_pandas(calls_csv):
     answered = raw["Answered (Y/N)"] == "Y"
     talk = pd.to_timedelta(raw.loc[answered, "AvgTalkDuration"]).dt.total_seconds()
     ratings = raw.loc[answered, "Satisfaction rating"]
-    [row] = ok_json("compute", calls_csv, "--map", MAPPINGS / "call-centre.toml",
+    [row] = ok_json("compute", calls_csv, "--map", "call-log",
                     "--kpi", "offered,answered,abandoned,answer_rate,asa,aht,resolution_rate,"
                     "csat")
     assert row["offered"] == len(raw)
@@ -79,7 +77,7 @@ def test_call_log_runs_with_the_shipped_mapping_and_matches_pandas(calls_csv):
 
 
 def test_every_way_of_reading_maps_the_same(calls_csv):
-    mapping = MAPPINGS / "call-centre.toml"
+    mapping = "call-log"
     kpis = ["offered", "asa", "aht", "resolution_rate", "csat"]
     whole = kpiforge.compute(calls_csv, kpis, by=["agent"], mapping=mapping).to_records()
     frame = pd.read_csv(calls_csv, dtype=str)
@@ -97,13 +95,13 @@ def test_every_way_of_reading_maps_the_same(calls_csv):
 
 
 def test_a_flag_without_a_time_leaves_out_the_kpis_that_need_the_time(calls_csv):
-    result = kpiforge.compute(calls_csv, mapping=MAPPINGS / "call-centre.toml")
+    result = kpiforge.compute(calls_csv, mapping="call-log")
     assert "resolution_rate" in result.kpis
     assert "yes/no flag" in result.skipped["time_to_resolution"]
     with pytest.raises(KpiforgeError, match="needs the time of 'resolved_s', which the data "
                                             "gives only as a yes/no flag"):
         kpiforge.compute(calls_csv, ["time_to_resolution"],
-                         mapping=MAPPINGS / "call-centre.toml")
+                         mapping="call-log")
 
 
 def test_ticket_export_with_timestamps_matches_pandas(tmp_path):
@@ -127,7 +125,7 @@ def test_ticket_export_with_timestamps_matches_pandas(tmp_path):
     })
     path = tmp_path / "tickets.csv"
     raw.to_csv(path, index=False)
-    rows_out = ok_json("compute", path, "--map", MAPPINGS / "tickets.toml", "--by", "channel",
+    rows_out = ok_json("compute", path, "--map", "tickets", "--by", "channel",
                        "--kpi", "offered,first_response_time,time_to_resolution,"
                        "resolution_rate,csat")
     channels = raw["Channel"].map({"Email": "email", "Web form": "email", "Chat": "chat",
@@ -159,7 +157,7 @@ def test_customer_snapshot_churn_matches_pandas(tmp_path):
     })
     path = tmp_path / "churn.csv"
     raw.to_csv(path, index=False)
-    [row] = ok_json("compute", path, "--map", MAPPINGS / "customer-churn.toml",
+    [row] = ok_json("compute", path, "--map", "customer-snapshot",
                     "--kpi", "logo_churn_rate")
     assert row["logo_churn_rate"] == pytest.approx((raw["Churn"] == "Yes").mean())
 

@@ -17,8 +17,8 @@ from kpiforge.engine.evaluate import finish
 from kpiforge.engine.modes import in_memory_partials, process_partials, streamed_partials
 from kpiforge.engine.plan import Plan
 from kpiforge.engine.quantiles import QuantileMode
-from kpiforge.io.mapping import load_mapping as resolve_mapping
 from kpiforge.io.sources import TableSource, load_sources
+from kpiforge.presets import resolve_mapping
 from kpiforge.registry import Registry, default_registry
 from kpiforge.results import Result
 

@@ -20,7 +20,7 @@ from kpiforge.errors import (
     did_you_mean,
 )
 from kpiforge.io.schemas import SCHEMAS
-from kpiforge.io.sources import MappedSource, TableSource
+from kpiforge.io.sources import TableSource
 from kpiforge.registry import Registry
 from kpiforge.results import INTERVAL_START
 
@@ -139,7 +139,7 @@ def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: Tabl
     """Why ``measure`` cannot be read from ``source`` (None if it can). A missing standard
     column is an error: the file does not follow the schema. A mapped export has the
     columns its mapping gives: the others only leave KPIs out."""
-    mapped = isinstance(source, MappedSource)
+    mapped = source.mapped
     for column in sorted(measure.columns - set(source.column_names)):
         message = (f"{source.label}: column {column!r} is missing; {kpi.kind} {kpi.name!r} "
                    f"(plugin {registry.origin[kpi.name]!r}) needs it"

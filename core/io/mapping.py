@@ -40,10 +40,13 @@ from kpiforge.io.tables import describe_row
 EVENT_COLUMNS = ("answered_s", "abandoned_s", "resolved_s")
 #: Text a yes/no column means yes by, unless a mapping key says ``yes = [...]``.
 YES = ("y", "yes", "true", "1", "t")
+#: The key of ``values`` that every value not listed maps to.
+OTHERS = "*"
 #: Seconds per unit of a duration column.
 UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0}
 CLOCK = "hh:mm:ss"
-#: Arrow/Parquet schema metadata key listing a table's untimed event columns (comma-separated).
+#: Arrow/Parquet schema metadata key listing a mapped table's untimed event columns
+#: (comma-separated); its presence marks the table as mapped.
 UNTIMED_METADATA = b"kpiforge.untimed"
 _CLOCK_PATTERN = r"^\s*(?P<h>\d+):(?P<m>\d{1,2})(?::(?P<s>\d{1,2}(?:\.\d*)?))?\s*$"
 #: The keys a column's table may hold, by what they do.
@@ -170,10 +173,11 @@ class _Where:
         return describe_row(self.label, self.first_row + index, self.header_lines)
 
 
-def untimed_from_metadata(metadata: Mapping[bytes, bytes] | None) -> frozenset[str]:
-    """The untimed event columns recorded in schema metadata (by ``kpiforge import``)."""
+def untimed_from_metadata(metadata: Mapping[bytes, bytes] | None) -> frozenset[str] | None:
+    """The untimed event columns recorded in schema metadata by ``kpiforge import``; None
+    for a table that was not mapped."""
     if not metadata or UNTIMED_METADATA not in metadata:
-        return frozenset()
+        return None
     return frozenset(filter(None, metadata[UNTIMED_METADATA].decode().split(",")))
 
 
@@ -349,6 +353,8 @@ def _map_values(rule: ColumnRule, text: pa.Array, at: _Where) -> pa.Array:
     """Values looked up in the rule's ``values``; a value not listed is an error."""
     keys = [k for k, _ in rule.values]
     index = pc.index_in(text, pa.array(keys))
+    if OTHERS in keys:
+        index = pc.if_else(pc.is_valid(text), pc.fill_null(index, keys.index(OTHERS)), index)
     unlisted = pc.and_(pc.is_null(index), pc.is_valid(text))
     if pc.any(unlisted).as_py():
         row = int(np.flatnonzero(unlisted.to_numpy(zero_copy_only=False))[0])

@@ -71,6 +71,9 @@ class TableSource(abc.ABC):
     #: Event columns known only by a yes/no flag (they hold the start time): KPIs that need
     #: their time are left out.
     untimed: frozenset[str] = frozenset()
+    #: Whether the table came through a mapping (now or by ``kpiforge import``): it has the
+    #: standard columns the mapping gives, and a missing one leaves KPIs out.
+    mapped: bool = False
 
     #: Whether the rows can be read a second time (a stream cannot).
     rereadable: ClassVar[bool] = True
@@ -328,7 +331,7 @@ def mapped_source(inner: TableSource, mapping: TableMapping) -> MappedSource:
     mapping.check_columns(inner.column_names, inner.label)
     return MappedSource(name=inner.name, label=inner.label, column_names=mapping.column_names,
                         epoch=inner.epoch, first_row=inner.first_row,
-                        untimed=mapping.untimed, inner=inner, mapping=mapping)
+                        untimed=mapping.untimed, mapped=True, inner=inner, mapping=mapping)
 
 
 def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
@@ -364,9 +367,10 @@ def file_source(path: str | os.PathLike, table: str,
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise KpiforgeError(f"{label}: not a valid Parquet file: {exc}") from None
+        untimed = untimed_from_metadata(schema.metadata)
         return ParquetFileSource(name=table, label=label, column_names=tuple(schema.names),
                                  epoch=epoch_from_metadata(schema.metadata, epoch), path=path,
-                                 untimed=untimed_from_metadata(schema.metadata))
+                                 untimed=untimed or frozenset(), mapped=untimed is not None)
     names = csv_header(path, label)
     return CsvFileSource(name=table, label=label, column_names=names, epoch=epoch, path=path)
 
