@@ -3,11 +3,13 @@ with one command, and their figures match pandas computing them from the raw fil
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
@@ -221,3 +223,48 @@ def test_durations_clock_values_and_constants(tmp_path):
         {"channel": "chat", "queue": "support", "interval_start": "2024-03-01T00:00:00",
          "offered": 1, "aht": 3723 + 90, "asa": 90},
     ]
+
+
+@pytest.mark.parametrize(("data", "kpis", "message"), [
+    ({"Call Id": ["a"], "Date": ["2021-01-01"]}, None,
+     "required column 'arrived_s' of table contacts is missing (found: Call Id, Date); "
+     "'arrived_s' (when the contact arrived: seconds since the epoch (1970-01-01), or "
+     "timestamps in a Parquet, Arrow or pandas column) is needed in every row; to read an "
+     "export as it is, map its columns with a mapping file or a preset (--map "
+     "FILE.toml|PRESET, `kpiforge import --list`; mapping= in Python)"),
+    ({"arrived_s": [1.0], "answered_s": [1.0], "acw_s": [0.0], "handle_s": ["Y"]}, ["aht"],
+     "row 1, column 'handle_s': 'Y' is not a number; 'handle_s' (talk or handling time, in "
+     "seconds) holds numbers; yes/no values, text labels and timestamp text map to numbers "
+     "with flag, values or format in a mapping; to read an export"),
+    (pa.table({"arrived_s": [1.0], "answered_s": [1.0], "acw_s": [0.0],
+               "handle_s": pa.array([dt.timedelta(seconds=3)], pa.duration("us"))}), ["aht"],
+     "column 'handle_s' has unsupported type duration[us]; columns hold numbers, text, "
+     "booleans, timestamps or dates; a duration or time of day maps to seconds with a "
+     'mapping (handle_s = { column = "handle_s", unit = "s" }, or unit = "hh:mm:ss" for a '
+     "time of day); to read an export"),
+    (pa.table({"arrived_s": [1.0], "answered_s": [1.0], "acw_s": [0.0],
+               "handle_s": pa.array([dt.time(0, 2)], pa.time32("s"))}), ["aht"],
+     "column 'handle_s' has unsupported type time32[s]; columns hold numbers"),
+    ({"arrived_s": [1.0], "answered_s": [1.0], "handle_s": [3.0]}, ["aht"],
+     "column 'acw_s' is missing; KPI 'aht' (plugin 'kpiforge.plugins.support') needs it; "
+     "add the column 'acw_s' (after-contact work time, in seconds), or choose KPIs that do "
+     "not need it; to read an export as it is"),
+])
+def test_errors_teach_the_schema_and_point_to_mappings(data, kpis, message):
+    with pytest.raises(KpiforgeError) as caught:
+        kpiforge.compute({"contacts": data}, kpis)
+    assert message in str(caught.value)
+
+
+def test_the_advised_mappings_read_durations_and_clock_times():
+    """What the unsupported-type error advises works: durations and times of day."""
+    data = pa.table({"arrived_s": [1.0, 2.0], "answered_s": [1.0, 2.0], "acw_s": [0.0, 0.0],
+                     "talk": pa.array([dt.timedelta(seconds=3), dt.timedelta(minutes=2)],
+                                      pa.duration("ms")),
+                     "clock": pa.array([dt.time(0, 0, 3), dt.time(0, 2)], pa.time32("s"))})
+    common = {"arrived_s": {"column": "arrived_s", "unit": "s"},
+              "answered_s": {"column": "answered_s", "unit": "s"}, "acw_s": "acw_s"}
+    for spec in ({"column": "talk", "unit": "s"}, {"column": "clock", "unit": "hh:mm:ss"}):
+        result = kpiforge.compute(data, ["aht"],
+                                  mapping={"contacts": {**common, "handle_s": spec}})
+        assert result.to_records() == [{"aht": (3 + 120) / 2}]

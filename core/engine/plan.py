@@ -19,7 +19,7 @@ from kpiforge.errors import (
     MissingTableError,
     did_you_mean,
 )
-from kpiforge.io.schemas import SCHEMAS
+from kpiforge.io.schemas import MAPPING_ADVICE, SCHEMAS, meaning
 from kpiforge.io.sources import TableSource
 from kpiforge.registry import Registry
 from kpiforge.results import INTERVAL_START
@@ -148,8 +148,9 @@ def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: Tabl
             message = (f"{source.label}: the mapping gives no column {column!r}; "
                        f"{kpi.kind} {kpi.name!r} needs it")
         if explicit or (column in SCHEMAS[measure.table].columns and not mapped):
-            raise MissingColumnError(message + "; add the column, or choose KPIs that do "
-                                     "not need it")
+            raise MissingColumnError(
+                f"{message}; add the column {meaning(column)}, or choose KPIs that do not "
+                f"need it; {MAPPING_ADVICE}")
         return message
     return None
 

@@ -286,9 +286,17 @@ def _check_starts(rules: tuple[ColumnRule, ...], origin: str) -> None:
         seen.add(rule.target)
 
 
+#: Units per second of Arrow durations.
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
 def _as_text(column: pa.ChunkedArray) -> pa.Array:
-    """An export column as trimmed text, empty cells missing."""
-    text = pc.utf8_trim_whitespace(pc.cast(column.combine_chunks(), pa.string()))
+    """An export column as trimmed text, empty cells missing; durations in seconds."""
+    values = column.combine_chunks()
+    if pa.types.is_duration(values.type):
+        values = pc.divide(pc.cast(values, pa.int64()).cast(pa.float64()),
+                           float(_PER_SECOND[values.type.unit]))
+    text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
     return pc.if_else(pc.equal(text, ""), None, text)
 
 
