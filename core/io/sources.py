@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kpiforge.errors import KpiforgeError
+from kpiforge.io.badrows import BadRowLog
 from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_batches, csv_header, read_csv
 from kpiforge.io.mapping import ExportMapping, TableMapping, untimed_from_metadata
 from kpiforge.io.schemas import SCHEMAS
@@ -128,13 +129,15 @@ class CsvFileSource(TableSource):
     """A CSV file (optionally gzip-compressed) with a header line."""
 
     path: Path
+    #: Read the schema's number columns as text (a bad-row policy judges them).
+    numbers_as_text: bool = False
     header_lines: ClassVar[int | None] = 1
 
     def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
         return read_csv(self.path, self.label, self.wanted(columns))
 
     def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
-        return csv_batches(self.path, self.label, wanted, rows)
+        return csv_batches(self.path, self.label, wanted, rows, self.numbers_as_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -334,6 +337,38 @@ def mapped_source(inner: TableSource, mapping: TableMapping) -> MappedSource:
                         untimed=mapping.untimed, mapped=True, inner=inner, mapping=mapping)
 
 
+@attrs.frozen(kw_only=True)
+class CleanedSource(TableSource):
+    """``inner``'s rows with bad rows dropped or emptied as ``log``'s policy says."""
+
+    inner: TableSource
+    log: BadRowLog = attrs.field(eq=False)
+
+    @property
+    def origin(self) -> TableOrigin:
+        return self.inner.origin
+
+    @property
+    def rereadable(self) -> bool:  # type: ignore[override]
+        return self.inner.rereadable
+
+    def _clean(self, piece: pa.Table, first_row: int) -> pa.Table:
+        return self.log.clean(self.name, piece, first_row, self.inner.origin.header_lines)
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        return self._clean(self.inner.arrow(columns), self.inner.first_row)
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        for first, piece in self.inner.pieces(wanted, rows):
+            yield from self._clean(piece, first).to_batches()
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> Iterable[TableSource]:
+        raise KpiforgeError("bad rows are skipped or nulled where the rows are read; that "
+                            "does not go with Dask: drop the bad-row policy or run without "
+                            "Dask")
+
+
 def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
     """Tables of exactly ``rows`` rows (the last may be shorter) from batches of any size."""
     pending: list[pa.RecordBatch] = []
@@ -408,15 +443,16 @@ def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
                         stream=stream())
 
 
-def load_sources(data: Any, mapping: ExportMapping | None = None
-                 ) -> dict[str, TableSource]:
+def load_sources(data: Any, mapping: ExportMapping | None = None,
+                 bad_rows: BadRowLog | None = None) -> dict[str, TableSource]:
     """Sources for what ``compute`` accepts, with their required columns checked.
 
     ``data`` is a path (a contacts file, or a directory holding ``contacts``,
     ``agent_intervals`` and ``customers`` files), a mapping of table name -> columns or
     path, a single frame of contacts, or an iterator of contact frames. With ``mapping``,
     the tables it maps are exports read through it; one path or frame is the table of a
-    mapping that maps one table.
+    mapping that maps one table. With ``bad_rows``, bad rows are dropped or emptied as its
+    policy says, and recorded there.
     """
     if mapping is not None and len(mapping.tables) == 1 and not _names_tables(data):
         data = {next(iter(mapping.tables)): data}
@@ -426,7 +462,21 @@ def load_sources(data: Any, mapping: ExportMapping | None = None
                    if name in mapping.tables else source for name, source in sources.items()}
     for name, source in sources.items():
         check_required(name, source.column_names, source.label)
+    if bad_rows is not None:
+        sources = {name: CleanedSource(name=name, label=source.label,
+                                       column_names=source.column_names, epoch=source.epoch,
+                                       first_row=source.first_row, untimed=source.untimed,
+                                       mapped=source.mapped, inner=_lenient(source),
+                                       log=bad_rows)
+                   for name, source in sources.items()}
     return sources
+
+
+def _lenient(source: TableSource) -> TableSource:
+    """``source`` reading the schema's numbers from CSV as text, for a bad-row policy."""
+    if isinstance(source, CsvFileSource):
+        return attrs.evolve(source, numbers_as_text=True)
+    return source
 
 
 def _names_tables(data: Any) -> bool:
