@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import io
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
+from test_mapping import call_log
 
 import kpiforge
 from kpiforge.cli import cli
@@ -102,3 +104,35 @@ def test_rows_are_judged_on_the_columns_read(bad_csv):
     assert kpiforge.compute(bad_csv, ["offered"], on_bad_rows=log).to_records() == [
         {"offered": len(ROWS) - 1}]
     assert log.counts() == {"arrived_s is missing (every row needs it)": 1}
+
+
+def test_values_a_mapping_cannot_parse_are_bad_rows_of_the_export(tmp_path):
+    """Row and line numbers are the export's; skip drops the rows, null empties the cells,
+    and the KPIs equal pandas over the rows kept."""
+    export = tmp_path / "calls.csv"
+    frame = call_log(rows=60)
+    frame.loc[[4, 17], "AvgTalkDuration"] = ["2 min", "soon"]
+    frame.loc[[9], "Speed of answer in seconds"] = pd.NA
+    frame["Speed of answer in seconds"] = frame["Speed of answer in seconds"].astype(object)
+    frame.loc[[9], "Speed of answer in seconds"] = "12s"
+    frame.loc[[9, 4], "Answered (Y/N)"] = "Y"
+    frame.to_csv(export, index=False)
+    raw = pd.read_csv(export, dtype=str, keep_default_na=False)
+    bad = raw.index.isin([4, 9, 17])
+    for policy, how in (("skip", {}), ("null", {"chunk_rows": 7})):
+        log = BadRowLog(policy)
+        [row] = kpiforge.compute(export, ["offered", "answered", "aht"], mapping="call-log",
+                                 on_bad_rows=log, **how).to_records()
+        assert [(r.row, r.line, r.column) for r in log.rows] == [
+            (5, 6, "AvgTalkDuration"), (10, 11, "Speed of answer in seconds"),
+            (18, 19, "AvgTalkDuration")]
+        assert log.rows[0].problem == ("is not a duration as hh:mm:ss (00:02:23) "
+                                       "(mapping key contacts.handle_s)")
+        kept = raw[~bad] if policy == "skip" else raw
+        answered = (kept["Answered (Y/N)"] == "Y") & \
+            (kept["Speed of answer in seconds"] != "12s")
+        clock = kept.loc[answered, "AvgTalkDuration"]
+        talk = pd.to_timedelta(clock.where(clock.str.fullmatch(r"\d+:\d\d:\d\d")))
+        assert row["offered"] == len(kept)
+        assert row["answered"] == answered.sum()
+        assert row["aht"] == pytest.approx(talk.dt.total_seconds().mean())

@@ -77,23 +77,26 @@ class BadRowLog:
             lines.append(",".join(_quoted(field) for field in fields))
         return "\n".join(lines) + "\n"
 
-    def clean(self, table: str, piece: pa.Table, first_row: int, header_lines: int | None
-              ) -> pa.Table:
+    def clean(self, table: str, piece: pa.Table, first_row: int, header_lines: int | None,
+              bad: np.ndarray | None = None) -> pa.Table:
         """``piece`` (rows of ``table`` from ``first_row``) with its bad rows dropped or
-        their bad cells emptied, each recorded."""
+        their bad cells emptied, each recorded; ``bad`` rows were found bad (and recorded)
+        already, their bad cells empty."""
         schema = SCHEMAS[table]
         columns = {name: piece.column(name) for name in piece.column_names}
         drop = np.zeros(piece.num_rows, dtype=bool)
+        if bad is not None and self.policy == "skip":
+            drop |= bad
         for name in [c for c in piece.column_names if c in schema.numeric]:
             columns[name], bad = _numbers(columns[name])
-            self._record(table, bad, first_row, header_lines, name, piece.column(name),
+            self.record(table, bad, first_row, header_lines, name, piece.column(name),
                          "is not a number")
             if self.policy == "skip":
                 drop |= bad
         time = schema.time_column
         if time in columns:
             missing = np.isnan(columns[time])
-            self._record(table, missing, first_row, header_lines, time, columns[time],
+            self.record(table, missing, first_row, header_lines, time, columns[time],
                          "is missing (every row needs it)")
             drop |= missing
         for rule in RULES[table]:
@@ -101,7 +104,7 @@ class BadRowLog:
                 continue
             with np.errstate(invalid="ignore"):
                 broken = rule.breaks({name: columns[name] for name in rule.reads}) & ~drop
-            self._record(table, broken, first_row, header_lines, rule.column,
+            self.record(table, broken, first_row, header_lines, rule.column,
                          columns[rule.column], rule.meaning)
             if self.policy == "null":
                 columns[rule.column] = np.where(broken, np.nan, columns[rule.column])
@@ -111,8 +114,11 @@ class BadRowLog:
                             for name, value in columns.items()})
         return cleaned.filter(pa.array(~drop)) if drop.any() else cleaned
 
-    def _record(self, table: str, bad: np.ndarray, first_row: int, header_lines: int | None,
-                column: str, values: pa.ChunkedArray | np.ndarray, problem: str) -> None:
+    def record(self, table: str, bad: np.ndarray, first_row: int, header_lines: int | None,
+               column: str, values: pa.Array | pa.ChunkedArray | np.ndarray, problem: str
+               ) -> None:
+        """Record the rows where ``bad`` is set: ``values`` (the column's) says what was
+        there."""
         for index in np.flatnonzero(bad):
             row = first_row + int(index)
             value = values[index]

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kpiforge.errors import KpiforgeError
+from kpiforge.io.badrows import BadRowLog
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import describe_row
 
@@ -138,18 +139,24 @@ class TableMapping:
                         f"export does not have (found: {', '.join(sorted(present))})")
 
     def apply(self, data: pa.Table, targets: Iterable[str] | None, label: str,
-              first_row: int = 0, header_lines: int | None = None) -> pa.Table:
+              first_row: int = 0, header_lines: int | None = None,
+              log: BadRowLog | None = None) -> pa.Table:
         """The mapped columns ``targets`` (all when None) of ``data``, rows of the export
-        from ``first_row``."""
+        from ``first_row``. A value that does not parse is an error, or with ``log`` a bad
+        row (recorded, then cleaned as its policy says with the schema's checks)."""
         wanted = set(self.column_names if targets is None else targets)
         needed = self.needs(wanted)
         text = {name: _as_text(data.column(name)) for name in data.column_names}
         done: dict[str, pa.Array] = {}
-        at = _Where(label, first_row, header_lines)
+        at = _Where(label, first_row, header_lines, self.table, log,
+                    np.zeros(data.num_rows, dtype=bool))
         for rule in self.rules:
             if rule.target in needed:
                 done[rule.target] = _column(rule, text, done, data.num_rows, at)
-        return pa.table({t: done[t] for t in self.column_names if t in wanted})
+        mapped = pa.table({t: done[t] for t in self.column_names if t in wanted})
+        if log is None:
+            return mapped
+        return log.clean(self.table, mapped, first_row, header_lines, at.bad)
 
 
 @attrs.frozen
@@ -163,14 +170,30 @@ class ExportMapping:
 
 @attrs.frozen
 class _Where:
-    """Names rows of the export in messages."""
+    """Names rows of the export in messages; with a bad-row ``log``, records values that
+    do not parse instead (``bad``: the rows that had one)."""
 
     label: str
     first_row: int
     header_lines: int | None
+    table: str
+    log: BadRowLog | None
+    bad: np.ndarray
 
     def row(self, index: int) -> str:
         return describe_row(self.label, self.first_row + index, self.header_lines)
+
+    def fail(self, failed: pa.Array, column: str, text: pa.Array, message: str,
+             problem: str) -> None:
+        """Raise ``message`` about the first failed row (``{row}`` and ``{value}`` filled
+        in), or record every failed row as ``problem``."""
+        mask = failed.to_numpy(zero_copy_only=False)
+        if self.log is None:
+            row = int(np.flatnonzero(mask)[0])
+            raise KpiforgeError(message.format(row=self.row(row), value=text[row].as_py()))
+        self.log.record(self.table, mask, self.first_row, self.header_lines, column,
+                        text, problem)
+        np.logical_or(self.bad, mask, out=self.bad)
 
 
 def untimed_from_metadata(metadata: Mapping[bytes, bytes] | None) -> frozenset[str] | None:
@@ -365,10 +388,10 @@ def _map_values(rule: ColumnRule, text: pa.Array, at: _Where) -> pa.Array:
         index = pc.if_else(pc.is_valid(text), pc.fill_null(index, keys.index(OTHERS)), index)
     unlisted = pc.and_(pc.is_null(index), pc.is_valid(text))
     if pc.any(unlisted).as_py():
-        row = int(np.flatnonzero(unlisted.to_numpy(zero_copy_only=False))[0])
-        raise KpiforgeError(
-            f"{at.row(row)}, column {rule.column!r}: {text[row].as_py()!r} is not among the "
-            f"values of mapping key {rule.key} ({', '.join(map(repr, keys))}); add it there")
+        at.fail(unlisted, str(rule.column), text,
+                f"{{row}}, column {rule.column!r}: {{value!r}} is not among the values of "
+                f"mapping key {rule.key} ({', '.join(map(repr, keys))}); add it there",
+                f"is not among the values of mapping key {rule.key}")
     mapped = [None if v == "" else v for _, v in rule.values]
     if all(isinstance(v, int | float) or v is None for v in mapped):
         return pa.array(mapped, pa.float64()).take(index)
@@ -441,9 +464,9 @@ def _number(value: str | None) -> float | None:
 
 def _fail_on_nulls(rule: ColumnRule, text: pa.Array, parsed: pa.Array, column: str,
                    wanted: str, at: _Where) -> None:
-    """Raise naming the first row whose text did not parse."""
+    """Raise naming the first row whose text did not parse (or record them)."""
     failed = pc.and_(pc.is_valid(text), pc.is_null(parsed))
     if pc.any(failed).as_py():
-        row = int(np.flatnonzero(failed.to_numpy(zero_copy_only=False))[0])
-        raise KpiforgeError(f"{at.row(row)}, column {column!r} (mapping key {rule.key}): "
-                            f"{text[row].as_py()!r} is not {wanted}")
+        at.fail(failed, column, text,
+                f"{{row}}, column {column!r} (mapping key {rule.key}): {{value!r}} is not "
+                f"{wanted}", f"is not {wanted} (mapping key {rule.key})")

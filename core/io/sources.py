@@ -293,6 +293,8 @@ class MappedSource(TableSource):
 
     inner: TableSource
     mapping: TableMapping
+    #: Where bad rows go under a bad-row policy (None: a value that does not parse raises).
+    log: BadRowLog | None = attrs.field(default=None, eq=False)
 
     @property
     def origin(self) -> TableOrigin:
@@ -308,7 +310,7 @@ class MappedSource(TableSource):
 
     def _map(self, piece: pa.Table, targets: list[str], first_row: int) -> pa.Table:
         return self.mapping.apply(piece, targets, self.label, first_row,
-                                  self.inner.origin.header_lines)
+                                  self.inner.origin.header_lines, self.log)
 
     def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
         targets = self.wanted(columns)
@@ -324,6 +326,8 @@ class MappedSource(TableSource):
     def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
                   ) -> Iterable[TableSource]:
         """The inner source's fragments, each mapped."""
+        if self.log is not None:
+            raise _no_dask()
         reads = self.mapping.reads(self.wanted(columns))
         return (attrs.evolve(self, inner=fragment, first_row=fragment.first_row)
                 for fragment in self.inner.fragments(reads, rows, parts))
@@ -364,9 +368,7 @@ class CleanedSource(TableSource):
 
     def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
                   ) -> Iterable[TableSource]:
-        raise KpiforgeError("bad rows are skipped or nulled where the rows are read; that "
-                            "does not go with Dask: drop the bad-row policy or run without "
-                            "Dask")
+        raise _no_dask()
 
 
 def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
@@ -463,20 +465,26 @@ def load_sources(data: Any, mapping: ExportMapping | None = None,
     for name, source in sources.items():
         check_required(name, source.column_names, source.label)
     if bad_rows is not None:
-        sources = {name: CleanedSource(name=name, label=source.label,
-                                       column_names=source.column_names, epoch=source.epoch,
-                                       first_row=source.first_row, untimed=source.untimed,
-                                       mapped=source.mapped, inner=_lenient(source),
-                                       log=bad_rows)
-                   for name, source in sources.items()}
+        sources = {name: _cleaned(source, bad_rows) for name, source in sources.items()}
     return sources
 
 
-def _lenient(source: TableSource) -> TableSource:
-    """``source`` reading the schema's numbers from CSV as text, for a bad-row policy."""
-    if isinstance(source, CsvFileSource):
-        return attrs.evolve(source, numbers_as_text=True)
-    return source
+def _no_dask() -> KpiforgeError:
+    return KpiforgeError("bad rows are skipped or nulled where the rows are read; that does "
+                         "not go with Dask: drop the bad-row policy or run without Dask")
+
+
+def _cleaned(source: TableSource, log: BadRowLog) -> TableSource:
+    """``source`` with bad rows handled as ``log``'s policy says; a mapped source cleans
+    its rows as it maps them, with the export's row numbers."""
+    if isinstance(source, MappedSource):
+        return attrs.evolve(source, log=log)
+    lenient = attrs.evolve(source, numbers_as_text=True) \
+        if isinstance(source, CsvFileSource) else source
+    return CleanedSource(name=source.name, label=source.label,
+                         column_names=source.column_names, epoch=source.epoch,
+                         first_row=source.first_row, untimed=source.untimed,
+                         mapped=source.mapped, inner=lenient, log=log)
 
 
 def _names_tables(data: Any) -> bool:
