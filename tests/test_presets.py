@@ -219,3 +219,20 @@ def test_the_guides_complete_examples_are_the_shipped_presets():
     known = presets()
     for name, text in examples:
         assert tomllib.loads(text) == tomllib.loads(known[name].path.read_text())
+
+
+def test_an_export_without_some_mapped_columns_leaves_out_only_what_needs_them(tmp_path):
+    """Exports of one tool differ by account: no satisfaction survey, no CSAT column."""
+    path = tmp_path / "zendesk.csv"
+    path.write_text("Id,Assignee,Group,Status,Priority,Via,Created at,"
+                    "First reply time in minutes,Solved at\n"
+                    "1,Ann,Support,Solved,Low,Mail,2024-05-01 09:00:00,30,"
+                    "2024-05-01 12:00:00\n")
+    result = kpiforge.compute(path, mapping="zendesk")
+    assert result.to_records()[0]["first_response_time"] == 1800
+    assert result.skipped["csat"].startswith(
+        f"{path}: mapping key contacts.csat reads column 'Satisfaction Score', which the "
+        "export does not have (found: Assignee, Created at, ")
+    with pytest.raises(KpiforgeError, match=r"mapping key contacts\.csat reads column "
+                                            r"'Satisfaction Score'"):
+        kpiforge.compute(path, ["csat"], mapping="zendesk")

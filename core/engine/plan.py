@@ -145,8 +145,9 @@ def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: Tabl
                    f"(plugin {registry.origin[kpi.name]!r}) needs it"
                    f"{did_you_mean(column, source.column_names)}")
         if mapped:
-            message = (f"{source.label}: the mapping gives no column {column!r}; "
-                       f"{kpi.kind} {kpi.name!r} needs it")
+            why = dict(source.absent).get(column, f"{source.label}: the mapping gives no "
+                                                  f"column {column!r}")
+            message = f"{why}; {kpi.kind} {kpi.name!r} needs {column!r}"
         if explicit or (column in SCHEMAS[measure.table].columns and not mapped):
             raise MissingColumnError(
                 f"{message}; add the column {meaning(column)}, or choose KPIs that do not "

@@ -128,15 +128,25 @@ class TableMapping:
         return list(dict.fromkeys(c for rule in self.rules if rule.target in needed
                                   for c in rule.reads))
 
-    def check_columns(self, found: Iterable[str], label: str) -> None:
-        """Raise naming the mapping key when an export column it reads is absent."""
+    def for_export(self, found: Iterable[str], label: str
+                   ) -> tuple[TableMapping, dict[str, str]]:
+        """The rules an export with columns ``found`` can serve, and why each other mapped
+        column is absent (naming the mapping key and the export column it lacks): exports
+        of one tool differ by account, so a missing column leaves out only what needs it."""
         present = set(found)
+        kept: list[ColumnRule] = []
+        absent: dict[str, str] = {}
         for rule in self.rules:
-            for column in rule.reads:
-                if column not in present:
-                    raise KpiforgeError(
-                        f"{label}: mapping key {rule.key} reads column {column!r}, which the "
-                        f"export does not have (found: {', '.join(sorted(present))})")
+            lacking = [c for c in rule.reads if c not in present]
+            if lacking:
+                absent[rule.target] = (
+                    f"{label}: mapping key {rule.key} reads column {lacking[0]!r}, which the "
+                    f"export does not have (found: {', '.join(sorted(present))})")
+            elif rule.after in absent:
+                absent[rule.target] = absent[rule.after]
+            else:
+                kept.append(rule)
+        return TableMapping(self.table, tuple(kept)), absent
 
     def apply(self, data: pa.Table, targets: Iterable[str] | None, label: str,
               first_row: int = 0, header_lines: int | None = None,

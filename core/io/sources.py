@@ -75,6 +75,8 @@ class TableSource(abc.ABC):
     #: Whether the table came through a mapping (now or by ``kpiforge import``): it has the
     #: standard columns the mapping gives, and a missing one leaves KPIs out.
     mapped: bool = False
+    #: Why mapped columns are absent: (column, reason) pairs.
+    absent: tuple[tuple[str, str], ...] = ()
 
     #: Whether the rows can be read a second time (a stream cannot).
     rereadable: ClassVar[bool] = True
@@ -334,11 +336,16 @@ class MappedSource(TableSource):
 
 
 def mapped_source(inner: TableSource, mapping: TableMapping) -> MappedSource:
-    """``inner`` (an export) read through ``mapping``; its columns are checked first."""
-    mapping.check_columns(inner.column_names, inner.label)
-    return MappedSource(name=inner.name, label=inner.label, column_names=mapping.column_names,
-                        epoch=inner.epoch, first_row=inner.first_row,
-                        untimed=mapping.untimed, mapped=True, inner=inner, mapping=mapping)
+    """``inner`` (an export) read through ``mapping``: the mapped columns whose export
+    columns it has; a required one it cannot give is an error naming the mapping key."""
+    served, absent = mapping.for_export(inner.column_names, inner.label)
+    for column in SCHEMAS[inner.name].required:
+        if column in absent:
+            raise KpiforgeError(absent[column])
+    return MappedSource(name=inner.name, label=inner.label, column_names=served.column_names,
+                        epoch=inner.epoch, first_row=inner.first_row, untimed=served.untimed,
+                        mapped=True, absent=tuple(absent.items()), inner=inner,
+                        mapping=served)
 
 
 @attrs.frozen(kw_only=True)
@@ -484,7 +491,8 @@ def _cleaned(source: TableSource, log: BadRowLog) -> TableSource:
     return CleanedSource(name=source.name, label=source.label,
                          column_names=source.column_names, epoch=source.epoch,
                          first_row=source.first_row, untimed=source.untimed,
-                         mapped=source.mapped, inner=lenient, log=log)
+                         mapped=source.mapped, absent=source.absent, inner=lenient,
+                         log=log)
 
 
 def _names_tables(data: Any) -> bool:
