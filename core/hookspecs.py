@@ -50,5 +50,5 @@ def kpiforge_register_lint_rules() -> list[LintRule]:
 
 @hookspec
 def kpiforge_register_presets() -> list[Preset]:
-    """Return a list of :class:`kpiforge.io.presets.Preset`: named mapping files for
+    """Return a list of :class:`kpiforge.Preset`: named mapping files for
     exports, listed by ``kpiforge import --list`` and used as ``--map NAME``."""
