@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kpiforge.engine import compute
     from kpiforge.errors import KpiforgeError
     from kpiforge.hookspecs import hookimpl, hookspec
+    from kpiforge.io.presets import Preset
     from kpiforge.plugin_manager import get_plugin_manager
     from kpiforge.registry import Registry
     from kpiforge.results import Result
@@ -38,6 +39,7 @@ _PUBLIC = {
     "hookimpl": "kpiforge.hookspecs",
     "hookspec": "kpiforge.hookspecs",
     "get_plugin_manager": "kpiforge.plugin_manager",
+    "Preset": "kpiforge.io.presets",
     "Registry": "kpiforge.registry",
     "Result": "kpiforge.results",
 }
@@ -49,6 +51,7 @@ __all__ = [
     "KpiforgeError",
     "Link",
     "Measure",
+    "Preset",
     "Registry",
     "Result",
     "__version__",

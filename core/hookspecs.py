@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from kpiforge.definitions import KGI, KPI, Dimension, Measure
     from kpiforge.goals.rules import LintRule
+    from kpiforge.io.presets import Preset
 
 hookspec = pluggy.HookspecMarker("kpiforge")
 hookimpl = pluggy.HookimplMarker("kpiforge")
@@ -45,3 +46,9 @@ def kpiforge_register_commands() -> list[click.Command]:
 def kpiforge_register_lint_rules() -> list[LintRule]:
     """Return a list of :class:`kpiforge.goals.LintRule`: checks ``kpiforge lint`` runs over
     the KPI set, its targets and baselines."""
+
+
+@hookspec
+def kpiforge_register_presets() -> list[Preset]:
+    """Return a list of :class:`kpiforge.Preset`: named mapping files for
+    exports, listed by ``kpiforge import --list`` and used as ``--map NAME``."""

@@ -26,6 +26,7 @@ from kpiforge import __version__, hookspecs
 from kpiforge.definitions import KGI, KPI, Dimension, Measure
 from kpiforge.errors import KpiforgeError, KpiforgeWarning
 from kpiforge.goals.rules import LintRule
+from kpiforge.io.presets import Preset
 
 ENTRY_POINT_GROUP = "kpiforge"
 
@@ -50,6 +51,7 @@ HOOKS: dict[str, type] = {
     "kpiforge_register_dimensions": Dimension,
     "kpiforge_register_commands": click.Command,
     "kpiforge_register_lint_rules": LintRule,
+    "kpiforge_register_presets": Preset,
 }
 
 #: What a plugin may raise while importing or in a hook (``sys.exit`` included).

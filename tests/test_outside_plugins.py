@@ -154,7 +154,7 @@ BROKEN_PLUGINS = {
     ''', "it implements 'kpiforge_register_kpi', which is no kpiforge hook; the hooks are "
          "kpiforge_register_measures, kpiforge_register_kpis, kpiforge_register_kgis, "
          "kpiforge_register_dimensions, kpiforge_register_commands, "
-         "kpiforge_register_lint_rules"),
+         "kpiforge_register_lint_rules, kpiforge_register_presets"),
     "strings": ('''
         from kpiforge import hookimpl
 

@@ -28,6 +28,7 @@ BUILTIN_COMMANDS = {
     "demo": "kpiforge.cli.demo:demo_command",
     "erlang": "kpiforge.cli.erlang:erlang_command",
     "forecast": "kpiforge.cli.forecast:forecast_command",
+    "import": "kpiforge.cli.importing:import_command",
     "kpis": "kpiforge.cli.kpis:kpis_group",
     "lint": "kpiforge.cli.lint:lint_command",
     "plugins": "kpiforge.cli.plugins:plugins_command",

@@ -13,6 +13,7 @@ from kpiforge.cli.render import render_table
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError, MissingColumnError, MissingTableError
 from kpiforge.goals.targets import Tracked, load_targets, track
+from kpiforge.io.badrows import POLICIES, BadRowLog
 from kpiforge.io.output import write_text
 from kpiforge.report import kpi_view, plot_kpis
 from kpiforge.results import FORMATS, Result
@@ -28,6 +29,16 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.argument("path", type=_EXISTING)
 @click.option("--agents", type=_EXISTING, help="agent_intervals CSV/Parquet file.")
 @click.option("--customers", type=_EXISTING, help="customers CSV/Parquet file.")
+@click.option("--map", "mapping", metavar="FILE.toml|PRESET",
+              help="Read an export through a column mapping: a mapping file or a preset's "
+                   "name (`kpiforge import --list`).")
+@click.option("--on-bad-rows", type=click.Choice(POLICIES),
+              help="Go on past bad rows: skip drops them, null empties their bad cells; "
+                   "how many, per reason, goes to standard error. Default: a bad row stops "
+                   "the run.")
+@click.option("--bad-rows", "bad_rows_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="With --on-bad-rows, write the bad rows (table, row, "
+                                   "line, column, value, problem) to this CSV file.")
 @click.option("--by", "by", multiple=True, metavar="DIM",
               help="Group by a dimension (repeat, or comma-separate): channel, queue, agent... "
                    "hour_of_day, weekday, or any column of the data (priority, contract_type...).")
@@ -63,9 +74,11 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
                    "LocalCluster. Needs kpiforge[dask].")
-def compute_command(path: Path, agents: Path | None, customers: Path | None, by: tuple[str],
-                    grain: str | None, totals: bool, rollup: bool, kpis: tuple[str],
-                    params: tuple[str], targets_path: Path | None, fmt: str, out: Path | None,
+def compute_command(path: Path, agents: Path | None, customers: Path | None,
+                    mapping: str | None, on_bad_rows: str | None,
+                    bad_rows_path: Path | None, by: tuple[str], grain: str | None,
+                    totals: bool, rollup: bool, kpis: tuple[str], params: tuple[str],
+                    targets_path: Path | None, fmt: str, out: Path | None,
                     plot_path: Path | None, chunk_rows: int | None, workers: int | None,
                     dask_address: str | None) -> None:
     """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
@@ -76,15 +89,25 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
         if grain is None:
             raise KpiforgeError("--plot draws KPIs over time: give --grain too (1h, 1d...)")
         plot_format(plot_path)  # checks the suffix and matplotlib before computing
+    if bad_rows_path is not None and on_bad_rows is None:
+        raise KpiforgeError("--bad-rows FILE records the rows --on-bad-rows skips or nulls: "
+                            "give --on-bad-rows skip|null too")
     if dask_address is not None and workers is not None:
         raise KpiforgeError("--workers and --dask do not go together: the Dask cluster has "
                             "its own workers")
     options: dict[str, Any] = {
         "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
         "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
-        "workers": workers, "totals": totals, "rollup": rollup}
+        "workers": workers, "totals": totals, "rollup": rollup, "mapping": mapping,
+        "on_bad_rows": None if on_bad_rows is None else BadRowLog(on_bad_rows)}
     targets = None if targets_path is None else load_targets(targets_path)
     result = _compute(_tables(path, agents, customers), dask_address, options)
+    log = options["on_bad_rows"]
+    if log is not None:
+        click.echo(log.describe(), err=True)
+        if bad_rows_path is not None:
+            write_text(log.to_csv(), bad_rows_path)
+            click.echo(f"wrote {len(log.rows)} bad rows to {bad_rows_path}", err=True)
     if plot_path is not None:
         plot_kpis(plot_path, kpi_view(result, options["kpis"], targets),
                   title=f"{path.name}: KPIs per {grain}")

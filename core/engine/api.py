@@ -18,7 +18,9 @@ from kpiforge.engine.modes import in_memory_partials, process_partials, streamed
 from kpiforge.engine.plan import Plan
 from kpiforge.engine.quantiles import QuantileMode
 from kpiforge.errors import KpiforgeError
+from kpiforge.io.badrows import BadRowLog
 from kpiforge.io.sources import TableSource, load_sources
+from kpiforge.presets import resolve_mapping
 from kpiforge.registry import Registry, default_registry
 from kpiforge.results import Result
 
@@ -27,7 +29,8 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
             grain: str | None = None, *, params: Mapping[str, float] | None = None,
             registry: Registry | None = None, chunk_rows: int | None = None,
             workers: int | None = None, scheduler: Any = None, totals: bool = False,
-            rollup: bool = False) -> Result:
+            rollup: bool = False, mapping: Any = None,
+            on_bad_rows: str | BadRowLog | None = None) -> Result:
     """Compute KPIs over ``data``, one row per group.
 
     Parameters
@@ -72,6 +75,17 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         Like ``totals``, with subtotals per leading dimension too (SQL's ``ROLLUP``: by
         ``by[:-1]``, then ``by[:-2]``, ... down to the overall row). Each level is one more
         pass over the data, so the data must be readable again (not an iterator).
+    mapping
+        How to read exports whose columns are not the schema's: a mapping file (TOML), a
+        dict of the same shape, a :class:`~kpiforge.io.mapping.ExportMapping` or a preset's
+        name (``kpiforge import --list``). The tables it maps are read through it; one
+        path or frame is the table of a mapping that maps one table.
+    on_bad_rows
+        None (the default): a bad row (a number column's text that is no number, a missing
+        time, answered before arrival, a rating off its scale...) is an error. ``"skip"``
+        drops bad rows, ``"null"`` empties their bad cells (a row without its time is
+        dropped); pass a :class:`~kpiforge.io.badrows.BadRowLog` to read afterwards which
+        rows were bad and why (``counts()``, ``rows``).
 
     In memory, each table is split into pieces processed by a thread per core; every way
     of running gives the same answers (quantiles from the sketch within its error, in
@@ -83,7 +97,8 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         For unknown KPIs, dimensions or parameters, missing columns and bad data.
     """
     registry = registry or default_registry()
-    sources = load_sources(data)
+    log = BadRowLog(on_bad_rows) if isinstance(on_bad_rows, str) else on_bad_rows
+    sources = load_sources(data, None if mapping is None else resolve_mapping(mapping), log)
     plan = Plan.make(registry, sources, kpis, by, grain, params,
                      _quantile_mode(sources, chunk_rows, workers, scheduler))
 

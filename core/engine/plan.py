@@ -4,6 +4,7 @@ row is read."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
@@ -18,7 +19,7 @@ from kpiforge.errors import (
     MissingTableError,
     did_you_mean,
 )
-from kpiforge.io.schemas import SCHEMAS
+from kpiforge.io.schemas import MAPPING_ADVICE, SCHEMAS, meaning
 from kpiforge.io.sources import TableSource
 from kpiforge.registry import Registry
 from kpiforge.results import INTERVAL_START
@@ -143,7 +144,8 @@ def _unsupported(registry: Registry, kpi: KPI, sources: Mapping[str, TableSource
                 raise missing
             return str(missing)
         reason = _ungroupable(kpi, measure, source, dimensions) or \
-            _missing_column(registry, kpi, measure, source, explicit)
+            _missing_column(registry, kpi, measure, source, explicit) or \
+            _untimed(kpi, measure, source)
         if reason is not None:
             if explicit:
                 raise KpiforgeError(reason)
@@ -170,15 +172,47 @@ def _ungroupable(kpi: KPI, measure: Measure, source: TableSource,
 def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: TableSource,
                     explicit: bool) -> str | None:
     """Why ``measure`` cannot be read from ``source`` (None if it can). A missing standard
-    column is an error: the file does not follow the schema."""
+    column is an error: the file does not follow the schema. A mapped export has the
+    columns its mapping gives: the others only leave KPIs out."""
+    mapped = source.mapped
     for column in sorted(measure.columns - set(source.column_names)):
         message = (f"{source.label}: column {column!r} is missing; {kpi.kind} {kpi.name!r} "
                    f"(plugin {registry.origin[kpi.name]!r}) needs it"
                    f"{did_you_mean(column, source.column_names)}")
-        if explicit or column in SCHEMAS[measure.table].columns:
-            raise MissingColumnError(message + "; add the column, or choose KPIs that do "
-                                     "not need it")
+        if mapped:
+            why = dict(source.absent).get(column, f"{source.label}: the mapping gives no "
+                                                  f"column {column!r}")
+            message = f"{why}; {kpi.kind} {kpi.name!r} needs {column!r}"
+        if explicit or (column in SCHEMAS[measure.table].columns and not mapped):
+            raise MissingColumnError(
+                f"{message}; add the column {meaning(column)}, or choose KPIs that do not "
+                f"need it; {MAPPING_ADVICE}")
         return message
+    return None
+
+
+#: Functions that read only whether a value is present, not the value.
+_PRESENCE = ("isnan", "notnan")
+
+
+def _untimed(kpi: KPI, measure: Measure, source: TableSource) -> str | None:
+    """Why ``measure`` cannot use an event known only by a yes/no flag (None if it can):
+    it reads the event's time, not only whether it happened."""
+    if not source.untimed:
+        return None
+    for text in (measure.value, measure.where):
+        if text is None:
+            continue
+        tree = ast.parse(text, mode="eval")
+        presence = {id(call.args[0]) for call in ast.walk(tree)
+                    if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                    and call.func.id in _PRESENCE and call.args}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in source.untimed and \
+                    id(node) not in presence:
+                return (f"{source.label}: {kpi.kind} {kpi.name!r} needs the time of "
+                        f"{node.id!r}, which the data gives only as a yes/no flag; map a "
+                        "time for it (start + plus, or a timestamp column) to compute it")
     return None
 
 

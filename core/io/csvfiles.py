@@ -69,11 +69,14 @@ def read_csv(path: Path, label: str, columns: list[str]) -> pa.Table:
         raise KpiforgeError(describe_csv_error(path, label, exc)) from None
 
 
-def csv_batches(path: Path, label: str, columns: list[str], rows: int
-                ) -> Iterator[pa.RecordBatch]:
+def csv_batches(path: Path, label: str, columns: list[str], rows: int,
+                numbers_as_text: bool = False) -> Iterator[pa.RecordBatch]:
     """Record batches streamed from a CSV file. Types are fixed up front (schema numbers as
-    float64, text as strings) so that a late block cannot change a column's type."""
+    float64, text as strings) so that a late block cannot change a column's type; with
+    ``numbers_as_text`` schema numbers are read as text, for a bad-row policy to judge."""
     numeric = _numeric_types(columns)
+    if numbers_as_text:
+        numeric = dict.fromkeys(numeric, pa.string())
     block_size = min(max(_MIN_BLOCK_BYTES, rows * _CSV_BYTES_PER_ROW), _MAX_BLOCK_BYTES)
     try:
         reader = pacsv.open_csv(

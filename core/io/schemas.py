@@ -50,6 +50,54 @@ SCHEMAS: dict[str, TableSchema] = {
     ),
 }
 
+#: What each standard column holds, for messages that teach the schema.
+MEANINGS: dict[str, str] = {
+    "arrived_s": "when the contact arrived",
+    "answered_s": "when it was answered or first replied to (empty if never)",
+    "abandoned_s": "when the customer gave up waiting (empty if not)",
+    "resolved_s": "when it was resolved (empty if not)",
+    "handle_s": "talk or handling time, in seconds",
+    "acw_s": "after-contact work time, in seconds",
+    "replies": "agent replies, a count",
+    "touches": "interactions it took, a count",
+    "escalated": "1 if escalated, else 0",
+    "csat": "satisfaction rating on a 1-5 scale",
+    "nps": "likelihood to recommend on a 0-10 scale",
+    "contact_id": "the contact's ID", "case_id": "the case it belongs to",
+    "channel": "call, chat, email...", "queue": "the queue or group",
+    "customer_id": "the customer's ID", "agent": "the agent's ID or name",
+    "interval_start_s": "when the agent's interval starts",
+    "interval_s": "the interval's length, in seconds",
+    "staffed_s": "seconds staffed in the interval",
+    "available_s": "seconds available in the interval",
+    "handling_s": "seconds handling contacts in the interval",
+    "shrinkage_s": "seconds lost to breaks, training... in the interval",
+    "cost": "the interval's cost",
+    "period": "the start of the period the row describes",
+    "active_start": "1 if the customer was active at the period's start",
+    "active_end": "1 if active at the period's end", "new": "1 if new in the period",
+    "churned": "1 if the customer left in the period", "downgraded": "1 if downgraded",
+    "upsold": "1 if upsold", "cross_sold": "1 if cross-sold", "revenue": "revenue",
+    "margin": "margin", "health": "a health score",
+}
+#: The time columns: points in time, not durations.
+TIMES = ("arrived_s", "answered_s", "abandoned_s", "resolved_s", "interval_start_s", "period")
+#: Where to turn for an export whose columns are not the schema's.
+MAPPING_ADVICE = ("to read an export as it is, map its columns with a mapping file or a "
+                  "preset (--map FILE.toml|PRESET, `kpiforge import --list`; mapping= in "
+                  "Python)")
+
+
+def meaning(column: str) -> str:
+    """``column (what it holds[; times: in what form])`` for a standard column, else the
+    column's name."""
+    if column not in MEANINGS:
+        return repr(column)
+    form = ": seconds since the epoch (1970-01-01), or timestamps in a Parquet, Arrow or " \
+        "pandas column" if column in TIMES else ""
+    return f"{column!r} ({MEANINGS[column]}{form})"
+
+
 Columns = Mapping[str, np.ndarray]
 
 

@@ -24,7 +24,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kpiforge.errors import KpiforgeError
+from kpiforge.io.badrows import BadRowLog
 from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_batches, csv_header, read_csv
+from kpiforge.io.mapping import ExportMapping, TableMapping, untimed_from_metadata
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import Table, check_required, table_from_arrow, to_arrow
 from kpiforge.io.timestamps import DEFAULT_EPOCH, epoch_from_metadata
@@ -67,6 +69,14 @@ class TableSource(abc.ABC):
     #: Row of the whole data this source starts at (a fragment of a larger source starts
     #: past 0), so that messages name the right row.
     first_row: int = 0
+    #: Event columns known only by a yes/no flag (they hold the start time): KPIs that need
+    #: their time are left out.
+    untimed: frozenset[str] = frozenset()
+    #: Whether the table came through a mapping (now or by ``kpiforge import``): it has the
+    #: standard columns the mapping gives, and a missing one leaves KPIs out.
+    mapped: bool = False
+    #: Why mapped columns are absent: (column, reason) pairs.
+    absent: tuple[tuple[str, str], ...] = ()
 
     #: Whether the rows can be read a second time (a stream cannot).
     rereadable: ClassVar[bool] = True
@@ -121,13 +131,15 @@ class CsvFileSource(TableSource):
     """A CSV file (optionally gzip-compressed) with a header line."""
 
     path: Path
+    #: Read the schema's number columns as text (a bad-row policy judges them).
+    numbers_as_text: bool = False
     header_lines: ClassVar[int | None] = 1
 
     def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
         return read_csv(self.path, self.label, self.wanted(columns))
 
     def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
-        return csv_batches(self.path, self.label, wanted, rows)
+        return csv_batches(self.path, self.label, wanted, rows, self.numbers_as_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -276,6 +288,96 @@ class PartitionSource(TableSource):
         return self.arrow(wanted).to_batches(rows)
 
 
+@attrs.frozen(kw_only=True)
+class MappedSource(TableSource):
+    """An export read through a :class:`~kpiforge.io.mapping.TableMapping`: ``inner``
+    reads the export's columns, the mapping turns each piece into the schema's."""
+
+    inner: TableSource
+    mapping: TableMapping
+    #: Where bad rows go under a bad-row policy (None: a value that does not parse raises).
+    log: BadRowLog | None = attrs.field(default=None, eq=False)
+
+    @property
+    def origin(self) -> TableOrigin:
+        return self.inner.origin
+
+    @property
+    def rereadable(self) -> bool:  # type: ignore[override]
+        return self.inner.rereadable
+
+    @property
+    def holds_data(self) -> bool:  # type: ignore[override]
+        return self.inner.holds_data
+
+    def _map(self, piece: pa.Table, targets: list[str], first_row: int) -> pa.Table:
+        return self.mapping.apply(piece, targets, self.label, first_row,
+                                  self.inner.origin.header_lines, self.log)
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        targets = self.wanted(columns)
+        return self._map(self.inner.arrow(self.mapping.reads(targets)), targets,
+                         self.inner.first_row)
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        first = self.inner.first_row
+        for batch in self.inner._batches(self.inner.wanted(self.mapping.reads(wanted)), rows):
+            yield from self._map(pa.Table.from_batches([batch]), wanted, first).to_batches()
+            first += batch.num_rows
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> Iterable[TableSource]:
+        """The inner source's fragments, each mapped."""
+        if self.log is not None:
+            raise _no_dask()
+        reads = self.mapping.reads(self.wanted(columns))
+        return (attrs.evolve(self, inner=fragment, first_row=fragment.first_row)
+                for fragment in self.inner.fragments(reads, rows, parts))
+
+
+def mapped_source(inner: TableSource, mapping: TableMapping) -> MappedSource:
+    """``inner`` (an export) read through ``mapping``: the mapped columns whose export
+    columns it has; a required one it cannot give is an error naming the mapping key."""
+    served, absent = mapping.for_export(inner.column_names, inner.label)
+    for column in SCHEMAS[inner.name].required:
+        if column in absent:
+            raise KpiforgeError(absent[column])
+    return MappedSource(name=inner.name, label=inner.label, column_names=served.column_names,
+                        epoch=inner.epoch, first_row=inner.first_row, untimed=served.untimed,
+                        mapped=True, absent=tuple(absent.items()), inner=inner,
+                        mapping=served)
+
+
+@attrs.frozen(kw_only=True)
+class CleanedSource(TableSource):
+    """``inner``'s rows with bad rows dropped or emptied as ``log``'s policy says."""
+
+    inner: TableSource
+    log: BadRowLog = attrs.field(eq=False)
+
+    @property
+    def origin(self) -> TableOrigin:
+        return self.inner.origin
+
+    @property
+    def rereadable(self) -> bool:  # type: ignore[override]
+        return self.inner.rereadable
+
+    def _clean(self, piece: pa.Table, first_row: int) -> pa.Table:
+        return self.log.clean(self.name, piece, first_row, self.inner.origin.header_lines)
+
+    def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
+        return self._clean(self.inner.arrow(columns), self.inner.first_row)
+
+    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
+        for first, piece in self.inner.pieces(wanted, rows):
+            yield from self._clean(piece, first).to_batches()
+
+    def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
+                  ) -> Iterable[TableSource]:
+        raise _no_dask()
+
+
 def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
     """Tables of exactly ``rows`` rows (the last may be shorter) from batches of any size."""
     pending: list[pa.RecordBatch] = []
@@ -309,11 +411,11 @@ def file_source(path: str | os.PathLike, table: str,
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
             raise KpiforgeError(f"{label}: not a valid Parquet file: {exc}") from None
-        check_required(table, schema.names, label)
+        untimed = untimed_from_metadata(schema.metadata)
         return ParquetFileSource(name=table, label=label, column_names=tuple(schema.names),
-                                 epoch=epoch_from_metadata(schema.metadata, epoch), path=path)
+                                 epoch=epoch_from_metadata(schema.metadata, epoch), path=path,
+                                 untimed=untimed or frozenset(), mapped=untimed is not None)
     names = csv_header(path, label)
-    check_required(table, names, label)
     return CsvFileSource(name=table, label=label, column_names=names, epoch=epoch, path=path)
 
 
@@ -323,10 +425,8 @@ def data_source(data: Any, table: str) -> TableSource:
     label = f"<{table}>"
     if type(data).__module__.split(".")[0] == "dask":
         names = tuple(str(c) for c in data.columns)
-        check_required(table, names, label)
         return DaskFrameSource(name=table, label=label, column_names=names, frame=data)
     arrow = to_arrow(data, label)
-    check_required(table, arrow.column_names, label)
     return ArrowSource(name=table, label=label, column_names=tuple(arrow.column_names),
                        epoch=epoch_from_metadata(arrow.schema.metadata), data=arrow)
 
@@ -339,7 +439,6 @@ def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
     first = next(converted, None)
     if first is None:
         raise KpiforgeError(f"{label}: the stream of {table} chunks is empty")
-    check_required(table, first.column_names, label)
 
     def stream() -> Iterator[pa.Table]:
         yield first
@@ -353,13 +452,56 @@ def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
                         stream=stream())
 
 
-def load_sources(data: Any) -> dict[str, TableSource]:
-    """Sources for what ``compute`` accepts.
+def load_sources(data: Any, mapping: ExportMapping | None = None,
+                 bad_rows: BadRowLog | None = None) -> dict[str, TableSource]:
+    """Sources for what ``compute`` accepts, with their required columns checked.
 
     ``data`` is a path (a contacts file, or a directory holding ``contacts``,
     ``agent_intervals`` and ``customers`` files), a mapping of table name -> columns or
-    path, a single frame of contacts, or an iterator of contact frames.
+    path, a single frame of contacts, or an iterator of contact frames. With ``mapping``,
+    the tables it maps are exports read through it; one path or frame is the table of a
+    mapping that maps one table. With ``bad_rows``, bad rows are dropped or emptied as its
+    policy says, and recorded there.
     """
+    if mapping is not None and len(mapping.tables) == 1 and not _names_tables(data):
+        data = {next(iter(mapping.tables)): data}
+    sources = _sources(data)
+    if mapping is not None:
+        sources = {name: mapped_source(source, mapping.tables[name])
+                   if name in mapping.tables else source for name, source in sources.items()}
+    for name, source in sources.items():
+        check_required(name, source.column_names, source.label)
+    if bad_rows is not None:
+        sources = {name: _cleaned(source, bad_rows) for name, source in sources.items()}
+    return sources
+
+
+def _no_dask() -> KpiforgeError:
+    return KpiforgeError("bad rows are skipped or nulled where the rows are read; that does "
+                         "not go with Dask: drop the bad-row policy or run without Dask")
+
+
+def _cleaned(source: TableSource, log: BadRowLog) -> TableSource:
+    """``source`` with bad rows handled as ``log``'s policy says; a mapped source cleans
+    its rows as it maps them, with the export's row numbers."""
+    if isinstance(source, MappedSource):
+        return attrs.evolve(source, log=log)
+    lenient = attrs.evolve(source, numbers_as_text=True) \
+        if isinstance(source, CsvFileSource) else source
+    return CleanedSource(name=source.name, label=source.label,
+                         column_names=source.column_names, epoch=source.epoch,
+                         first_row=source.first_row, untimed=source.untimed,
+                         mapped=source.mapped, absent=source.absent, inner=lenient,
+                         log=log)
+
+
+def _names_tables(data: Any) -> bool:
+    """Whether ``data`` maps table names to their data (rather than holding columns)."""
+    return isinstance(data, Mapping) and not isinstance(data, pa.Table) and \
+        all(key in SCHEMAS for key in data)
+
+
+def _sources(data: Any) -> dict[str, TableSource]:
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         if path.is_dir():
@@ -426,7 +568,6 @@ def _dataset_source(path: Path, table: str, epoch: dt.datetime) -> TableSource:
     except (pa.ArrowInvalid, OSError) as exc:
         raise KpiforgeError(f"{path}: cannot read the part files as one table: {exc}") \
             from None
-    check_required(table, names, str(path))
     if fmt == "parquet":
         epoch = epoch_from_metadata(pq.read_schema(parts[0]).metadata, epoch)
     return DatasetSource(name=table, label=str(path), column_names=names, epoch=epoch,

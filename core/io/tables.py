@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.categorical import Categorical
-from kpiforge.io.schemas import RULES, SCHEMAS, TableSchema
+from kpiforge.io.schemas import MAPPING_ADVICE, RULES, SCHEMAS, TableSchema, meaning
 from kpiforge.io.timestamps import DEFAULT_EPOCH
 
 Column: TypeAlias = np.ndarray | Categorical
@@ -105,7 +105,8 @@ def check_required(name: str, column_names: Sequence[str], source: str) -> None:
     if missing:
         raise KpiforgeError(
             f"{source}: required column {missing[0]!r} of table {name} is missing "
-            f"(found: {', '.join(column_names) or 'no columns'})"
+            f"(found: {', '.join(column_names) or 'no columns'}); {meaning(missing[0])} is "
+            f"needed in every row; {MAPPING_ADVICE}"
         )
 
 
@@ -172,7 +173,12 @@ def _convert_column(column: pa.ChunkedArray, name: str, numeric: bool, source: s
         return seconds / 1e6
     if _is_number(kind):
         return column.to_numpy()
-    raise KpiforgeError(f"{source}: column {name!r} has unsupported type {kind}")
+    raise KpiforgeError(
+        f"{source}: column {name!r} has unsupported type {kind}; columns hold numbers, text, "
+        "booleans, timestamps or dates; a duration or time of day maps to seconds with a "
+        f"mapping ({name} = {{ column = \"{name}\", unit = \"s\" }}, or unit = "
+        "\"hh:mm:ss\" for a time of day); "
+        f"{MAPPING_ADVICE}")
 
 
 def _is_number(kind: pa.DataType) -> bool:
@@ -232,7 +238,9 @@ def _parse_numbers(column: pa.ChunkedArray, name: str, source: str,
             except ValueError:
                 where = describe_row(source, first_row + row, header_lines)
                 raise KpiforgeError(
-                    f"{where}, column {name!r}: {value!r} is not a number"
+                    f"{where}, column {name!r}: {value!r} is not a number; {meaning(name)} "
+                    "holds numbers; yes/no values, text labels and timestamp text map to "
+                    f"numbers with flag, values or format in a mapping; {MAPPING_ADVICE}"
                 ) from None
         raise
 
