@@ -24,9 +24,12 @@ CONTACTS_OVERALL = {
     "first_response_time": (10 + 30 + 5 + 40 + 10) / 5,
     "asa": (10 + 30 + 5 + 40 + 10) / 5,
     "responses_per_hour": 5 / (3700 / 3600),  # span: first arrival 0, last 3700
-    "service_level": 3 / 8,  # answered within 20 s: #1 (10), #4 (5), #8 (10)
-    "service_level_answered": 3 / 5,
-    "service_level_excl_short_abandons": 3 / (8 - 1),  # #6 abandoned after 5 s
+    # Default thresholds call 20 s, chat 60 s. Answered within: calls #1 (10), #4 (5);
+    # chats #5 (40), #8 (10).
+    "service_level": 4 / 8,
+    "service_level_answered": 4 / 5,
+    # Abandoned within: #6 (chat, 5 s); #3 (call, 30 s) is past 20 s.
+    "service_level_excl_short_abandons": 4 / (8 - 1),
     "aht": ((100 + 20) + (200 + 10) + (50 + 0) + (300 + 30) + (100 + 0)) / 5,
     "avg_wait": (10 + 30 + 30 + 5 + 40 + 5 + 10) / 7,
     "wait_p90": 30 + 0.4 * (40 - 30),  # sorted 5 5 10 10 30 30 40; h = 0.9 * 6 = 5.4
@@ -136,7 +139,38 @@ def test_cost_per_contact_by_agent_joins_two_tables(contacts, agent_intervals):
 def test_service_level_threshold_is_a_run_parameter(contacts):
     result = kpiforge.compute({"contacts": contacts}, kpis=["service_level"],
                               params={"sl_threshold_s": 30})
-    assert result["service_level"][0] == pytest.approx(4 / 8)  # adds #2 (30 s)
+    # 30 s for every channel: calls #1 (10), #2 (30), #4 (5); chat #8 (10), not #5 (40).
+    assert result["service_level"][0] == pytest.approx(4 / 8)
+
+
+def test_service_level_threshold_per_channel(contacts):
+    result = kpiforge.compute({"contacts": contacts}, kpis=["service_level"],
+                              by=["channel"], params={"sl_threshold_s": {"chat": 30}})
+    # call keeps 20 s: #1 (10), #4 (5) of 4; chat 30 s: #8 (10) of 4, not #5 (40).
+    assert dict(zip(result.keys["channel"], result["service_level"], strict=True)) == {
+        "call": 2 / 4, "chat": 1 / 4}
+    for how in ({}, {"chunk_rows": 3}, {"workers": 2, "chunk_rows": 3}):
+        overall = kpiforge.compute({"contacts": contacts}, kpis=["service_level"],
+                                   params={"sl_threshold_s": {"chat": 30}}, **how)
+        assert overall["service_level"][0] == pytest.approx(3 / 8), how  # rows by channel
+
+
+def test_rows_without_a_channel_take_the_default_threshold(contacts):
+    del contacts["channel"]
+    result = kpiforge.compute({"contacts": contacts}, kpis=["service_level"],
+                              params={"sl_threshold_s": {"chat": 50, "other": 5}})
+    # Every row takes the default, 20 s: #1 (10), #4 (5), #8 (10).
+    assert result["service_level"][0] == pytest.approx(3 / 8)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"sl_threshold_s": {"email": "soon"}}, "must be a finite number"),
+    ({"sl_threshold_s": {"email": float("inf")}}, "must be a finite number"),
+    ({"ltv_months": {"call": 3}}, "unknown parameter"),
+])
+def test_bad_per_label_parameters(contacts, params, message):
+    with pytest.raises(kpiforge.KpiforgeError, match=message):
+        kpiforge.compute({"contacts": contacts}, kpis=["service_level"], params=params)
 
 
 def test_targets_judge_by_direction(all_tables):

@@ -50,7 +50,8 @@ def test_csv_and_parquet_outputs(contacts_csv, tmp_path):
 
 def test_table_shows_units_and_targets(data_dir):
     text = ok("compute", data_dir)
-    assert "service_level" in text and "37.5 %" in text and ">= 80.0 %  MISSED" in text
+    # 4 of 8 within the per-channel thresholds (see test_catalogue): 50.0 %.
+    assert "service_level" in text and "50.0 %" in text and ">= 80.0 %  MISSED" in text
     assert "asa" in text and "19.0 s" in text
     assert "ltv" in text
 
@@ -60,6 +61,15 @@ def test_separate_table_files_and_params(contacts_csv, data_dir):
                          "--kpi", "cost_per_contact,service_level", "--param",
                          "sl_threshold_s=30", "--format", "json"))
     assert rows == [{"cost_per_contact": 32 / 5, "service_level": 0.5}]
+
+
+def test_a_per_channel_param_on_the_command_line(contacts_csv):
+    rows = json.loads(ok("compute", contacts_csv, "--by", "channel", "--kpi", "service_level",
+                         "--param", "sl_threshold_s.chat=30", "--param",
+                         "sl_threshold_s.call=5", "--format", "json"))
+    # call 5 s: #4 (5) of 4; chat 30 s: #8 (10) of 4 (see test_catalogue's rows).
+    assert rows == [{"channel": "call", "service_level": 0.25},
+                    {"channel": "chat", "service_level": 0.25}]
 
 
 def test_kpis_list_and_show():
@@ -87,6 +97,10 @@ def test_plugins_lists_builtins_with_what_they_register():
 def test_demo_prints_kpis_against_targets():
     text = ok("demo")
     assert "service_level" in text and "target" in text and "By channel" in text
+    headline, overall = text.split("All channels")
+    assert "call 20, chat 60, email 86400" in headline
+    assert "asa " in headline and "asa " not in overall and "wait_p90" not in overall
+    assert "service_level" in overall and "staffed_hours" in overall
 
 
 # --- bad input: one line naming what to fix, exit 1 (usage errors 2), no traceback, no file --
@@ -138,6 +152,11 @@ def test_bad_files(tmp_path, name, content, message):
     (["--kpi", "occupancy"], "needs the agent_intervals table; pass it with --agents PATH"),
     (["--format", "parquet"], "give --out FILE"),
     (["--param", "sl_threshold_s"], "expected NAME=VALUE"),
+    (["--param", "sl_threshold_s.=3"], "expected NAME.LABEL=VALUE"),
+    (["--param", "sl_threshold_s=3", "--param", "sl_threshold_s.call=3"],
+     "sl_threshold_s is given both for every label and for label 'call'"),
+    (["--param", "sl_threshold_s.call=soon"], "parameter 'sl_threshold_s' must be a number or "
+     "a mapping of label -> number"),
 ])
 def test_bad_options(contacts_csv, args, message):
     result = run("compute", contacts_csv, *args)

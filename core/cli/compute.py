@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from kpiforge import engine
-from kpiforge.cli.options import parse_assignments, split_names
+from kpiforge.cli.options import parse_params, split_names
 from kpiforge.cli.render import render_table
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError, MissingColumnError, MissingTableError
@@ -35,7 +35,8 @@ _EXISTING = click.Path(exists=True, path_type=Path)
               help="KPI or KGI id to compute (repeat, or comma-separate); default: all the "
                    "data supports.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Override a parameter, e.g. sl_threshold_s=30.")
+              help="Override a parameter, e.g. sl_threshold_s=30 (every channel) or "
+                   "sl_threshold_s.email=86400 (one label of a per-label parameter).")
 @click.option("--targets", "targets_path", type=_EXISTING, metavar="FILE",
               help="A targets file (TOML): adds each targeted KPI's status (on track, at "
                    "risk, off) per group, as <id>_status columns.")
@@ -74,7 +75,7 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
                             "its own workers")
     options: dict[str, Any] = {
         "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
-        "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
+        "params": parse_params(params), "chunk_rows": chunk_rows,
         "workers": workers}
     targets = None if targets_path is None else load_targets(targets_path)
     result = _compute(_tables(path, agents, customers), dask_address, options)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from kpiforge.definitions import KPI, Dimension, Measure
+from kpiforge.definitions import KPI, Dimension, Measure, ParamValue, PerLabel
 from kpiforge.engine.grains import check_grain
 from kpiforge.engine.passes import PassSpec
 from kpiforge.engine.quantiles import QuantileMode
@@ -34,7 +34,7 @@ class Plan:
     specs: dict[str, PassSpec]
     dimensions: tuple[Dimension, ...]
     grain: str | None
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     skipped: dict[str, str]
 
     @property
@@ -45,7 +45,7 @@ class Plan:
     @classmethod
     def make(cls, registry: Registry, sources: Mapping[str, TableSource],
              kpis: Iterable[str] | None, by: Sequence[str] | str, grain: str | None,
-             params: Mapping[str, float] | None,
+             params: Mapping[str, float | Mapping[str, float]] | None,
              quantiles: QuantileMode = QuantileMode.EXACT) -> Plan:
         """Choose KPIs and columns; raise :class:`KpiforgeError` for what cannot work."""
         dimensions = tuple(registry.dimension(name) for name in
@@ -56,7 +56,8 @@ class Plan:
         needed, measures = registry.closure(k.name for k in outputs)
         resolved = resolve_params(registry, params)
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
-                   specs=_pass_specs(measures, dimensions, grain, resolved, quantiles),
+                   specs=_pass_specs(registry, sources, measures, dimensions, grain,
+                                     resolved, quantiles),
                    dimensions=dimensions, grain=grain, params=resolved, skipped=skipped)
 
 
@@ -81,8 +82,9 @@ def _choose_kpis(registry: Registry, sources: Mapping[str, TableSource],
     return outputs, skipped
 
 
-def _pass_specs(measures: Sequence[Measure], dimensions: Sequence[Dimension],
-                grain: str | None, params: Mapping[str, float], quantiles: QuantileMode
+def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
+                measures: Sequence[Measure], dimensions: Sequence[Dimension],
+                grain: str | None, params: Mapping[str, ParamValue], quantiles: QuantileMode
                 ) -> dict[str, PassSpec]:
     """One pass per table that has measures to accumulate."""
     specs = {}
@@ -92,8 +94,31 @@ def _pass_specs(measures: Sequence[Measure], dimensions: Sequence[Dimension],
             specs[table] = PassSpec(
                 table=table, measures=table_measures,
                 dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
-                grain=grain, params=params, quantiles=quantiles)
+                grain=grain, params=params, quantiles=quantiles,
+                label_columns=_label_columns(registry, sources[table], table_measures,
+                                             params))
     return specs
+
+
+def _label_columns(registry: Registry, source: TableSource, measures: Sequence[Measure],
+                   params: Mapping[str, ParamValue]) -> dict[str, str]:
+    """For each per-label parameter the measures read, the column of the source holding its
+    dimension's labels; a parameter whose column the data lacks is left out (every row
+    takes its default)."""
+    columns = {}
+    for measure in measures:
+        for name in sorted(measure.params):
+            value = params[name]
+            if isinstance(value, PerLabel):
+                column = registry.dimension(value.dimension).columns.get(measure.table)
+                if column is None:
+                    raise KpiforgeError(
+                        f"Measure {measure.name!r} reads parameter {name!r}, which is keyed "
+                        f"by dimension {value.dimension!r}; the {measure.table} table has "
+                        "no column for it")
+                if column in source.column_names:
+                    columns[name] = column
+    return columns
 
 
 def _unsupported(registry: Registry, kpi: KPI, sources: Mapping[str, TableSource],
@@ -147,10 +172,12 @@ def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: Tabl
     return None
 
 
-def resolve_params(registry: Registry, overrides: Mapping[str, float] | None
-                   ) -> dict[str, float]:
+def resolve_params(registry: Registry,
+                   overrides: Mapping[str, float | Mapping[str, float]] | None
+                   ) -> dict[str, ParamValue]:
     """Parameter defaults with ``overrides`` applied; unknown names and non-numbers are
-    errors."""
+    errors. A per-label parameter takes a number (every label) or a mapping of label ->
+    number (those labels); a plain one takes a number."""
     params = dict(registry.params)
     for name, value in (overrides or {}).items():
         if name not in params:
@@ -158,8 +185,18 @@ def resolve_params(registry: Registry, overrides: Mapping[str, float] | None
                 f"unknown parameter {name!r}{did_you_mean(name, params)}; known: "
                 f"{', '.join(sorted(params)) or 'none'}"
             )
+        default = params[name]
         try:
-            params[name] = float(value)
-        except (TypeError, ValueError):
-            raise KpiforgeError(f"parameter {name!r} must be a number, got {value!r}") from None
+            if isinstance(default, PerLabel):
+                params[name] = default.overridden(value)
+            elif isinstance(value, Mapping):
+                raise KpiforgeError(f"parameter {name!r} takes one number, not a value per "
+                                    f"label; got {dict(value)!r}")
+            else:
+                params[name] = float(value)
+        except (TypeError, ValueError) as exc:
+            detail = f" or a mapping of label -> number ({exc})" \
+                if isinstance(default, PerLabel) else ""
+            raise KpiforgeError(f"parameter {name!r} must be a number{detail}, got "
+                                f"{value!r}") from None
     return params
