@@ -72,6 +72,22 @@ def test_a_per_channel_param_on_the_command_line(contacts_csv):
                     {"channel": "chat", "service_level": 0.25}]
 
 
+def test_a_real_exports_defaults_list_what_is_left_out(tmp_path):
+    keep = [i for i, c in enumerate(CONTACT_COLUMNS) if c not in ("csat", "nps")]
+    path = write_csv(tmp_path / "contacts.csv",
+                     [tuple(r[i] for i in keep) for r in CONTACT_ROWS],
+                     tuple(CONTACT_COLUMNS[i] for i in keep))
+    result = run("compute", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["offered"] == 8
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("left out")]
+    assert f"csat_responses, csat (needs column 'csat' of {path})" in line
+    assert f"nps (needs column 'nps' of {path})" in line
+    assert "occupancy" in line and "(needs the agent_intervals table)" in line
+    requested = run("compute", path, "--kpi", "csat")
+    assert requested.exit_code == 1 and "column 'csat' is missing" in requested.output
+
+
 def test_kpis_list_and_show():
     listing = ok("kpis", "list")
     assert "service_level" in listing and "churn_rate" in listing and "KGI" in listing

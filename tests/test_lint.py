@@ -101,7 +101,8 @@ def test_a_target_far_from_its_baseline(contacts):
     assert asa.problem == ("the target 10 per 1mo is 1.90 times better than the baseline 19 "
                            "(from data), beyond max_ratio 1.5: far from what is achievable, "
                            "it demotivates")
-    assert report.baselines["service_level"].value == pytest.approx(3 / 8)
+    # call 20 s: #1, #4; chat 60 s: #5, #8 (test_catalogue's rows)
+    assert report.baselines["service_level"].value == pytest.approx(4 / 8)
 
 
 class RulePlugin:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,16 @@ def _compute(data: Path | dict[str, Path], dask_address: str | None,
         raise KpiforgeError(f"{exc} (--kpi ID)") from None
 
 
+def left_out_line(skipped: Mapping[str, str]) -> str:
+    """One line naming the KPIs left out, grouped by why: ``left out 3 KPIs the data cannot
+    support: occupancy, shrinkage (needs the agent_intervals table); csat (...)``."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in skipped.items():
+        by_reason.setdefault(reason, []).append(name)
+    groups = "; ".join(f"{', '.join(names)} ({reason})" for reason, names in by_reason.items())
+    return f"left out {len(skipped)} KPIs the data cannot support: {groups}"
+
+
 def emit(result: Result, fmt: str, out: Path | None) -> None:
     """Print ``result`` or write it to ``out`` atomically."""
     tracked = result if isinstance(result, Tracked) else None
@@ -130,9 +141,8 @@ def emit(result: Result, fmt: str, out: Path | None) -> None:
         return
     click.echo(render_table(result, tracked) if fmt == "table" else result.render(fmt),
                nl=fmt == "table")
-    if fmt == "table" and result.skipped:
-        click.echo(f"({len(result.skipped)} KPIs need tables or columns this data lacks; "
-                   "`kpiforge kpis show ID` says what each reads)", err=True)
+    if result.skipped:
+        click.echo(left_out_line(result.skipped), err=True)
     if fmt == "table" and tracked is not None and tracked.missing:
         click.echo(f"(targets without a status, their KPI not computed: "
                    f"{', '.join(tracked.missing)})", err=True)

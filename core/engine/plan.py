@@ -123,34 +123,35 @@ def _label_columns(registry: Registry, source: TableSource, measures: Sequence[M
 
 def _unsupported(registry: Registry, kpi: KPI, sources: Mapping[str, TableSource],
                  dimensions: Sequence[Dimension], explicit: bool) -> str | None:
-    """Why ``kpi`` cannot be computed here (None if it can). Raises for what the user must
-    fix: a KPI they asked for, or data missing a standard column."""
+    """Why ``kpi`` cannot be computed here, in words that hold for every KPI it applies to
+    ("needs the agent_intervals table"), or None if it can. An asked-for KPI that cannot be
+    computed raises, naming what is missing."""
     _, measures = registry.closure([kpi.name])
     for measure in measures:
         source = sources.get(measure.table)
         if source is None:
-            missing = MissingTableError(f"{kpi.kind} {kpi.name!r}", measure.table)
             if explicit:
-                raise missing
-            return str(missing)
-        reason = _ungroupable(kpi, measure, source, dimensions) or \
+                raise MissingTableError(f"{kpi.kind} {kpi.name!r}", measure.table)
+            return f"needs the {measure.table} table"
+        reason = _ungroupable(kpi, measure, source, dimensions, explicit) or \
             _missing_column(registry, kpi, measure, source, explicit)
         if reason is not None:
-            if explicit:
-                raise KpiforgeError(reason)
             return reason
     return None
 
 
 def _ungroupable(kpi: KPI, measure: Measure, source: TableSource,
-                 dimensions: Sequence[Dimension]) -> str | None:
+                 dimensions: Sequence[Dimension], explicit: bool) -> str | None:
     """Why ``measure``'s table cannot be grouped as asked (None if it can); a dimension's
     column missing from the data is an error."""
     for dimension in dimensions:
         column = dimension.columns.get(measure.table)
         if column is None:
-            return (f"{kpi.kind} {kpi.name!r} reads the {measure.table} table, which "
-                    f"cannot be grouped by {dimension.name!r}")
+            if explicit:
+                raise KpiforgeError(f"{kpi.kind} {kpi.name!r} reads the {measure.table} "
+                                    f"table, which cannot be grouped by {dimension.name!r}")
+            return (f"reads the {measure.table} table, which cannot be grouped by "
+                    f"{dimension.name!r}")
         if column not in source.column_names:
             raise KpiforgeError(f"{source.label}: column {column!r} is missing; grouping by "
                                 f"{dimension.name!r} needs it")
@@ -159,16 +160,16 @@ def _ungroupable(kpi: KPI, measure: Measure, source: TableSource,
 
 def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: TableSource,
                     explicit: bool) -> str | None:
-    """Why ``measure`` cannot be read from ``source`` (None if it can). A missing standard
-    column is an error: the file does not follow the schema."""
+    """Why ``measure`` cannot be read from ``source`` (None if it can): a column it reads is
+    missing. By default the KPI is left out; one asked for is an error naming the column."""
     for column in sorted(measure.columns - set(source.column_names)):
-        message = (f"{source.label}: column {column!r} is missing; {kpi.kind} {kpi.name!r} "
-                   f"(plugin {registry.origin[kpi.name]!r}) needs it"
-                   f"{did_you_mean(column, source.column_names)}")
-        if explicit or column in SCHEMAS[measure.table].columns:
-            raise MissingColumnError(message + "; add the column, or choose KPIs that do "
-                                     "not need it")
-        return message
+        if explicit:
+            raise MissingColumnError(
+                f"{source.label}: column {column!r} is missing; {kpi.kind} {kpi.name!r} "
+                f"(plugin {registry.origin[kpi.name]!r}) needs it"
+                f"{did_you_mean(column, source.column_names)}; add the column, or choose "
+                "KPIs that do not need it")
+        return f"needs column {column!r} of {source.label}"
     return None
 
 
