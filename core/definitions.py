@@ -259,6 +259,8 @@ class Measure:
     ``count`` counts rows (with a ``value``, rows where it is present); ``sum``, ``min``,
     ``max`` and ``quantile`` (with ``q`` in 0..1, numpy's linear method) skip missing values.
     Names in ``value`` and ``where`` are columns of ``table`` or parameters from ``params``.
+    ``optional``: data without a column it reads still computes the KPIs using it, the
+    measure undefined (NaN) in every group, so a formula can fall back with ``coalesce``.
     """
 
     name: str = attrs.field(validator=_identifier)
@@ -269,6 +271,7 @@ class Measure:
     q: float | None = None
     params: Mapping[str, ParamValue] = attrs.field(factory=dict, converter=_to_params)
     description: str = ""
+    optional: bool = False
     value_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
     where_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
 

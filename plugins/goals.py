@@ -20,6 +20,8 @@ def kpiforge_register_measures():
         Measure("customers_new", "customers", "sum", value="new"),
         Measure("customers_churned", "customers", "sum", value="churned"),
         Measure("customers_downgraded", "customers", "sum", value="downgraded"),
+        Measure("customers_lost", "customers", "count", where="(churned > 0) | (downgraded > 0)",
+                description="customers who cancelled or downgraded, each counted once"),
         Measure("customer_periods", "customers", "count",
                 where="(active_start > 0) | (new > 0)",
                 description="customers active at some point of the period"),
@@ -44,12 +46,13 @@ def kpiforge_register_kgis():
             role="quality", timing="leading",
             description="% promoters (9-10) minus % detractors (0-6) on the 0-10 'would you "
                         "recommend' question, from -100 to 100."),
-        KGI("churn_rate", "(customers_churned + customers_downgraded) / customers_at_start",
+        KGI("churn_rate", "customers_lost / customers_at_start",
             unit="%", direction="lower", target=0.03, seeds=["001", "002", "003"],
             role="outcome", timing="lagging",
             kgis=["ltv"],
             description="Customers lost in the period / customers at its start. As seed 002 "
-                        "says, downgrades (paid to free, fewer seats) count as churn; "
+                        "says, downgrades (paid to free, fewer seats) count as churn; a "
+                        "customer flagged both churned and downgraded counts once. "
                         "logo_churn_rate counts cancellations only. About 5.6 % is average; "
                         "3 %/month or less is fine, above it act."),
         KGI("retention_rate", "customers_at_end / customers_at_start", unit="%",
@@ -58,12 +61,14 @@ def kpiforge_register_kgis():
             description="Customers at period end / customers at its start (seed 002's "
                         "formula, which counts new customers). retention_rate_excl_new is "
                         "the industry variant."),
-        KGI("ltv", "(margin_sum / customer_periods) / churn_rate", unit="currency",
+        KGI("ltv", "(margin_sum / customer_periods) / (customers_churned / customers_at_start)",
+            unit="currency",
             direction="higher", seeds=["000", "001", "002"],
             role="outcome", timing="lagging",
             description="Customer lifetime value, simple model: margin per customer per "
-                        "period / churn rate per period. The goal support and success "
-                        "share."),
+                        "period / logo churn rate per period (cancellations / customers at "
+                        "start, as logo_churn_rate): a downgraded customer still pays, so "
+                        "downgrades shorten no lifetime. The goal support and success share."),
         KGI("operating_profit", "margin_sum", unit="currency", direction="higher",
             seeds="001",
             role="outcome", timing="lagging",

@@ -21,11 +21,16 @@ def kpiforge_register_measures():
                 description="contacts that left before reaching an agent"),
         Measure("wait_to_answer_sum", "contacts", "sum", value=WAIT_TO_ANSWER,
                 description="seconds from arrival to first response, answered contacts"),
-        Measure("handle_sum", "contacts", "sum", value="handle_s + acw_s",
-                where="notnan(answered_s)", description="talk/chat/work plus after-contact work"),
-        Measure("handle_count", "contacts", "count", value="handle_s + acw_s",
+        Measure("talk_sum", "contacts", "sum", value="handle_s", where="notnan(answered_s)",
+                description="talk/chat/work time (hold included) of answered contacts"),
+        Measure("talk_count", "contacts", "count", value="handle_s",
                 where="notnan(answered_s)",
-                description="answered contacts with handling and after-contact work recorded"),
+                description="answered contacts with their handling time recorded"),
+        Measure("acw_sum", "contacts", "sum", value="acw_s", where="notnan(answered_s)",
+                optional=True, description="after-contact work of answered contacts"),
+        Measure("acw_count", "contacts", "count", value="acw_s", where="notnan(answered_s)",
+                optional=True,
+                description="answered contacts with their after-contact work recorded"),
         Measure("contacts_resolved", "contacts", "count", where="notnan(resolved_s)"),
         Measure("resolution_time_sum", "contacts", "sum", value="resolved_s - arrived_s"),
         Measure("resolved_first_touch", "contacts", "count",
@@ -93,12 +98,17 @@ def kpiforge_register_kpis():
             area="support", role="quality", timing="leading",
             description="Mean seconds from arrival to resolution over resolved contacts; a "
                         "case with several interactions counts its whole span."),
-        KPI("aht", "handle_sum / handle_count", unit="s", direction="lower",
-            seeds=["000", "002"], kgis=["operating_profit"],
+        KPI("aht", "talk_sum / talk_count + coalesce(acw_sum / acw_count, 0)", unit="s",
+            direction="lower", seeds=["000", "002"], kgis=["operating_profit"],
             area="support", role="efficiency", timing="leading",
-            description="Average handling time: mean talk/chat/work (hold included) plus "
-                        "after-contact work per answered contact (処理時間). Shorter is not "
-                        "always better: pair it with a quality KPI such as csat or fcr_rate."),
+            description="Average handling time (処理時間): mean talk/chat/work (hold "
+                        "included) over the answered contacts that recorded it, plus mean "
+                        "after-contact work over the answered contacts that recorded it; a "
+                        "contact missing its ACW still counts in the talk mean (handle 100 + "
+                        "ACW 20 and handle 300 without ACW: 200 + 20 = 220 s). Where no "
+                        "contact recorded ACW, or the data has no acw_s column, ACW counts as "
+                        "0 and AHT is handling alone. Shorter is not always better: pair it "
+                        "with a quality KPI such as csat or fcr_rate."),
         KPI("escalations", "contacts_escalated", unit="contacts", direction="lower",
             seeds=["000", "002"], kgis=["csat"],
             area="support", role="quality", timing="leading",

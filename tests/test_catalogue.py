@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import kpiforge
@@ -30,7 +31,8 @@ CONTACTS_OVERALL = {
     "service_level_answered": 4 / 5,
     # Abandoned within: #6 (chat, 5 s); #3 (call, 30 s) is past 20 s.
     "service_level_excl_short_abandons": 4 / (8 - 1),
-    "aht": ((100 + 20) + (200 + 10) + (50 + 0) + (300 + 30) + (100 + 0)) / 5,
+    # mean talk over answered contacts + mean ACW over answered contacts
+    "aht": (100 + 200 + 50 + 300 + 100) / 5 + (20 + 10 + 0 + 30 + 0) / 5,
     "avg_wait": (10 + 30 + 30 + 5 + 40 + 5 + 10) / 7,
     "wait_p90": 30 + 0.4 * (40 - 30),  # sorted 5 5 10 10 30 30 40; h = 0.9 * 6 = 5.4
     "resolution_rate": 4 / 8,
@@ -67,7 +69,7 @@ CUSTOMERS_OVERALL = {
     "revenue_per_customer": (100 + 50 + 40 + 100 + 30) / 5,
     "active_customers": 5,
     "operating_profit": 60 + 30 + 20 + 60 + 10,
-    "ltv": ((60 + 30 + 20 + 60 + 10) / 5) / ((1 + 1) / 4),
+    "ltv": ((60 + 30 + 20 + 60 + 10) / 5) / (1 / 4),  # logo churn: c2 only
 }
 
 EXPECTED = {**CONTACTS_OVERALL, **AGENTS_OVERALL, **CUSTOMERS_OVERALL}
@@ -141,6 +143,29 @@ def test_service_level_threshold_is_a_run_parameter(contacts):
                               params={"sl_threshold_s": 30})
     # 30 s for every channel: calls #1 (10), #2 (30), #4 (5); chat #8 (10), not #5 (40).
     assert result["service_level"][0] == pytest.approx(4 / 8)
+
+
+def test_a_customer_both_churned_and_downgraded_counts_once(customers):
+    customers["downgraded"][1] = 1  # c2: churned and downgraded
+    result = kpiforge.compute({"customers": customers},
+                              kpis=["churn_rate", "logo_churn_rate", "ltv"])
+    assert result["churn_rate"][0] == 2 / 4  # c2 once, c3
+    assert result["logo_churn_rate"][0] == 1 / 4
+    assert result["ltv"][0] == ((60 + 30 + 20 + 60 + 10) / 5) / (1 / 4)
+
+
+def aht_of(columns) -> float:
+    return kpiforge.compute({"contacts": columns}, kpis=["aht"])["aht"][0]
+
+
+def test_aht_means_talk_and_acw_each_over_the_contacts_that_recorded_it():
+    two = {"arrived_s": np.array([0.0, 0.0]), "answered_s": np.array([5.0, 5.0]),
+           "handle_s": np.array([100.0, 300.0]), "acw_s": np.array([20.0, np.nan])}
+    assert aht_of(two) == (100 + 300) / 2 + 20 / 1  # 220 s, not 120 s
+    assert aht_of({**two, "acw_s": np.array([np.nan, np.nan])}) == 200  # no ACW: 0
+    del two["acw_s"]
+    assert aht_of(two) == 200  # no acw_s column: handling alone
+    assert "aht" in kpiforge.compute({"contacts": two}).values
 
 
 def test_service_level_threshold_per_channel(contacts):

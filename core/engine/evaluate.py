@@ -28,6 +28,7 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     values: dict[str, Any] = {name: value for name, value in plan.params.items()
                               if not isinstance(value, PerLabel)}
     values.update(_measure_values(plan, partials, indexes, count))
+    values.update({name: np.full(count, np.nan) for name in plan.absent})
     values["grain_s"] = _interval_lengths(plan, partials, keys, epoch)
     for kpi in plan.needed:
         values[kpi.name] = _per_group(kpi.evaluate(values), count, values)

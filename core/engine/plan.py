@@ -36,6 +36,8 @@ class Plan:
     grain: str | None
     params: dict[str, ParamValue]
     skipped: dict[str, str]
+    #: Optional measures whose columns the data lacks: NaN in every group.
+    absent: tuple[str, ...] = ()
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -54,11 +56,21 @@ class Plan:
             check_grain(grain)
         outputs, skipped = _choose_kpis(registry, sources, kpis, dimensions)
         needed, measures = registry.closure(k.name for k in outputs)
+        absent = tuple(m.name for m in measures if _lacks_columns(m, sources))
         resolved = resolve_params(registry, params)
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
-                   specs=_pass_specs(registry, sources, measures, dimensions, grain,
-                                     resolved, quantiles),
-                   dimensions=dimensions, grain=grain, params=resolved, skipped=skipped)
+                   specs=_pass_specs(registry, sources,
+                                     [m for m in measures if m.name not in absent],
+                                     dimensions, grain, resolved, quantiles),
+                   dimensions=dimensions, grain=grain, params=resolved, skipped=skipped,
+                   absent=absent)
+
+
+def _lacks_columns(measure: Measure, sources: Mapping[str, TableSource]) -> bool:
+    """Whether ``measure`` is optional and its table lacks a column it reads."""
+    source = sources.get(measure.table)
+    return measure.optional and source is not None and \
+        not measure.columns <= set(source.column_names)
 
 
 def _choose_kpis(registry: Registry, sources: Mapping[str, TableSource],
@@ -162,6 +174,8 @@ def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: Tabl
                     explicit: bool) -> str | None:
     """Why ``measure`` cannot be read from ``source`` (None if it can): a column it reads is
     missing. By default the KPI is left out; one asked for is an error naming the column."""
+    if measure.optional:
+        return None
     for column in sorted(measure.columns - set(source.column_names)):
         if explicit:
             raise MissingColumnError(
