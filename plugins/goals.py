@@ -6,12 +6,19 @@ Each is computable. CSAT and NPS come from survey answers on ``contacts``; the o
 
 from kpiforge import KGI, Link, Measure, hookimpl
 
+#: The CSAT survey's scale and the lowest satisfied answer: 1-5 with 4+ by default; a 1-10
+#: survey is ``csat_scale_max=10, csat_satisfied_min=9``, good/bad ``0, 1, 1``.
+CSAT_SCALE = {"csat_scale_min": 1, "csat_scale_max": 5, "csat_satisfied_min": 4}
+
 
 @hookimpl
 def kpiforge_register_measures():
     return [
         Measure("csat_answers", "contacts", "count", value="csat"),
-        Measure("csat_satisfied", "contacts", "count", where="csat >= 4"),
+        Measure("csat_satisfied", "contacts", "count", where="csat >= csat_satisfied_min",
+                params=CSAT_SCALE,
+                description="survey answers at or above the satisfied threshold"),
+        Measure("csat_sum", "contacts", "sum", value="csat"),
         Measure("nps_answers", "contacts", "count", value="nps"),
         Measure("nps_promoters", "contacts", "count", where="nps >= 9"),
         Measure("nps_detractors", "contacts", "count", where="nps <= 6"),
@@ -37,9 +44,13 @@ def kpiforge_register_kgis():
             target=0.8, seeds=["000", "003"], kgis=["ltv"],
             links=[Link("ltv", lag_months=3)],
             role="quality", timing="leading",
-            description="Satisfied survey answers (4-5 of 5) / survey answers; 80 % is the "
-                        "industry standard. Report csat_responses beside it: it needs a "
-                        "healthy sample."),
+            description="Satisfied survey answers (csat_satisfied_min or more: 4-5 on the "
+                        "default 1-5 scale) / survey answers; 80 % is the industry standard. "
+                        "The scale is csat_scale_min..csat_scale_max (default 1-5; a 1-10 "
+                        "survey: --param csat_scale_max=10 --param csat_satisfied_min=9; "
+                        "good/bad as 1/0: csat_scale_min=0, csat_scale_max=1, "
+                        "csat_satisfied_min=1); an answer outside it is an error naming the "
+                        "row. Report csat_responses beside it: it needs a healthy sample."),
         KGI("nps", "100 * (nps_promoters - nps_detractors) / nps_answers", unit="points",
             direction="higher", seeds=["000", "002", "003"], kgis=["ltv"],
             links=[Link("ltv", lag_months=3)],

@@ -139,6 +139,12 @@ def kpiforge_register_kpis():
             seeds=["000", "003"], kgis=["csat"],
             area="support", role="volume", timing="leading",
             description="Survey answers behind csat: report it beside csat."),
+        KPI("csat_score", "csat_sum / csat_answers", unit="score", direction="higher",
+            seeds=["000", "003"], kgis=["csat"],
+            area="support", role="quality", timing="leading",
+            description="Mean survey answer on the survey's own scale (csat_scale_min.."
+                        "csat_scale_max, default 1-5): the 'satisfaction 3.4' dashboards "
+                        "report beside csat."),
         KPI("average_response_time", "reply_wait_sum / replies_timed", unit="s",
             direction="lower", seeds="003", kgis=["csat"],
             area="support", role="quality", timing="leading",

@@ -45,6 +45,7 @@ CONTACTS_OVERALL = {
     "untouched": 1,  # #7
     "csat_responses": 4,
     "csat": 2 / 4,  # answers 5, 3, 2, 5
+    "csat_score": (5 + 3 + 2 + 5) / 4,
     "nps": 100 * (2 - 2) / 5,  # 10, 6, 8, 3, 9: promoters 10 and 9, detractors 6 and 3
 }
 
@@ -152,6 +153,28 @@ def test_a_customer_both_churned_and_downgraded_counts_once(customers):
     assert result["churn_rate"][0] == 2 / 4  # c2 once, c3
     assert result["logo_churn_rate"][0] == 1 / 4
     assert result["ltv"][0] == ((60 + 30 + 20 + 60 + 10) / 5) / (1 / 4)
+
+
+@pytest.mark.parametrize(("answers", "params", "csat", "score"), [
+    ([7, 10, 9, 3], {"csat_scale_max": 10, "csat_satisfied_min": 9}, 2 / 4, 29 / 4),
+    ([1, 0, 1, 1], {"csat_scale_min": 0, "csat_scale_max": 1, "csat_satisfied_min": 1},
+     3 / 4, 3 / 4),
+])
+def test_csat_scales_are_parameters(answers, params, csat, score):
+    contacts = {"arrived_s": np.zeros(4), "csat": np.array(answers, dtype=float)}
+    result = kpiforge.compute({"contacts": contacts}, kpis=["csat", "csat_score"],
+                              params=params)
+    assert (result["csat"][0], result["csat_score"][0]) == (csat, score)
+
+
+def test_the_scale_check_follows_the_parameters():
+    contacts = {"arrived_s": np.zeros(3), "csat": np.array([7.0, 10.0, 11.0])}
+    with pytest.raises(kpiforge.KpiforgeError, match=r"row 1, column 'csat': 7 is outside "
+                       r"the 1-5 scale .* \(2 more rows like it\)"):
+        kpiforge.compute({"contacts": contacts}, kpis=["csat"])
+    with pytest.raises(kpiforge.KpiforgeError, match=r"row 3, column 'csat': 11 is outside "
+                       r"the 1-10 scale"):
+        kpiforge.compute({"contacts": contacts}, kpis=["csat"], params={"csat_scale_max": 10})
 
 
 def aht_of(columns) -> float:

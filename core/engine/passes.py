@@ -27,7 +27,7 @@ from kpiforge.errors import KpiforgeError
 from kpiforge.expressions import SharedValues
 from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import SCHEMAS
-from kpiforge.io.tables import Table
+from kpiforge.io.tables import Table, check_rules
 from kpiforge.results import INTERVAL_START
 
 
@@ -89,6 +89,8 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
 def table_partial(table: Table, spec: PassSpec) -> Partial:
     """One pass over ``table``: group codes, then every measure of the table (those that
     fuse in one compiled loop, the others one by one)."""
+    check_rules(table, {name: value for name, value in spec.params.items()
+                        if not isinstance(value, PerLabel)})
     groups = group_rows(table, spec)
     accumulators = {measure.name: spec.accumulator(measure) for measure in spec.measures}
     params = row_params(table, spec)
