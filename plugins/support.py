@@ -35,9 +35,20 @@ def kpiforge_register_measures():
         Measure("resolution_time_sum", "contacts", "sum", value="resolved_s - arrived_s"),
         Measure("resolved_first_touch", "contacts", "count",
                 where="notnan(resolved_s) & (touches == 1)"),
+        Measure("resolved_touches_known", "contacts", "count", value="touches",
+                where="notnan(resolved_s)",
+                description="resolved contacts with their number of touches recorded"),
         Measure("contacts_escalated", "contacts", "count", where="escalated > 0"),
+        Measure("escalated_known", "contacts", "count", value="escalated",
+                description="contacts with the escalated flag recorded (0 or 1)"),
+        Measure("answered_escalated_known", "contacts", "count", value="escalated",
+                where="notnan(answered_s)",
+                description="answered contacts with the escalated flag recorded"),
         Measure("replies_to_resolve", "contacts", "sum", value="replies",
                 where="notnan(resolved_s)"),
+        Measure("resolved_replies_known", "contacts", "count", value="replies",
+                where="notnan(resolved_s)",
+                description="resolved contacts with their number of replies recorded"),
         Measure("contacts_open", "contacts", "count", where=OPEN),
         Measure("contacts_untouched", "contacts", "count",
                 where=f"{OPEN} & isnan(answered_s)"),
@@ -109,24 +120,33 @@ def kpiforge_register_kpis():
                         "contact recorded ACW, or the data has no acw_s column, ACW counts as "
                         "0 and AHT is handling alone. Shorter is not always better: pair it "
                         "with a quality KPI such as csat or fcr_rate."),
-        KPI("escalations", "contacts_escalated", unit="contacts", direction="lower",
+        KPI("escalations", "where(escalated_known > 0, contacts_escalated, 0 / 0)",
+            unit="contacts", direction="lower",
             seeds=["000", "002"], kgis=["csat"],
             area="support", role="quality", timing="leading",
             description="Contacts escalated to a second tier; escalations make customers "
-                        "wait."),
-        KPI("escalation_rate", "escalations / answered", unit="%", direction="lower",
-            area="support", role="quality", timing="leading",
-            seeds=["000", "002"], kgis=["csat"], description="Escalated / answered."),
-        KPI("fcr_rate", "resolved_first_touch / contacts_resolved", unit="%",
+                        "wait. An empty escalated cell is unknown, not 'not escalated': a "
+                        "group where no contact has the flag recorded is undefined (null), "
+                        "not 0."),
+        KPI("escalation_rate", "contacts_escalated / answered_escalated_known", unit="%",
+            direction="lower", area="support", role="quality", timing="leading",
+            seeds=["000", "002"], kgis=["csat"],
+            description="Escalated / answered contacts with the escalated flag recorded (an "
+                        "empty cell is unknown: left out of both; none recorded: undefined)."),
+        KPI("fcr_rate", "resolved_first_touch / resolved_touches_known", unit="%",
             direction="higher", seeds="003", kgis=["csat", "ltv"],
             links=[Link("ltv", lag_months=3)],
             area="support", role="quality", timing="leading",
-            description="First contact resolution: resolved contacts that took a single "
-                        "touch / resolved contacts."),
-        KPI("replies_per_resolution", "replies_to_resolve / contacts_resolved",
+            description="First contact resolution, per contact: resolved contacts that took "
+                        "a single touch / resolved contacts with touches recorded (an empty "
+                        "touches cell is unknown; none recorded: undefined). An empty "
+                        "resolved_s means not resolved."),
+        KPI("replies_per_resolution", "replies_to_resolve / resolved_replies_known",
             unit="replies", direction="lower", seeds="003", kgis=["csat"],
             area="support", role="efficiency", timing="leading",
-            description="Agent replies before resolution, per resolved contact."),
+            description="Agent replies before resolution, per resolved contact with its "
+                        "replies recorded (an empty replies cell is unknown; none recorded: "
+                        "undefined)."),
         KPI("backlog", "contacts_open", unit="contacts", direction="lower",
             seeds=["000", "003"], kgis=["csat"],
             area="support", role="quality", timing="leading",

@@ -177,6 +177,32 @@ def test_the_scale_check_follows_the_parameters():
         kpiforge.compute({"contacts": contacts}, kpis=["csat"], params={"csat_scale_max": 10})
 
 
+def test_a_column_with_no_value_in_a_group_is_undefined_not_zero(contacts):
+    contacts["escalated"][:] = np.nan
+    contacts["touches"][4:] = np.nan  # chats: touches unknown
+    contacts["replies"][:] = np.nan
+    result = kpiforge.compute({"contacts": contacts}, by=["channel"],
+                              kpis=["escalations", "escalation_rate", "fcr_rate",
+                                    "replies_per_resolution", "resolution_rate"])
+    records = {r["channel"]: r for r in result.to_records()}
+    for channel in ("call", "chat"):
+        assert records[channel]["escalations"] is None
+        assert records[channel]["escalation_rate"] is None
+        assert records[channel]["replies_per_resolution"] is None
+    assert records["call"]["fcr_rate"] == 1 / 2  # resolved #1 (1 touch), #2 (2 touches)
+    assert records["chat"]["fcr_rate"] is None
+    # An empty resolved_s means "not resolved": chat resolved #5 and #8 of 4.
+    assert records["chat"]["resolution_rate"] == 2 / 4
+
+
+def test_escalation_rate_leaves_unknown_flags_out(contacts):
+    contacts["escalated"][1] = np.nan  # #2, the escalated one, unknown
+    contacts["escalated"][0] = 1  # #1 escalated
+    result = kpiforge.compute({"contacts": contacts}, kpis=["escalations", "escalation_rate"])
+    assert result["escalations"][0] == 1
+    assert result["escalation_rate"][0] == 1 / 4  # answered with the flag: #1 #4 #5 #8
+
+
 def aht_of(columns) -> float:
     return kpiforge.compute({"contacts": columns}, kpis=["aht"])["aht"][0]
 
