@@ -43,7 +43,10 @@ def test_csv_and_parquet_outputs(contacts_csv, tmp_path):
               "--format", "csv")
     assert text.splitlines() == ['"channel","offered","csat"', '"call",4,0.5', '"chat",4,0.5']
     out = tmp_path / "kpis.parquet"
-    run("compute", contacts_csv, "--by", "channel", "--format", "parquet", "--out", out)
+    written = run("compute", contacts_csv, "--by", "channel", "--format", "parquet",
+                  "--out", out)
+    assert written.exit_code == 0, written.output
+    assert f"wrote 2 rows to {out}" in written.stderr
     table = pq.read_table(out)
     assert table.column("offered").to_pylist() == [4, 4]
     assert table.num_rows == 2
