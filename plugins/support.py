@@ -8,7 +8,10 @@ are seconds; a contact's first response is ``answered_s``.
 from kpiforge import KPI, Link, Measure, hookimpl
 
 WAIT_TO_ANSWER = "answered_s - arrived_s"
-OPEN = "isnan(resolved_s) & isnan(abandoned_s)"
+#: Not ended by the end of the data: not resolved, not abandoned, and, for a live contact
+#: (call or chat, which ends when handled), not answered.
+OPEN = ("isnan(resolved_s) & isnan(abandoned_s) & "
+        "((channel not in ('call', 'chat')) | isnan(answered_s))")
 
 
 @hookimpl
@@ -150,11 +153,19 @@ def kpiforge_register_kpis():
         KPI("backlog", "contacts_open", unit="contacts", direction="lower",
             seeds=["000", "003"], kgis=["csat"],
             area="support", role="quality", timing="leading",
-            description="Contacts neither resolved nor abandoned: still open at period end."),
+            description="Contacts still open at the end of the data: not resolved, not "
+                        "abandoned and, for a live contact (call or chat, which ends when it "
+                        "is handled), not answered; an email stays open until resolved. The "
+                        "end of the data is the latest instant any row records, so a "
+                        "contact with no end recorded is open then. With a grain, each "
+                        "interval counts the contacts that arrived in it and are still "
+                        "open at the end of the data (not a snapshot at each interval's "
+                        "end)."),
         KPI("untouched", "contacts_untouched", unit="contacts", direction="lower",
             seeds="000", kgis=["csat"],
             area="support", role="quality", timing="leading",
-            description="Open contacts that have not had a first response yet."),
+            description="Open contacts (as backlog) that have not had a first response "
+                        "yet, at the end of the data."),
         KPI("csat_responses", "csat_answers", unit="answers", direction="higher",
             seeds=["000", "003"], kgis=["csat"],
             area="support", role="volume", timing="leading",

@@ -41,7 +41,7 @@ CONTACTS_OVERALL = {
     "escalations": 1,
     "escalation_rate": 1 / 5,
     "replies_per_resolution": (1 + 2 + 3 + 1) / 4,
-    "backlog": 2,  # #4 answered but unresolved, #7 still waiting
+    "backlog": 1,  # #7 still waiting; #4, an answered call, ended when handled
     "untouched": 1,  # #7
     "csat_responses": 4,
     "csat": 2 / 4,  # answers 5, 3, 2, 5
@@ -201,6 +201,21 @@ def test_escalation_rate_leaves_unknown_flags_out(contacts):
     result = kpiforge.compute({"contacts": contacts}, kpis=["escalations", "escalation_rate"])
     assert result["escalations"][0] == 1
     assert result["escalation_rate"][0] == 1 / 4  # answered with the flag: #1 #4 #5 #8
+
+
+def test_backlog_counts_contacts_not_ended_by_the_end_of_the_data():
+    nan = np.nan
+    contacts = {  # call handled, call waiting, email replied, email resolved, chat abandoned
+        "channel": np.array(["call", "call", "email", "email", "chat"], dtype=object),
+        "arrived_s": np.array([0.0, 10, 20, 30, 40]),
+        "answered_s": np.array([5.0, nan, 100, 200, nan]),
+        "abandoned_s": np.array([nan, nan, nan, nan, 50]),
+        "resolved_s": np.array([nan, nan, nan, 300, nan]),
+    }
+    result = kpiforge.compute({"contacts": contacts}, kpis=["backlog", "untouched"],
+                              by=["channel"])
+    records = {r["channel"]: (r["backlog"], r["untouched"]) for r in result.to_records()}
+    assert records == {"call": (1, 1), "chat": (0, 0), "email": (1, 0)}
 
 
 def aht_of(columns) -> float:
