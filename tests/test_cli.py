@@ -112,7 +112,7 @@ def test_kpis_list_and_show():
     entries = json.loads(ok("kpis", "list", "--format", "json"))
     assert {e["id"] for e in entries} >= {"asa", "ltv", "wait_p90"}
     shown = ok("kpis", "show", "fcr_rate")
-    for expected in ("resolved_first_touch / contacts_resolved", "unit:        %",
+    for expected in ("resolved_first_touch / resolved_touches_known", "unit:        %",
                      "higher is better", "serves KGIs: csat, ltv", "seeds:       003",
                      "touches == 1"):
         assert expected in shown
