@@ -10,7 +10,6 @@ from click.testing import CliRunner
 from handmade import CONTACT_COLUMNS, CONTACT_ROWS, write_csv
 
 from kpiforge.cli import cli
-from kpiforge.errors import KpiforgeWarning
 
 
 def run(*args: str):
@@ -85,25 +84,11 @@ def test_a_real_exports_defaults_list_what_is_left_out(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["offered"] == 8
     [line] = [line for line in result.stderr.splitlines() if line.startswith("left out")]
-    assert f"csat_responses, csat_score, csat (needs column 'csat' of {path})" in line
+    assert f"csat_responses, csat (needs column 'csat' of {path})" in line
     assert f"nps (needs column 'nps' of {path})" in line
     assert "occupancy" in line and "(needs the agent_intervals table)" in line
     requested = run("compute", path, "--kpi", "csat")
     assert requested.exit_code == 1 and "column 'csat' is missing" in requested.output
-
-
-def test_strict_fails_on_duplicate_contact_ids(tmp_path):
-    path = write_csv(tmp_path / "contacts.csv", [*CONTACT_ROWS, CONTACT_ROWS[0]],
-                     CONTACT_COLUMNS)
-    with pytest.warns(KpiforgeWarning, match=r"^1 contacts rows repeat a contact_id of an "
-                      r"earlier row \(8 distinct\)"):
-        warned = run("compute", path, "--kpi", "offered", "--format", "json")
-    assert warned.exit_code == 0
-    assert json.loads(warned.stdout) == [{"offered": 9}]
-    strict = run("compute", path, "--kpi", "offered", "--strict")
-    assert strict.exit_code == 1
-    assert strict.output.startswith("Error: 1 contacts rows repeat a contact_id")
-    assert "Traceback" not in strict.output
 
 
 def test_kpis_list_and_show():

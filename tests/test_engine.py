@@ -173,7 +173,6 @@ def test_the_default_set_leaves_out_kpis_missing_a_standard_column(contacts):
             if "contacts" in reason} == {
         "csat": "needs column 'csat' of <contacts>",
         "csat_responses": "needs column 'csat' of <contacts>",
-        "csat_score": "needs column 'csat' of <contacts>",
         "escalations": "needs column 'escalated' of <contacts>",
         "escalation_rate": "needs column 'escalated' of <contacts>",
         "nps": "needs column 'nps' of <contacts>",
@@ -233,24 +232,3 @@ def test_a_dimension_of_text_in_one_table_and_numbers_in_another_is_an_error():
                                             "chunk and numbers in another; give its "
                                             "columns one type"):
         kpiforge.compute(data, registry=registry, by=["region"])
-
-
-@pytest.mark.parametrize("how", [{}, {"chunk_rows": 3}, {"workers": 2, "chunk_rows": 3}])
-def test_duplicate_contact_ids_warn_with_the_count_or_fail_when_strict(how):
-    import pandas as pd
-
-    ids = np.array(["a", "b", "a", "c", "ab", "b", "a", None, "é"], dtype=object)
-    expected = int(pd.Series(ids).dropna().duplicated().sum())  # 3: a, b, a again
-    contacts = {"arrived_s": np.arange(len(ids), dtype=float), "contact_id": ids}
-    with pytest.warns(kpiforge.errors.KpiforgeWarning,
-                      match=f"^{expected} contacts rows repeat a contact_id of an earlier row "
-                            r"\(5 distinct\)"):
-        result = kpiforge.compute({"contacts": contacts}, kpis=["offered"], **how)
-    assert result["offered"][0] == len(ids)  # counted, as the warning says
-    with pytest.raises(KpiforgeError, match=f"^{expected} contacts rows repeat .* \\(strict\\)"):
-        kpiforge.compute({"contacts": contacts}, kpis=["offered"], strict=True, **how)
-
-
-def test_distinct_contact_ids_give_no_warning(contacts, recwarn):
-    kpiforge.compute({"contacts": contacts}, kpis=["offered"], chunk_rows=3)
-    assert not [w for w in recwarn if issubclass(w.category, kpiforge.errors.KpiforgeWarning)]

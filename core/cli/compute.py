@@ -58,14 +58,11 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
                    "LocalCluster. Needs kpiforge[dask].")
-@click.option("--strict", is_flag=True,
-              help="Fail when contact_id repeats (by default a warning says how many rows "
-                   "repeat one; each is counted as another contact).")
 def compute_command(path: Path, agents: Path | None, customers: Path | None, by: tuple[str],
                     grain: str | None, kpis: tuple[str], params: tuple[str],
                     targets_path: Path | None, fmt: str, out: Path | None,
                     plot_path: Path | None, chunk_rows: int | None, workers: int | None,
-                    dask_address: str | None, strict: bool) -> None:
+                    dask_address: str | None) -> None:
     """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
     contacts, agent_intervals and customers files."""
     if fmt == "parquet" and out is None:
@@ -80,7 +77,7 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
     options: dict[str, Any] = {
         "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
         "params": parse_params(params), "chunk_rows": chunk_rows,
-        "workers": workers, "strict": strict}
+        "workers": workers}
     targets = None if targets_path is None else load_targets(targets_path)
     result = _compute(_tables(path, agents, customers), dask_address, options)
     if plot_path is not None:

@@ -25,8 +25,7 @@ from kpiforge.results import Result
 def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = (),
             grain: str | None = None, *, params: Mapping[str, float] | None = None,
             registry: Registry | None = None, chunk_rows: int | None = None,
-            workers: int | None = None, scheduler: Any = None, strict: bool = False
-            ) -> Result:
+            workers: int | None = None, scheduler: Any = None) -> Result:
     """Compute KPIs over ``data``, one row per group.
 
     Parameters
@@ -58,9 +57,6 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     scheduler
         A ``dask.distributed.Client``: run the same passes as Dask tasks (needs
         ``kpiforge[dask]``).
-    strict
-        Fail when ``contact_id`` repeats (each repeat would be counted as another
-        contact); by default a :class:`~kpiforge.errors.KpiforgeWarning` says how many.
 
     In memory, each table is split into pieces processed by a thread per core; every way
     of running gives the same answers (quantiles from the sketch within its error, in
@@ -74,7 +70,7 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     registry = registry or default_registry()
     sources = load_sources(data)
     plan = Plan.make(registry, sources, kpis, by, grain, params,
-                     _quantile_mode(sources, chunk_rows, workers, scheduler), strict)
+                     _quantile_mode(sources, chunk_rows, workers, scheduler))
     if scheduler is not None:
         partials = dask_partials(plan, sources, scheduler, chunk_rows)
     elif workers is not None:

@@ -4,7 +4,6 @@ finalised, and the KPI formulas evaluated over the group arrays."""
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -15,9 +14,9 @@ from kpiforge.definitions import PerLabel
 from kpiforge.engine.accumulators import Part
 from kpiforge.engine.grains import interval_bounds
 from kpiforge.engine.grouping import Keys, decode, sort_order, take
-from kpiforge.engine.passes import Partial, accumulator_for, align, merged_ids
+from kpiforge.engine.passes import Partial, accumulator_for, align
 from kpiforge.engine.plan import Plan
-from kpiforge.errors import KpiforgeError, KpiforgeWarning
+from kpiforge.errors import KpiforgeError
 from kpiforge.results import INTERVAL_START, Result
 
 
@@ -25,7 +24,6 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     """Merge partial results (any number per table: chunks, workers) on one key space and
     evaluate the KPIs, one row per group in key order."""
     epoch = _common_epoch(partials)
-    _check_ids(plan, partials)
     keys, count, indexes = align(partials, plan.key_names)
     values: dict[str, Any] = {name: value for name, value in plan.params.items()
                               if not isinstance(value, PerLabel)}
@@ -55,21 +53,6 @@ def _per_group(evaluated: Any, count: int, inputs: dict[str, Any]) -> np.ndarray
     if result.shape == (count,) and not any(result is value for value in inputs.values()):
         return result
     return np.array(np.broadcast_to(result, (count,)))
-
-
-def _check_ids(plan: Plan, partials: Sequence[Partial]) -> None:
-    """Warn (or, strict, fail) when rows repeat an id: each would count twice."""
-    for table, spec in plan.specs.items():
-        ids = merged_ids([p for p in partials if p.table == table])
-        if ids is None or not ids.duplicates:
-            continue
-        message = (f"{ids.duplicates:,} {table} rows repeat a {spec.ids_column} of an earlier "
-                   f"row ({len(ids.hashes):,} distinct); each is counted as a separate "
-                   "contact: remove the duplicates")
-        if plan.strict:
-            raise KpiforgeError(message + " (strict)")
-        warnings.warn(message + ", or pass strict=True (--strict) to fail", KpiforgeWarning,
-                      stacklevel=4)
 
 
 def _common_epoch(partials: Sequence[Partial]) -> dt.datetime:

@@ -44,8 +44,6 @@ class PassSpec:
     quantiles: QuantileMode
     #: Per-label parameter -> the column holding its dimension's labels in this table.
     label_columns: Mapping[str, str] = attrs.field(factory=dict)
-    #: The column of row ids whose duplicates the pass counts (``contact_id``), or None.
-    ids_column: str | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -59,8 +57,6 @@ class PassSpec:
         wanted: set[str] = set().union(*(m.columns for m in self.measures))
         wanted |= {column for _, column in self.dimensions}
         wanted |= set(self.label_columns.values())
-        if self.ids_column is not None:
-            wanted.add(self.ids_column)
         wanted.add(SCHEMAS[self.table].time_column)
         return wanted
 
@@ -79,44 +75,6 @@ class Partial:
     states: dict[str, Any]
     time_range: tuple[float, float]
     epoch: dt.datetime
-    #: The distinct row ids seen (64-bit hashes, sorted) and how many rows repeated one.
-    ids: IdSet | None = None
-
-
-@attrs.frozen(eq=False)
-class IdSet:
-    """Row ids of some rows, mergeable: the distinct ids as sorted 64-bit hashes (FNV-1a of
-    the UTF-8 text, the same in every process), and the rows that repeated an id."""
-
-    hashes: np.ndarray
-    duplicates: int
-
-    @classmethod
-    def of(cls, column: Categorical) -> IdSet:
-        present = column.codes[column.codes >= 0]
-        distinct = np.unique(present)
-        return cls(np.unique(_fnv1a(column.labels[distinct])), len(present) - len(distinct))
-
-    @classmethod
-    def merged(cls, sets: Sequence[IdSet]) -> IdSet:
-        hashes = np.concatenate([s.hashes for s in sets])
-        distinct = np.unique(hashes)
-        return cls(distinct, sum(s.duplicates for s in sets) + len(hashes) - len(distinct))
-
-
-def _fnv1a(labels: np.ndarray) -> np.ndarray:
-    """64-bit FNV-1a hashes of text labels, vectorised over the bytes of their UTF-8 text."""
-    encoded = np.char.encode(labels.astype(str), "utf-8")
-    width = max(encoded.dtype.itemsize, 1)
-    data = np.frombuffer(np.ascontiguousarray(encoded).tobytes() or b"\0" * width * len(labels),
-                         dtype=np.uint8).reshape(len(labels), width)
-    lengths = np.char.str_len(encoded)
-    hashes = np.full(len(labels), 0xCBF29CE484222325, dtype=np.uint64)
-    prime = np.uint64(0x100000001B3)
-    with np.errstate(over="ignore"):
-        for position, column in enumerate(data.T):  # padding past a label's end is skipped
-            hashes = np.where(position < lengths, (hashes ^ column) * prime, hashes)
-    return hashes
 
 
 def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXACT
@@ -143,16 +101,8 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
         states[measure.name] = accumulators[measure.name].accumulate(
             groups, *measure_inputs(measure, table, params, shared))
     time = table.time
-    ids = None
-    if spec.ids_column is not None:
-        column = table.columns[spec.ids_column]
-        if not isinstance(column, Categorical):
-            raise KpiforgeError(f"{table.source}: column {spec.ids_column!r} holds numbers; "
-                                "ids are text")
-        ids = IdSet.of(column)
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
-                   time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch,
-                   ids=ids)
+                   time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch)
 
 
 def group_rows(table: Table, spec: PassSpec) -> Groups:
@@ -219,13 +169,7 @@ def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
     return Partial(table=spec.table, keys=keys, count=count, states=states,
                    time_range=(min(p.time_range[0] for p in partials),
                                max(p.time_range[1] for p in partials)),
-                   epoch=partials[0].epoch, ids=merged_ids(partials))
-
-
-def merged_ids(partials: Sequence[Partial]) -> IdSet | None:
-    """The row ids of all of ``partials`` (None when they count none)."""
-    sets = [p.ids for p in partials if p.ids is not None]
-    return IdSet.merged(sets) if sets else None
+                   epoch=partials[0].epoch)
 
 
 def align(partials: Sequence[Partial], names: Sequence[str]

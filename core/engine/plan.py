@@ -23,9 +23,6 @@ from kpiforge.io.sources import TableSource
 from kpiforge.registry import Registry
 from kpiforge.results import INTERVAL_START
 
-#: Per table, the column naming each row, whose duplicates the pass counts.
-ID_COLUMNS = {"contacts": "contact_id"}
-
 
 @attrs.frozen(eq=False)
 class Plan:
@@ -41,8 +38,6 @@ class Plan:
     skipped: dict[str, str]
     #: Optional measures whose columns the data lacks: NaN in every group.
     absent: tuple[str, ...] = ()
-    #: Duplicate row ids are an error (True) or a warning.
-    strict: bool = False
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -53,7 +48,7 @@ class Plan:
     def make(cls, registry: Registry, sources: Mapping[str, TableSource],
              kpis: Iterable[str] | None, by: Sequence[str] | str, grain: str | None,
              params: Mapping[str, float | Mapping[str, float]] | None,
-             quantiles: QuantileMode = QuantileMode.EXACT, strict: bool = False) -> Plan:
+             quantiles: QuantileMode = QuantileMode.EXACT) -> Plan:
         """Choose KPIs and columns; raise :class:`KpiforgeError` for what cannot work."""
         dimensions = tuple(registry.dimension(name) for name in
                            ((by,) if isinstance(by, str) else by))
@@ -68,7 +63,7 @@ class Plan:
                                      [m for m in measures if m.name not in absent],
                                      dimensions, grain, resolved, quantiles),
                    dimensions=dimensions, grain=grain, params=resolved, skipped=skipped,
-                   absent=absent, strict=strict)
+                   absent=absent)
 
 
 def _lacks_columns(measure: Measure, sources: Mapping[str, TableSource]) -> bool:
@@ -113,9 +108,7 @@ def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
                 dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
                 grain=grain, params=params, quantiles=quantiles,
                 label_columns=_label_columns(registry, sources[table], table_measures,
-                                             params),
-                ids_column=ID_COLUMNS.get(table) if ID_COLUMNS.get(table) in
-                sources[table].column_names else None)
+                                             params))
     return specs
 
 
