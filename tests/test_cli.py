@@ -84,7 +84,7 @@ def test_a_real_exports_defaults_list_what_is_left_out(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["offered"] == 8
     [line] = [line for line in result.stderr.splitlines() if line.startswith("left out")]
-    assert f"csat_responses, csat (needs column 'csat' of {path})" in line
+    assert f"csat_responses, csat_score, csat (needs column 'csat' of {path})" in line
     assert f"nps (needs column 'nps' of {path})" in line
     assert "occupancy" in line and "(needs the agent_intervals table)" in line
     requested = run("compute", path, "--kpi", "csat")

@@ -173,6 +173,7 @@ def test_the_default_set_leaves_out_kpis_missing_a_standard_column(contacts):
             if "contacts" in reason} == {
         "csat": "needs column 'csat' of <contacts>",
         "csat_responses": "needs column 'csat' of <contacts>",
+        "csat_score": "needs column 'csat' of <contacts>",
         "escalations": "needs column 'escalated' of <contacts>",
         "escalation_rate": "needs column 'escalated' of <contacts>",
         "nps": "needs column 'nps' of <contacts>",
