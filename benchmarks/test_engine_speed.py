@@ -53,7 +53,9 @@ def pandas_kpis(frame: pd.DataFrame) -> pd.DataFrame:
         "nps_answer": frame["nps"].notna(),
         "promoter": frame["nps"] >= 9,
         "detractor": frame["nps"] <= 6,
-        "open": frame["resolved_s"].isna() & frame["abandoned_s"].isna(),
+        # open: not ended; a live contact (call, chat) ends when answered
+        "open": frame["resolved_s"].isna() & frame["abandoned_s"].isna()
+        & ~(frame["channel"].astype(str).isin(["call", "chat"]) & answered),
     })
     groups = parts.groupby(["channel", "queue", "interval"], sort=True)
     s = groups.agg(
@@ -109,7 +111,9 @@ def polars_kpis(frame: pl.DataFrame) -> pl.DataFrame:
               satisfied=(pl.col("csat") >= 4).sum(),
               nps_answer=pl.col("nps").is_not_null().sum(),
               promoter=(pl.col("nps") >= 9).sum(), detractor=(pl.col("nps") <= 6).sum(),
-              open=(pl.col("resolved_s").is_null() & pl.col("abandoned_s").is_null()).sum())
+              open=(pl.col("resolved_s").is_null() & pl.col("abandoned_s").is_null()
+                    & ~(pl.col("channel").cast(pl.Utf8).is_in(["call", "chat"])
+                        & answered)).sum())
          .with_columns(pl.exclude("channel", "queue", "interval").cast(pl.Float64))
          .sort("channel", "queue", "interval"))
     c = pl.col
@@ -146,7 +150,8 @@ WITH g AS (
     count(csat) AS csat_answer, count(*) FILTER (csat >= 4) AS satisfied,
     count(nps) AS nps_answer, count(*) FILTER (nps >= 9) AS promoter,
     count(*) FILTER (nps <= 6) AS detractor,
-    count(*) FILTER (resolved_s IS NULL AND abandoned_s IS NULL) AS open
+    count(*) FILTER (resolved_s IS NULL AND abandoned_s IS NULL AND NOT (
+      CAST(channel AS VARCHAR) IN ('call', 'chat') AND answered_s IS NOT NULL)) AS open
   FROM contacts GROUP BY ALL
 )
 SELECT offered, answered, abandoned, answered / offered AS answer_rate,
@@ -170,7 +175,9 @@ def duckdb_kpis(connection, table):
 
 
 def kpiforge_kpis(table):
-    return kpiforge.compute({"contacts": table}, kpis=KPIS, by=BY, grain="15min")
+    """kpiforge with one service-level threshold, 20 s, as the baselines are written."""
+    return kpiforge.compute({"contacts": table}, kpis=KPIS, by=BY, grain="15min",
+                            params={"sl_threshold_s": 20})
 
 
 @pytest.fixture(scope="session", params=KEYS)

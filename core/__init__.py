@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from kpiforge.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from kpiforge.definitions import KGI, KPI, Dimension, Link, Measure
+    from kpiforge.definitions import KGI, KPI, Dimension, Link, Measure, PerLabel
     from kpiforge.engine import compute
     from kpiforge.errors import KpiforgeError
     from kpiforge.hookspecs import hookimpl, hookspec
@@ -34,6 +34,7 @@ _PUBLIC = {
     "Dimension": "kpiforge.definitions",
     "Link": "kpiforge.definitions",
     "Measure": "kpiforge.definitions",
+    "PerLabel": "kpiforge.definitions",
     "compute": "kpiforge.engine",
     "KpiforgeError": "kpiforge.errors",
     "hookimpl": "kpiforge.hookspecs",
@@ -51,6 +52,7 @@ __all__ = [
     "KpiforgeError",
     "Link",
     "Measure",
+    "PerLabel",
     "Preset",
     "Registry",
     "Result",

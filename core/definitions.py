@@ -24,6 +24,7 @@ from kpiforge.expressions import (
     kind_of,
     require_number,
 )
+from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import SCHEMAS
 
 T = TypeVar("T")
@@ -100,18 +101,75 @@ def _to_names(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return names
 
 
-def _to_params(value: Mapping[str, float] | None) -> dict[str, float]:
+def _finite(value: Any, what: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return number
+
+
+def _to_label_values(value: Mapping[str, float]) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"values must map labels to numbers, got {value!r}")
+    return {str(label): _finite(number, f"the value for {label!r}")
+            for label, number in value.items()}
+
+
+@attrs.frozen
+class PerLabel:
+    """A parameter whose value depends on each row's label of one dimension, such as a
+    service-level threshold per channel: ``values`` by label, ``default`` for other labels
+    and for rows without one (or data without the dimension's column)."""
+
+    dimension: str
+    values: Mapping[str, float] = attrs.field(converter=_to_label_values)
+    default: float = attrs.field(converter=lambda v: _finite(v, "default"))
+
+    def overridden(self, value: float | Mapping[str, float]) -> PerLabel:
+        """This parameter with ``value`` applied: a number for every label, or a mapping of
+        label -> number replacing those labels' values."""
+        if isinstance(value, Mapping):
+            return attrs.evolve(self, values={**self.values, **_to_label_values(value)})
+        return PerLabel(self.dimension, {}, _finite(value, "the value"))
+
+    def per_row(self, column: Categorical | None, rows: int) -> np.ndarray:
+        """The value for each of ``rows`` rows whose labels ``column`` holds (None: the
+        data lacks it, and every row takes the default)."""
+        if column is None:
+            return np.full(rows, self.default)
+        by_code = np.array([*(self.values.get(str(label), self.default)
+                              for label in column.labels), self.default])
+        return by_code[column.codes]  # code -1 (no label) takes the last entry: default
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{label} {value:g}" for label, value in self.values.items())
+        return f"{shown}, other {self.default:g} (by {self.dimension})"
+
+
+#: A parameter's value: one number, or one per label of a dimension.
+ParamValue = float | PerLabel
+
+
+def param_text(value: ParamValue) -> str:
+    """A parameter's value as a user reads it: ``20`` or ``call 20, ..., other 20 (by
+    channel)``."""
+    return str(value) if isinstance(value, PerLabel) else f"{value:g}"
+
+
+def _to_params(value: Mapping[str, ParamValue] | None) -> dict[str, ParamValue]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise TypeError(f"params must map parameter names to defaults, got {value!r}")
     try:
-        params = {name: float(default) for name, default in value.items()}
-    except (TypeError, ValueError, OverflowError):
-        params = None
-    if params is None or not all(math.isfinite(default) for default in params.values()):
-        raise ValueError(f"params must map parameter names to finite numbers, got {value!r}")
-    return params
+        return {name: default if isinstance(default, PerLabel) else
+                _finite(default, "a parameter default") for name, default in value.items()}
+    except ValueError:
+        raise ValueError("params must map parameter names to finite numbers or PerLabel "
+                         f"values, got {value!r}") from None
 
 
 def _to_target(value: float | str | None) -> float | None:
@@ -203,6 +261,8 @@ class Measure:
     ``distinct`` counts the distinct present values of ``value``, a column name (text or
     numbers: customers served, agents active), exactly and mergeably.
     Names in ``value`` and ``where`` are columns of ``table`` or parameters from ``params``.
+    ``optional``: data without a column it reads still computes the KPIs using it, the
+    measure undefined (NaN) in every group, so a formula can fall back with ``coalesce``.
     """
 
     name: str = attrs.field(validator=_identifier)
@@ -211,8 +271,9 @@ class Measure:
     value: str | None = None
     where: str | None = None
     q: float | None = None
-    params: Mapping[str, float] = attrs.field(factory=dict, converter=_to_params)
+    params: Mapping[str, ParamValue] = attrs.field(factory=dict, converter=_to_params)
     description: str = ""
+    optional: bool = False
     value_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
     where_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
 
@@ -298,7 +359,7 @@ class KPI:
     kgis: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
     target: float | None = attrs.field(default=None, converter=_to_target)
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_to_names)
-    params: Mapping[str, float] = attrs.field(factory=dict, converter=_to_params)
+    params: Mapping[str, ParamValue] = attrs.field(factory=dict, converter=_to_params)
     links: tuple[Link, ...] = attrs.field(default=(), converter=_to_links)
     area: str | None = attrs.field(default=None, validator=_optional(AREAS))
     role: str | None = attrs.field(default=None, validator=_optional(ROLES))
@@ -307,6 +368,9 @@ class KPI:
 
     def __attrs_post_init__(self) -> None:
         self._merge_links()
+        if any(isinstance(value, PerLabel) for value in self.params.values()):
+            raise KpiforgeError(f"{self.kind} {self.name!r}: a PerLabel parameter takes a "
+                                "value per row, so only measures may declare one")
         if callable(self.formula):
             if not self.inputs:
                 raise KpiforgeError(f"{self.kind} {self.name!r}: a callable formula needs "

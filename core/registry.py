@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from kpiforge.definitions import KGI, KPI, Dimension, Measure
+from kpiforge.definitions import KGI, KPI, Dimension, Measure, ParamValue, PerLabel, param_text
 from kpiforge.errors import KpiforgeError, did_you_mean
 from kpiforge.goals.rules import LintRule
 from kpiforge.plugin_manager import (
@@ -49,7 +49,7 @@ class Registry:
     measures: Mapping[str, Measure]
     kpis: Mapping[str, KPI]
     dimensions: Mapping[str, Dimension]
-    params: Mapping[str, float]
+    params: Mapping[str, ParamValue]
     origin: Mapping[str, str]
     evaluation_order: tuple[str, ...]
     broken: Mapping[str, str] = attrs.field(factory=dict)
@@ -126,7 +126,7 @@ class Registry:
             dims[dimension.name] = dimension
             origin["dimension:" + dimension.name] = plugin
         rules = _collect_rules(lint_rules, origin, position)
-        params = _collect_params(by_name.values(), origin)
+        params = _collect_params(by_name.values(), origin, dims)
         kpi_map = {n: d for n, d in by_name.items() if isinstance(d, KPI)}
         _check_links(kpi_map, origin)
         rank = {plugin: i for i, (plugin, _) in reversed(list(enumerate(definitions)))}
@@ -215,19 +215,25 @@ def _collect_rules(found: Iterable[tuple[str, LintRule]], origin: dict[str, str]
     return rules
 
 
-def _collect_params(items: Iterable[Measure | KPI], origin: Mapping[str, str]
-                    ) -> dict[str, float]:
-    params: dict[str, float] = {}
+def _collect_params(items: Iterable[Measure | KPI], origin: Mapping[str, str],
+                    dimensions: Mapping[str, Dimension]) -> dict[str, ParamValue]:
+    params: dict[str, ParamValue] = {}
     declared_by: dict[str, str] = {}
     for item in items:
         for name, default in item.params.items():
             if name in params and params[name] != default:
                 raise PluginError(
                     origin[item.name],
-                    f"parameter {name!r} has default {params[name]:g} in {declared_by[name]} "
-                    f"but {default:g} in {_kind(item)} {item.name!r} (plugin "
-                    f"{origin[item.name]!r}); use one default"
+                    f"parameter {name!r} has default {param_text(params[name])} in "
+                    f"{declared_by[name]} but {param_text(default)} in {_kind(item)} "
+                    f"{item.name!r} (plugin {origin[item.name]!r}); use one default"
                 )
+            if isinstance(default, PerLabel) and default.dimension not in dimensions:
+                raise PluginError(
+                    origin[item.name],
+                    f"parameter {name!r} of {_kind(item)} {item.name!r} is keyed by dimension "
+                    f"{default.dimension!r}, which no plugin defines; known: "
+                    f"{', '.join(sorted(dimensions)) or 'none'}")
             params[name] = default
             declared_by[name] = f"{_kind(item)} {item.name!r} (plugin {origin[item.name]!r})"
     return params
@@ -249,7 +255,7 @@ def _check_links(kpis: Mapping[str, KPI], origin: Mapping[str, str]) -> None:
 
 
 def _dependency_order(kpis: Mapping[str, KPI], known: Mapping[str, Measure | KPI],
-                      params: Mapping[str, float], origin: Mapping[str, str],
+                      params: Mapping[str, ParamValue], origin: Mapping[str, str],
                       rank: Mapping[str, int]) -> list[str]:
     """KPI names, each after the KPIs it reads (a depth-first walk with an explicit stack,
     so long chains of KPIs need no recursion); ``rank`` orders plugins by registration, to
@@ -277,6 +283,12 @@ def _dependency_order(kpis: Mapping[str, KPI], known: Mapping[str, Measure | KPI
                 if input_name not in state:
                     state[input_name] = "active"
                     stack.append((input_name, iter(kpis[input_name].inputs)))
+            elif isinstance(params.get(input_name), PerLabel):
+                raise PluginError(
+                    origin[name],
+                    f"{kpis[name].kind} {name!r} (plugin {origin[name]!r}) reads parameter "
+                    f"{input_name!r}, which takes a value per row (PerLabel): only measures "
+                    "may read it")
             elif input_name not in known and input_name not in params \
                     and input_name not in ENGINE_INPUTS:
                 everything = [*known, *params, *ENGINE_INPUTS]

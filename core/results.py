@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import pyarrow as pa
 
-from kpiforge.definitions import KPI
+from kpiforge.definitions import KPI, ParamValue
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.output import TEXT_FORMATS, csv_text, json_text, write_parquet, write_text
 from kpiforge.io.timestamps import to_datetime64, to_iso
@@ -38,7 +38,7 @@ class Result:
     kpis: Mapping[str, KPI]
     grain: str | None
     epoch: dt.datetime
-    params: Mapping[str, float]
+    params: Mapping[str, ParamValue]
     skipped: Mapping[str, str]
 
     def __len__(self) -> int:

@@ -8,7 +8,10 @@ are seconds; a contact's first response is ``answered_s``.
 from kpiforge import KPI, Link, Measure, hookimpl
 
 WAIT_TO_ANSWER = "answered_s - arrived_s"
-OPEN = "isnan(resolved_s) & isnan(abandoned_s)"
+#: Not ended by the end of the data: not resolved, not abandoned, and, for a live contact
+#: (call or chat, which ends when handled), not answered.
+OPEN = ("isnan(resolved_s) & isnan(abandoned_s) & "
+        "((channel not in ('call', 'chat')) | isnan(answered_s))")
 #: The quantiles helpdesk analytics report beside the means: id suffix, q, name.
 QUANTILES = (("median", 0.5, "median"), ("p90", 0.9, "90th percentile"))
 
@@ -23,11 +26,16 @@ def kpiforge_register_measures():
                 description="contacts that left before reaching an agent"),
         Measure("wait_to_answer_sum", "contacts", "sum", value=WAIT_TO_ANSWER,
                 description="seconds from arrival to first response, answered contacts"),
-        Measure("handle_sum", "contacts", "sum", value="handle_s + acw_s",
-                where="notnan(answered_s)", description="talk/chat/work plus after-contact work"),
-        Measure("handle_count", "contacts", "count", value="handle_s + acw_s",
+        Measure("talk_sum", "contacts", "sum", value="handle_s", where="notnan(answered_s)",
+                description="talk/chat/work time (hold included) of answered contacts"),
+        Measure("talk_count", "contacts", "count", value="handle_s",
                 where="notnan(answered_s)",
-                description="answered contacts with handling and after-contact work recorded"),
+                description="answered contacts with their handling time recorded"),
+        Measure("acw_sum", "contacts", "sum", value="acw_s", where="notnan(answered_s)",
+                optional=True, description="after-contact work of answered contacts"),
+        Measure("acw_count", "contacts", "count", value="acw_s", where="notnan(answered_s)",
+                optional=True,
+                description="answered contacts with their after-contact work recorded"),
         Measure("contacts_resolved", "contacts", "count", where="notnan(resolved_s)"),
         Measure("resolution_time_sum", "contacts", "sum", value="resolved_s - arrived_s"),
         *(Measure(f"first_response_{name}_s", "contacts", "quantile", value=WAIT_TO_ANSWER,
@@ -39,9 +47,20 @@ def kpiforge_register_measures():
           for name, q, label in QUANTILES),
         Measure("resolved_first_touch", "contacts", "count",
                 where="notnan(resolved_s) & (touches == 1)"),
+        Measure("resolved_touches_known", "contacts", "count", value="touches",
+                where="notnan(resolved_s)",
+                description="resolved contacts with their number of touches recorded"),
         Measure("contacts_escalated", "contacts", "count", where="escalated > 0"),
+        Measure("escalated_known", "contacts", "count", value="escalated",
+                description="contacts with the escalated flag recorded (0 or 1)"),
+        Measure("answered_escalated_known", "contacts", "count", value="escalated",
+                where="notnan(answered_s)",
+                description="answered contacts with the escalated flag recorded"),
         Measure("replies_to_resolve", "contacts", "sum", value="replies",
                 where="notnan(resolved_s)"),
+        Measure("resolved_replies_known", "contacts", "count", value="replies",
+                where="notnan(resolved_s)",
+                description="resolved contacts with their number of replies recorded"),
         Measure("contacts_open", "contacts", "count", where=OPEN),
         Measure("contacts_untouched", "contacts", "count",
                 where=f"{OPEN} & isnan(answered_s)"),
@@ -118,42 +137,70 @@ def kpiforge_register_kpis():
                           "resolved contacts (numpy's linear method), as helpdesk analytics "
                           "report full resolution time; unresolved contacts are not in it.")
           for name, _, label in QUANTILES),
-        KPI("aht", "handle_sum / handle_count", unit="s", direction="lower",
-            seeds=["000", "002"], kgis=["operating_profit"],
+        KPI("aht", "talk_sum / talk_count + coalesce(acw_sum / acw_count, 0)", unit="s",
+            direction="lower", seeds=["000", "002"], kgis=["operating_profit"],
             area="support", role="efficiency", timing="leading",
-            description="Average handling time: mean talk/chat/work (hold included) plus "
-                        "after-contact work per answered contact (処理時間). Shorter is not "
-                        "always better: pair it with a quality KPI such as csat or fcr_rate."),
-        KPI("escalations", "contacts_escalated", unit="contacts", direction="lower",
+            description="Average handling time (処理時間): mean talk/chat/work (hold "
+                        "included) over the answered contacts that recorded it, plus mean "
+                        "after-contact work over the answered contacts that recorded it; a "
+                        "contact missing its ACW still counts in the talk mean (handle 100 + "
+                        "ACW 20 and handle 300 without ACW: 200 + 20 = 220 s). Where no "
+                        "contact recorded ACW, or the data has no acw_s column, ACW counts as "
+                        "0 and AHT is handling alone. Shorter is not always better: pair it "
+                        "with a quality KPI such as csat or fcr_rate."),
+        KPI("escalations", "where(escalated_known > 0, contacts_escalated, 0 / 0)",
+            unit="contacts", direction="lower",
             seeds=["000", "002"], kgis=["csat"],
             area="support", role="quality", timing="leading",
             description="Contacts escalated to a second tier; escalations make customers "
-                        "wait."),
-        KPI("escalation_rate", "escalations / answered", unit="%", direction="lower",
-            area="support", role="quality", timing="leading",
-            seeds=["000", "002"], kgis=["csat"], description="Escalated / answered."),
-        KPI("fcr_rate", "resolved_first_touch / contacts_resolved", unit="%",
+                        "wait. An empty escalated cell is unknown, not 'not escalated': a "
+                        "group where no contact has the flag recorded is undefined (null), "
+                        "not 0."),
+        KPI("escalation_rate", "contacts_escalated / answered_escalated_known", unit="%",
+            direction="lower", area="support", role="quality", timing="leading",
+            seeds=["000", "002"], kgis=["csat"],
+            description="Escalated / answered contacts with the escalated flag recorded (an "
+                        "empty cell is unknown: left out of both; none recorded: undefined)."),
+        KPI("fcr_rate", "resolved_first_touch / resolved_touches_known", unit="%",
             direction="higher", seeds="003", kgis=["csat", "ltv"],
             links=[Link("ltv", lag_months=3)],
             area="support", role="quality", timing="leading",
-            description="First contact resolution: resolved contacts that took a single "
-                        "touch / resolved contacts."),
-        KPI("replies_per_resolution", "replies_to_resolve / contacts_resolved",
+            description="First contact resolution, per contact: resolved contacts that took "
+                        "a single touch / resolved contacts with touches recorded (an empty "
+                        "touches cell is unknown; none recorded: undefined). An empty "
+                        "resolved_s means not resolved."),
+        KPI("replies_per_resolution", "replies_to_resolve / resolved_replies_known",
             unit="replies", direction="lower", seeds="003", kgis=["csat"],
             area="support", role="efficiency", timing="leading",
-            description="Agent replies before resolution, per resolved contact."),
+            description="Agent replies before resolution, per resolved contact with its "
+                        "replies recorded (an empty replies cell is unknown; none recorded: "
+                        "undefined)."),
         KPI("backlog", "contacts_open", unit="contacts", direction="lower",
             seeds=["000", "003"], kgis=["csat"],
             area="support", role="quality", timing="leading",
-            description="Contacts neither resolved nor abandoned: still open at period end."),
+            description="Contacts still open at the end of the data: not resolved, not "
+                        "abandoned and, for a live contact (call or chat, which ends when it "
+                        "is handled), not answered; an email stays open until resolved. The "
+                        "end of the data is the latest instant any row records, so a "
+                        "contact with no end recorded is open then. With a grain, each "
+                        "interval counts the contacts that arrived in it and are still "
+                        "open at the end of the data (not a snapshot at each interval's "
+                        "end)."),
         KPI("untouched", "contacts_untouched", unit="contacts", direction="lower",
             seeds="000", kgis=["csat"],
             area="support", role="quality", timing="leading",
-            description="Open contacts that have not had a first response yet."),
+            description="Open contacts (as backlog) that have not had a first response "
+                        "yet, at the end of the data."),
         KPI("csat_responses", "csat_answers", unit="answers", direction="higher",
             seeds=["000", "003"], kgis=["csat"],
             area="support", role="volume", timing="leading",
             description="Survey answers behind csat: report it beside csat."),
+        KPI("csat_score", "csat_sum / csat_answers", unit="score", direction="higher",
+            seeds=["000", "003"], kgis=["csat"],
+            area="support", role="quality", timing="leading",
+            description="Mean survey answer on the survey's own scale (csat_scale_min.."
+                        "csat_scale_max, default 1-5): the 'satisfaction 3.4' dashboards "
+                        "report beside csat."),
         KPI("average_response_time", "reply_wait_sum / replies_timed", unit="s",
             direction="lower", seeds="003", kgis=["csat"],
             area="support", role="quality", timing="leading",

@@ -110,7 +110,8 @@ REPORT_HEADLINE = {
     "call": {"service_level": ("60.0 %", "missed", "+10.0 pts"),
              "asa": ("14.0 s", "at risk", "\u22121.0 s"),
              "offered": ("5", None, "+1")},
-    "chat": {"service_level": ("100.0 %", "met", "+50.0 pts"),
+    # chat's threshold is 60 s: Monday's waits 50 and 10 are both within it.
+    "chat": {"service_level": ("100.0 %", "met", "\u00b10.0 pts"),
              "asa": ("6.5 s", "met", "\u221223.5 s"),
              "offered": ("2", None, "\u00b10")},
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import kpiforge
@@ -26,10 +27,14 @@ CONTACTS_OVERALL = {
     "first_response_time_median": 10,  # sorted 5 10 10 30 40
     "first_response_time_p90": 30 + 0.6 * (40 - 30),  # h = 0.9 * 4 = 3.6
     "responses_per_hour": 5 / (3700 / 3600),  # span: first arrival 0, last 3700
-    "service_level": 3 / 8,  # answered within 20 s: #1 (10), #4 (5), #8 (10)
-    "service_level_answered": 3 / 5,
-    "service_level_excl_short_abandons": 3 / (8 - 1),  # #6 abandoned after 5 s
-    "aht": ((100 + 20) + (200 + 10) + (50 + 0) + (300 + 30) + (100 + 0)) / 5,
+    # Default thresholds call 20 s, chat 60 s. Answered within: calls #1 (10), #4 (5);
+    # chats #5 (40), #8 (10).
+    "service_level": 4 / 8,
+    "service_level_answered": 4 / 5,
+    # Abandoned within: #6 (chat, 5 s); #3 (call, 30 s) is past 20 s.
+    "service_level_excl_short_abandons": 4 / (8 - 1),
+    # mean talk over answered contacts + mean ACW over answered contacts
+    "aht": (100 + 200 + 50 + 300 + 100) / 5 + (20 + 10 + 0 + 30 + 0) / 5,
     "avg_wait": (10 + 30 + 30 + 5 + 40 + 5 + 10) / 7,
     "wait_p90": 30 + 0.4 * (40 - 30),  # sorted 5 5 10 10 30 30 40; h = 0.9 * 6 = 5.4
     "resolution_rate": 4 / 8,
@@ -40,10 +45,11 @@ CONTACTS_OVERALL = {
     "escalations": 1,
     "escalation_rate": 1 / 5,
     "replies_per_resolution": (1 + 2 + 3 + 1) / 4,
-    "backlog": 2,  # #4 answered but unresolved, #7 still waiting
+    "backlog": 1,  # #7 still waiting; #4, an answered call, ended when handled
     "untouched": 1,  # #7
     "csat_responses": 4,
     "csat": 2 / 4,  # answers 5, 3, 2, 5
+    "csat_score": (5 + 3 + 2 + 5) / 4,
     "nps": 100 * (2 - 2) / 5,  # 10, 6, 8, 3, 9: promoters 10 and 9, detractors 6 and 3
 }
 
@@ -68,7 +74,7 @@ CUSTOMERS_OVERALL = {
     "revenue_per_customer": (100 + 50 + 40 + 100 + 30) / 5,
     "active_customers": 5,
     "operating_profit": 60 + 30 + 20 + 60 + 10,
-    "ltv": ((60 + 30 + 20 + 60 + 10) / 5) / ((1 + 1) / 4),
+    "ltv": ((60 + 30 + 20 + 60 + 10) / 5) / (1 / 4),  # logo churn: c2 only
 }
 
 EXPECTED = {**CONTACTS_OVERALL, **AGENTS_OVERALL, **CUSTOMERS_OVERALL}
@@ -140,7 +146,124 @@ def test_cost_per_contact_by_agent_joins_two_tables(contacts, agent_intervals):
 def test_service_level_threshold_is_a_run_parameter(contacts):
     result = kpiforge.compute({"contacts": contacts}, kpis=["service_level"],
                               params={"sl_threshold_s": 30})
-    assert result["service_level"][0] == pytest.approx(4 / 8)  # adds #2 (30 s)
+    # 30 s for every channel: calls #1 (10), #2 (30), #4 (5); chat #8 (10), not #5 (40).
+    assert result["service_level"][0] == pytest.approx(4 / 8)
+
+
+def test_a_customer_both_churned_and_downgraded_counts_once(customers):
+    customers["downgraded"][1] = 1  # c2: churned and downgraded
+    result = kpiforge.compute({"customers": customers},
+                              kpis=["churn_rate", "logo_churn_rate", "ltv"])
+    assert result["churn_rate"][0] == 2 / 4  # c2 once, c3
+    assert result["logo_churn_rate"][0] == 1 / 4
+    assert result["ltv"][0] == ((60 + 30 + 20 + 60 + 10) / 5) / (1 / 4)
+
+
+@pytest.mark.parametrize(("answers", "params", "csat", "score"), [
+    ([7, 10, 9, 3], {"csat_scale_max": 10, "csat_satisfied_min": 9}, 2 / 4, 29 / 4),
+    ([1, 0, 1, 1], {"csat_scale_min": 0, "csat_scale_max": 1, "csat_satisfied_min": 1},
+     3 / 4, 3 / 4),
+])
+def test_csat_scales_are_parameters(answers, params, csat, score):
+    contacts = {"arrived_s": np.zeros(4), "csat": np.array(answers, dtype=float)}
+    result = kpiforge.compute({"contacts": contacts}, kpis=["csat", "csat_score"],
+                              params=params)
+    assert (result["csat"][0], result["csat_score"][0]) == (csat, score)
+
+
+def test_the_scale_check_follows_the_parameters():
+    contacts = {"arrived_s": np.zeros(3), "csat": np.array([7.0, 10.0, 11.0])}
+    with pytest.raises(kpiforge.KpiforgeError, match=r"row 1, column 'csat': 7 is outside "
+                       r"the 1-5 scale .* \(2 more rows like it\)"):
+        kpiforge.compute({"contacts": contacts}, kpis=["csat"])
+    with pytest.raises(kpiforge.KpiforgeError, match=r"row 3, column 'csat': 11 is outside "
+                       r"the 1-10 scale"):
+        kpiforge.compute({"contacts": contacts}, kpis=["csat"], params={"csat_scale_max": 10})
+
+
+def test_a_column_with_no_value_in_a_group_is_undefined_not_zero(contacts):
+    contacts["escalated"][:] = np.nan
+    contacts["touches"][4:] = np.nan  # chats: touches unknown
+    contacts["replies"][:] = np.nan
+    result = kpiforge.compute({"contacts": contacts}, by=["channel"],
+                              kpis=["escalations", "escalation_rate", "fcr_rate",
+                                    "replies_per_resolution", "resolution_rate"])
+    records = {r["channel"]: r for r in result.to_records()}
+    for channel in ("call", "chat"):
+        assert records[channel]["escalations"] is None
+        assert records[channel]["escalation_rate"] is None
+        assert records[channel]["replies_per_resolution"] is None
+    assert records["call"]["fcr_rate"] == 1 / 2  # resolved #1 (1 touch), #2 (2 touches)
+    assert records["chat"]["fcr_rate"] is None
+    # An empty resolved_s means "not resolved": chat resolved #5 and #8 of 4.
+    assert records["chat"]["resolution_rate"] == 2 / 4
+
+
+def test_escalation_rate_leaves_unknown_flags_out(contacts):
+    contacts["escalated"][1] = np.nan  # #2, the escalated one, unknown
+    contacts["escalated"][0] = 1  # #1 escalated
+    result = kpiforge.compute({"contacts": contacts}, kpis=["escalations", "escalation_rate"])
+    assert result["escalations"][0] == 1
+    assert result["escalation_rate"][0] == 1 / 4  # answered with the flag: #1 #4 #5 #8
+
+
+def test_backlog_counts_contacts_not_ended_by_the_end_of_the_data():
+    nan = np.nan
+    contacts = {  # call handled, call waiting, email replied, email resolved, chat abandoned
+        "channel": np.array(["call", "call", "email", "email", "chat"], dtype=object),
+        "arrived_s": np.array([0.0, 10, 20, 30, 40]),
+        "answered_s": np.array([5.0, nan, 100, 200, nan]),
+        "abandoned_s": np.array([nan, nan, nan, nan, 50]),
+        "resolved_s": np.array([nan, nan, nan, 300, nan]),
+    }
+    result = kpiforge.compute({"contacts": contacts}, kpis=["backlog", "untouched"],
+                              by=["channel"])
+    records = {r["channel"]: (r["backlog"], r["untouched"]) for r in result.to_records()}
+    assert records == {"call": (1, 1), "chat": (0, 0), "email": (1, 0)}
+
+
+def aht_of(columns) -> float:
+    return kpiforge.compute({"contacts": columns}, kpis=["aht"])["aht"][0]
+
+
+def test_aht_means_talk_and_acw_each_over_the_contacts_that_recorded_it():
+    two = {"arrived_s": np.array([0.0, 0.0]), "answered_s": np.array([5.0, 5.0]),
+           "handle_s": np.array([100.0, 300.0]), "acw_s": np.array([20.0, np.nan])}
+    assert aht_of(two) == (100 + 300) / 2 + 20 / 1  # 220 s, not 120 s
+    assert aht_of({**two, "acw_s": np.array([np.nan, np.nan])}) == 200  # no ACW: 0
+    del two["acw_s"]
+    assert aht_of(two) == 200  # no acw_s column: handling alone
+    assert "aht" in kpiforge.compute({"contacts": two}).values
+
+
+def test_service_level_threshold_per_channel(contacts):
+    result = kpiforge.compute({"contacts": contacts}, kpis=["service_level"],
+                              by=["channel"], params={"sl_threshold_s": {"chat": 30}})
+    # call keeps 20 s: #1 (10), #4 (5) of 4; chat 30 s: #8 (10) of 4, not #5 (40).
+    assert dict(zip(result.keys["channel"], result["service_level"], strict=True)) == {
+        "call": 2 / 4, "chat": 1 / 4}
+    for how in ({}, {"chunk_rows": 3}, {"workers": 2, "chunk_rows": 3}):
+        overall = kpiforge.compute({"contacts": contacts}, kpis=["service_level"],
+                                   params={"sl_threshold_s": {"chat": 30}}, **how)
+        assert overall["service_level"][0] == pytest.approx(3 / 8), how  # rows by channel
+
+
+def test_rows_without_a_channel_take_the_default_threshold(contacts):
+    del contacts["channel"]
+    result = kpiforge.compute({"contacts": contacts}, kpis=["service_level"],
+                              params={"sl_threshold_s": {"chat": 50, "other": 5}})
+    # Every row takes the default, 20 s: #1 (10), #4 (5), #8 (10).
+    assert result["service_level"][0] == pytest.approx(3 / 8)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"sl_threshold_s": {"email": "soon"}}, "must be a finite number"),
+    ({"sl_threshold_s": {"email": float("inf")}}, "must be a finite number"),
+    ({"ltv_months": {"call": 3}}, "unknown parameter"),
+])
+def test_bad_per_label_parameters(contacts, params, message):
+    with pytest.raises(kpiforge.KpiforgeError, match=message):
+        kpiforge.compute({"contacts": contacts}, kpis=["service_level"], params=params)
 
 
 def test_targets_judge_by_direction(all_tables):

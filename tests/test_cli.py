@@ -43,7 +43,10 @@ def test_csv_and_parquet_outputs(contacts_csv, tmp_path):
               "--format", "csv")
     assert text.splitlines() == ['"channel","offered","csat"', '"call",4,0.5', '"chat",4,0.5']
     out = tmp_path / "kpis.parquet"
-    run("compute", contacts_csv, "--by", "channel", "--format", "parquet", "--out", out)
+    written = run("compute", contacts_csv, "--by", "channel", "--format", "parquet",
+                  "--out", out)
+    assert written.exit_code == 0, written.output
+    assert f"wrote 2 rows to {out}" in written.stderr
     table = pq.read_table(out)
     assert table.column("offered").to_pylist() == [4, 4]
     assert table.num_rows == 2
@@ -51,7 +54,8 @@ def test_csv_and_parquet_outputs(contacts_csv, tmp_path):
 
 def test_table_shows_units_and_targets(data_dir):
     text = ok("compute", data_dir)
-    assert "service_level" in text and "37.5 %" in text and ">= 80.0 %  MISSED" in text
+    # 4 of 8 within the per-channel thresholds (see test_catalogue): 50.0 %.
+    assert "service_level" in text and "50.0 %" in text and ">= 80.0 %  MISSED" in text
     assert "asa" in text and "19.0 s" in text
     assert "ltv" in text
 
@@ -63,13 +67,38 @@ def test_separate_table_files_and_params(contacts_csv, data_dir):
     assert rows == [{"cost_per_contact": 32 / 5, "service_level": 0.5}]
 
 
+def test_a_per_channel_param_on_the_command_line(contacts_csv):
+    rows = json.loads(ok("compute", contacts_csv, "--by", "channel", "--kpi", "service_level",
+                         "--param", "sl_threshold_s.chat=30", "--param",
+                         "sl_threshold_s.call=5", "--format", "json"))
+    # call 5 s: #4 (5) of 4; chat 30 s: #8 (10) of 4 (see test_catalogue's rows).
+    assert rows == [{"channel": "call", "service_level": 0.25},
+                    {"channel": "chat", "service_level": 0.25}]
+
+
+def test_a_real_exports_defaults_list_what_is_left_out(tmp_path):
+    keep = [i for i, c in enumerate(CONTACT_COLUMNS) if c not in ("csat", "nps")]
+    path = write_csv(tmp_path / "contacts.csv",
+                     [tuple(r[i] for i in keep) for r in CONTACT_ROWS],
+                     tuple(CONTACT_COLUMNS[i] for i in keep))
+    result = run("compute", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["offered"] == 8
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("left out")]
+    assert f"csat_responses, csat_score, csat (needs column 'csat' of {path})" in line
+    assert f"nps (needs column 'nps' of {path})" in line
+    assert "occupancy" in line and "(needs the agent_intervals table)" in line
+    requested = run("compute", path, "--kpi", "csat")
+    assert requested.exit_code == 1 and "column 'csat' is missing" in requested.output
+
+
 def test_kpis_list_and_show():
     listing = ok("kpis", "list")
     assert "service_level" in listing and "churn_rate" in listing and "KGI" in listing
     entries = json.loads(ok("kpis", "list", "--format", "json"))
     assert {e["id"] for e in entries} >= {"asa", "ltv", "wait_p90"}
     shown = ok("kpis", "show", "fcr_rate")
-    for expected in ("resolved_first_touch / contacts_resolved", "unit:        %",
+    for expected in ("resolved_first_touch / resolved_touches_known", "unit:        %",
                      "higher is better", "serves KGIs: csat, ltv", "seeds:       003",
                      "touches == 1"):
         assert expected in shown
@@ -88,6 +117,10 @@ def test_plugins_lists_builtins_with_what_they_register():
 def test_demo_prints_kpis_against_targets():
     text = ok("demo")
     assert "service_level" in text and "target" in text and "By channel" in text
+    headline, overall = text.split("All channels")
+    assert "call 20, chat 60, email 86400" in headline
+    assert "asa " in headline and "asa " not in overall and "wait_p90" not in overall
+    assert "service_level" in overall and "staffed_hours" in overall
     # The what-if line in the goals' terms: +5 agents on the mid shift (09:00-17:30) at
     # 24 an hour for a month of 30.4375 days costs about 5 x 8.5 x 24 x 30.4375.
     line = re.search(r"What-if staffing.shifts.mid.agents=\+5 \(1 day, 3 paired "
@@ -148,6 +181,11 @@ def test_bad_files(tmp_path, name, content, message):
     (["--kpi", "occupancy"], "needs the agent_intervals table; pass it with --agents PATH"),
     (["--format", "parquet"], "give --out FILE"),
     (["--param", "sl_threshold_s"], "expected NAME=VALUE"),
+    (["--param", "sl_threshold_s.=3"], "expected NAME.LABEL=VALUE"),
+    (["--param", "sl_threshold_s=3", "--param", "sl_threshold_s.call=3"],
+     "sl_threshold_s is given both for every label and for label 'call'"),
+    (["--param", "sl_threshold_s.call=soon"], "parameter 'sl_threshold_s' must be a number or "
+     "a mapping of label -> number"),
 ])
 def test_bad_options(contacts_csv, args, message):
     result = run("compute", contacts_csv, *args)

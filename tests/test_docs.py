@@ -27,7 +27,14 @@ def test_every_hook_has_a_section_in_the_guide(hook):
 
 @pytest.mark.parametrize("kpi", list(default_registry().kpis))
 def test_every_builtin_kpi_is_in_the_catalogue(kpi):
-    assert f"| `{kpi}` |" in (DOCS / "kpis.md").read_text()
+    """Its row shows the formula, unit and direction the code uses, and its description
+    line is the one `kpiforge kpis show` prints."""
+    definition = default_registry().kpis[kpi]
+    text = (DOCS / "kpis.md").read_text()
+    row = re.search(rf"^\| `{kpi}` \| `(.*?)` \| (.*?) \| (\w+) \|", text, re.M)
+    assert row is not None, kpi
+    assert row.groups() == (definition.formula_text, definition.unit, definition.direction)
+    assert f"\n- `{kpi}`: {definition.description}\n" in text
 
 
 @pytest.mark.parametrize("command", sorted(BUILTIN_COMMANDS))

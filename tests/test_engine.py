@@ -157,11 +157,41 @@ def test_planning_errors(contacts, kwargs, message):
         kpiforge.compute({"contacts": contacts}, **kwargs)
 
 
-def test_missing_standard_column_is_an_error_naming_it(contacts):
+def test_a_requested_kpi_missing_a_column_is_an_error_naming_it(contacts):
     del contacts["nps"]
     with pytest.raises(KpiforgeError, match=r"<contacts>: column 'nps' is missing; KGI 'nps'"):
-        kpiforge.compute({"contacts": contacts})
+        kpiforge.compute({"contacts": contacts}, kpis=["nps", "asa"])
     assert kpiforge.compute({"contacts": contacts}, kpis=["asa"])["asa"][0] == 19
+
+
+def test_the_default_set_leaves_out_kpis_missing_a_standard_column(contacts):
+    for column in ("csat", "escalated", "nps", "resolved_s"):
+        del contacts[column]
+    result = kpiforge.compute({"contacts": contacts})
+    # Exactly the KPIs reading those columns (directly or through other KPIs) are left out.
+    assert {name: reason for name, reason in result.skipped.items()
+            if "contacts" in reason} == {
+        "csat": "needs column 'csat' of <contacts>",
+        "csat_responses": "needs column 'csat' of <contacts>",
+        "csat_score": "needs column 'csat' of <contacts>",
+        "escalations": "needs column 'escalated' of <contacts>",
+        "escalation_rate": "needs column 'escalated' of <contacts>",
+        "nps": "needs column 'nps' of <contacts>",
+        "resolution_rate": "needs column 'resolved_s' of <contacts>",
+        "time_to_resolution": "needs column 'resolved_s' of <contacts>",
+        "fcr_rate": "needs column 'resolved_s' of <contacts>",
+        "replies_per_resolution": "needs column 'resolved_s' of <contacts>",
+        "backlog": "needs column 'resolved_s' of <contacts>",
+        "untouched": "needs column 'resolved_s' of <contacts>",
+        "average_response_time": "needs column 'reply_wait_s' of <contacts>",
+        "cx_rating": "needs column 'cx_score' of <contacts>",
+    }
+    assert result["asa"][0] == 19 and result["offered"][0] == 8
+
+
+def test_only_arrival_times_are_required(contacts):
+    result = kpiforge.compute({"contacts": {"arrived_s": contacts["arrived_s"]}})
+    assert list(result.values) == ["offered"] and result["offered"][0] == 8
 
 
 def test_missing_dimension_column(contacts):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kpiforge import KGI, KPI, Dimension, KpiforgeError, Measure, Registry, hookimpl
+from kpiforge import KGI, KPI, Dimension, KpiforgeError, Measure, PerLabel, Registry, hookimpl
 from kpiforge.errors import KpiforgeWarning
 from kpiforge.plugin_manager import DEFAULT_PLUGINS, default_plugin_manager, get_plugin_manager
 
@@ -108,8 +108,22 @@ def test_a_long_chain_of_kpis_resolves_without_recursion():
 
 
 def test_a_kpi_reading_no_measure_is_left_out():
-    left_out(KpiPlugin(KPI("threshold", "sl_threshold_s / 60")), r"KPI 'threshold' \(plugin "
-             r"'test-plugin-0'\) reads no measure, only sl_threshold_s")
+    left_out(KpiPlugin(KPI("threshold", "limit_s / 60", params={"limit_s": 5})),
+             r"KPI 'threshold' \(plugin 'test-plugin-0'\) reads no measure, only limit_s")
+
+
+def test_a_kpi_reading_a_per_label_parameter_is_left_out():
+    left_out(KpiPlugin(KPI("threshold", "offered + sl_threshold_s")),
+             r"KPI 'threshold' \(plugin 'test-plugin-0'\) reads parameter 'sl_threshold_s', "
+             r"which takes a value per row \(PerLabel\): only measures may read it")
+
+
+def test_a_per_label_parameter_of_an_unknown_dimension_is_left_out():
+    plugin = KpiPlugin(measures=[Measure("quick", "contacts", "count",
+                                         where="answered_s - arrived_s <= quick_s",
+                                         params={"quick_s": PerLabel("tier", {"a": 1}, 2)})])
+    left_out(plugin, "parameter 'quick_s' of measure 'quick' is keyed by dimension 'tier', "
+             "which no plugin defines")
 
 
 def test_asking_for_a_left_out_plugins_kpi_names_the_plugin_and_its_problem():
@@ -211,7 +225,8 @@ def test_conflicting_parameter_defaults():
     plugin = KpiPlugin(measures=[Measure("fast", "contacts", "count",
                                          where="answered_s - arrived_s <= sl_threshold_s",
                                          params={"sl_threshold_s": 30})])
-    left_out(plugin, "parameter 'sl_threshold_s' has default 20")
+    left_out(plugin, r"parameter 'sl_threshold_s' has default call 20, chat 60, email 86400, "
+             r"other 20 \(by channel\) in measure .* but 30 in measure 'fast'")
 
 
 @pytest.mark.parametrize(("make", "message"), [
@@ -256,9 +271,11 @@ def test_the_suite_loads_only_the_builtin_plugins():
     (lambda: KPI("x_rate", "offered", target="high"),
      "KPI 'x_rate': target must be a number, got 'high'"),
     (lambda: Measure("m", "contacts", "count", params={"p": "x"}),
-     "Measure 'm': params must map parameter names to finite numbers, got {'p': 'x'}"),
+     "Measure 'm': params must map parameter names to finite numbers or PerLabel values, "
+     "got {'p': 'x'}"),
     (lambda: Measure("m", "contacts", "count", params={"p": float("inf")}),
-     "Measure 'm': params must map parameter names to finite numbers, got {'p': inf}"),
+     "Measure 'm': params must map parameter names to finite numbers or PerLabel values, "
+     "got {'p': inf}"),
     (lambda: KPI("y_rate", "offered", kgis=[3]), "KPI 'y_rate': names must be strings, got 3"),
     (lambda: KPI("z_rate", "offered", kgi=["csat"]),
      "KPI 'z_rate': KPI.__init__() got an unexpected keyword argument 'kgi'"),

@@ -196,10 +196,11 @@ group = "support-team"
 
 
 def test_track_judges_each_group_and_target_group(tmp_path, contacts):
-    # by channel: service level call 2/4, chat 1/4; asa call 15 s, chat 25 s;
-    # csat call 1/2, chat 1/2
+    # by channel, 20 s for every channel: service level call 2/4, chat 1/4; asa call
+    # 15 s, chat 25 s; csat call 1/2, chat 1/2
     result = kpiforge.compute({"contacts": contacts}, by=["channel"],
-                              kpis=["service_level", "asa", "csat", "offered"])
+                              kpis=["service_level", "asa", "csat", "offered"],
+                              params={"sl_threshold_s": 20})
     tracked = track(result, write(tmp_path, TARGETS))
     assert list(tracked.status("service_level")) == [ON, OFF]  # 0.5 >= 0.4; 0.25 < 0.38
     assert list(tracked.status("asa")) == [ON, OFF]  # 15 <= 16; 25 > 16.8
@@ -225,18 +226,19 @@ def test_undefined_values_have_no_status(contacts):
 def test_compute_with_targets_in_every_format(tmp_path, contacts_csv):
     path = write(tmp_path, TARGETS)
     rows = json.loads(run("compute", contacts_csv, "--by", "channel", "--kpi",
-                          "service_level,asa", "--targets", path, "--format", "json").stdout)
+                          "service_level,asa", "--targets", path, "--param",
+                          "sl_threshold_s=20", "--format", "json").stdout)
     assert rows == [
         {"channel": "call", "service_level": 0.5, "asa": 15, "service_level_status": "on track",
          "asa_status": "on track", "support-team_status": "on track"},
         {"channel": "chat", "service_level": 0.25, "asa": 25, "service_level_status": "off",
          "asa_status": "off", "support-team_status": "off"}]
     csv = run("compute", contacts_csv, "--by", "channel", "--kpi", "service_level,asa",
-              "--targets", path, "--format", "csv").stdout
+              "--targets", path, "--param", "sl_threshold_s=20", "--format", "csv").stdout
     assert csv.splitlines()[0] == ('"channel","service_level","asa","service_level_status",'
                                    '"asa_status","support-team_status"')
     table = run("compute", contacts_csv, "--by", "channel", "--kpi", "service_level,asa",
-                "--targets", path)
+                "--targets", path, "--param", "sl_threshold_s=20")
     assert table.exit_code == 0, table.output
     lines = table.stdout.splitlines()
     assert re.search(r"^service_level +50\.0 %  on track +25\.0 %  off +>= 40\.0 % per 1d by "
@@ -245,7 +247,8 @@ def test_compute_with_targets_in_every_format(tmp_path, contacts_csv):
     assert "targets without a status, their KPI not computed: csat" in table.stderr
     out = tmp_path / "kpis.parquet"
     written = run("compute", contacts_csv, "--by", "channel", "--kpi", "service_level",
-                  "--targets", path, "--format", "parquet", "--out", out)
+                  "--targets", path, "--param", "sl_threshold_s=20", "--format", "parquet",
+                  "--out", out)
     assert written.exit_code == 0, written.output
     assert pq.read_table(out).column("service_level_status").to_pylist() == ["on track", "off"]
 
@@ -270,8 +273,9 @@ def test_baselines_from_data_a_result_a_number_and_a_path(tmp_path, contacts, co
     '''.replace("        ", "")))
     (tmp_path / contacts_csv.name).write_bytes(contacts_csv.read_bytes())
     found = targets.baselines({"contacts": contacts})
-    # service level per hour: 2/7 (hour 0), 1/1 (hour 1): median (2/7 + 1) / 2
-    assert found["service_level"].value == pytest.approx((2 / 7 + 1) / 2)
+    # service level per hour (call 20 s, chat 60 s): 3/7 (hour 0: #1, #4, #5), 1/1
+    # (hour 1): median (3/7 + 1) / 2
+    assert found["service_level"].value == pytest.approx((3 / 7 + 1) / 2)
     assert found["asa"].value == pytest.approx(19)  # (10 + 30 + 5 + 40 + 10) / 5
     assert (found["csat"].value, found["csat"].source) == (0.7, "given")
     assert found["fcr_rate"].value == pytest.approx(3 / 4)  # 1, 5, 8 of 1, 2, 5, 8

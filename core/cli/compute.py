@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
 from kpiforge import engine
-from kpiforge.cli.options import parse_assignments, split_names
+from kpiforge.cli.options import parse_params, split_names
 from kpiforge.cli.render import render_table
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError, MissingColumnError, MissingTableError
@@ -53,7 +54,8 @@ _EXISTING = click.Path(exists=True, path_type=Path)
               help="KPI or KGI id to compute (repeat, or comma-separate); default: all the "
                    "data supports.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Override a parameter, e.g. sl_threshold_s=30.")
+              help="Override a parameter, e.g. sl_threshold_s=30 (every channel) or "
+                   "sl_threshold_s.email=86400 (one label of a per-label parameter).")
 @click.option("--targets", "targets_path", type=_EXISTING, metavar="FILE",
               help="A targets file (TOML): adds each targeted KPI's status (on track, at "
                    "risk, off) per group, as <id>_status columns.")
@@ -97,7 +99,7 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None,
                             "its own workers")
     options: dict[str, Any] = {
         "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
-        "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
+        "params": parse_params(params), "chunk_rows": chunk_rows,
         "workers": workers, "totals": totals, "rollup": rollup, "mapping": mapping,
         "on_bad_rows": None if on_bad_rows is None else BadRowLog(on_bad_rows)}
     targets = None if targets_path is None else load_targets(targets_path)
@@ -147,6 +149,16 @@ def _compute(data: Path | dict[str, Path], dask_address: str | None,
         raise KpiforgeError(f"{exc} (--kpi ID)") from None
 
 
+def left_out_line(skipped: Mapping[str, str]) -> str:
+    """One line naming the KPIs left out, grouped by why: ``left out 3 KPIs the data cannot
+    support: occupancy, shrinkage (needs the agent_intervals table); csat (...)``."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in skipped.items():
+        by_reason.setdefault(reason, []).append(name)
+    groups = "; ".join(f"{', '.join(names)} ({reason})" for reason, names in by_reason.items())
+    return f"left out {len(skipped)} KPIs the data cannot support: {groups}"
+
+
 def emit(result: Result, fmt: str, out: Path | None) -> None:
     """Print ``result`` or write it to ``out`` atomically."""
     tracked = result if isinstance(result, Tracked) else None
@@ -159,9 +171,8 @@ def emit(result: Result, fmt: str, out: Path | None) -> None:
         return
     click.echo(render_table(result, tracked) if fmt == "table" else result.render(fmt),
                nl=fmt == "table")
-    if fmt == "table" and result.skipped:
-        click.echo(f"({len(result.skipped)} KPIs need tables or columns this data lacks; "
-                   "`kpiforge kpis show ID` says what each reads)", err=True)
+    if result.skipped:
+        click.echo(left_out_line(result.skipped), err=True)
     if fmt == "table" and tracked is not None and tracked.missing:
         click.echo(f"(targets without a status, their KPI not computed: "
                    f"{', '.join(tracked.missing)})", err=True)

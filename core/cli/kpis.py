@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from kpiforge.cli.render import format_target, grid
+from kpiforge.definitions import param_text
 from kpiforge.goals.tree import KpiTree
 from kpiforge.registry import ENGINE_INPUTS, default_registry
 
@@ -89,5 +90,6 @@ def _describe_input(registry, name: str) -> str:
     if name in registry.kpis:
         return f"{registry.kpis[name].kind} {registry.kpis[name].formula_text}"
     if name in registry.params:
-        return f"parameter, default {registry.params[name]:g} (override with --param)"
+        return (f"parameter, default {param_text(registry.params[name])} (override with "
+                "--param)")
     return f"engine input: {ENGINE_INPUTS[name]}"

@@ -32,6 +32,26 @@ def parse_assignments(values: Iterable[str], option: str) -> dict[str, str]:
     return pairs
 
 
+def parse_params(values: Iterable[str]) -> dict[str, str | dict[str, str]]:
+    """``--param`` values: ``NAME=VALUE`` for every label, ``NAME.LABEL=VALUE`` for one
+    label of a per-label parameter (``sl_threshold_s.email=86400``)."""
+    params: dict[str, str | dict[str, str]] = {}
+    for name, value in parse_assignments(values, "--param").items():
+        base, dot, label = name.partition(".")
+        if not dot:
+            params[name] = value
+            continue
+        if not base or not label:
+            raise click.BadParameter(f"expected NAME.LABEL=VALUE, got {name}={value}",
+                                     param_hint="--param")
+        labels = params.setdefault(base, {})
+        if not isinstance(labels, dict):
+            raise click.BadParameter(f"{base} is given both for every label and for label "
+                                     f"{label!r}; give one or the other", param_hint="--param")
+        labels[label] = value
+    return params
+
+
 @contextlib.contextmanager
 def directory_advice() -> Iterator[None]:
     """A run directory that is not empty, in command-line terms."""

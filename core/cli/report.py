@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kpiforge.cli.options import parse_assignments, split_names
+from kpiforge.cli.options import parse_params, split_names
 from kpiforge.engine.grains import GRAINS
 from kpiforge.report import build_report
 
@@ -28,7 +28,8 @@ _EXISTING = click.Path(exists=True, path_type=Path)
               help="KPIs to show (repeat, or comma-separate); default: those with a target, "
                    "then the others, 12 at most.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Override a parameter, e.g. sl_threshold_s=30.")
+              help="Override a parameter, e.g. sl_threshold_s=30 (every channel) or "
+                   "sl_threshold_s.email=86400 (one label of a per-label parameter).")
 @click.option("--title", help="The report's title.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("report.html"), show_default=True,
@@ -43,6 +44,6 @@ def report_command(data_or_run: Path, targets_path: Path | None, by: tuple[str],
     kpiforge[plot]."""
     report = build_report(data_or_run, targets=targets_path, by=split_names(by) or None,
                           grain=grain, kpis=split_names(kpis) or None,
-                          params=parse_assignments(params, "--param"), title=title)
+                          params=parse_params(params), title=title)
     report.write(out)
     click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", err=True)

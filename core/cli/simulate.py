@@ -14,7 +14,13 @@ import click
 import pyarrow as pa
 
 from kpiforge import simulations
-from kpiforge.cli.options import directory_advice, force_option, parse_assignments, split_names
+from kpiforge.cli.options import (
+    directory_advice,
+    force_option,
+    parse_assignments,
+    parse_params,
+    split_names,
+)
 from kpiforge.cli.render import format_value, grid
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError
@@ -81,7 +87,7 @@ def simulate_command(scenario: str | None, days: int | None, seed: int | None,
         workers, kpis, by, grain, params, kpis_only), strict=True) if value]
     if replications is None and given:
         raise KpiforgeError(f"{given[0]} goes with --replications N")
-    parameters = parse_assignments(params, "--param")
+    parameters = parse_params(params)
     plan = load_scenario(scenario, overrides) if scenario else builtin_scenario("demo",
                                                                                  overrides)
     limits = Limits(max_contacts, max_agent_intervals)

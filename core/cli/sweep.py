@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kpiforge.cli.options import parse_assignments, split_names
+from kpiforge.cli.options import parse_assignments, parse_params, split_names
 from kpiforge.cli.progress import progress_bar
 from kpiforge.cli.render import MAX_GROUP_COLUMNS, grid
 from kpiforge.engine.distributed import connect
@@ -80,7 +80,7 @@ def sweep_command(scenario: str, grids: tuple[str, ...], settings: tuple[str, ..
     failed = []
     with _client(dask_address) as client, progress_bar("simulating") as progress:
         for done in run_sweep(sweep, replications, kpis=split_names(kpis) or None,
-                              params=parse_assignments(params, "--param"), workers=workers,
+                              params=parse_params(params), workers=workers,
                               client=client, skip=list(rows), progress=progress):
             if done.row is None:
                 failed.append(done)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kpiforge.cli.options import parse_assignments, split_names
+from kpiforge.cli.options import parse_assignments, parse_params, split_names
 from kpiforge.cli.progress import progress_bar
 from kpiforge.cli.render import grid
 from kpiforge.engine.grains import GRAINS
@@ -73,7 +73,7 @@ def whatif_command(scenario: str, settings: tuple[str, ...], variants: tuple[str
     with progress_bar("simulating replications") as progress:
         result = compare(baseline, named, replications, kpis=split_names(kpis) or None,
                          by=split_names(by), grain=grain,
-                         params=parse_assignments(params, "--param"), workers=workers,
+                         params=parse_params(params), workers=workers,
                          progress=progress)
     if fmt == "table":
         text = render_whatif(result) + "\n"

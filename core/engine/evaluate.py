@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from kpiforge.definitions import PerLabel
 from kpiforge.engine.accumulators import Part
 from kpiforge.engine.grains import interval_bounds
 from kpiforge.engine.grouping import Keys, decode, sort_order, take
@@ -24,8 +25,10 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     evaluate the KPIs, one row per group in key order."""
     epoch = _common_epoch(partials)
     keys, count, indexes = align(partials, plan.key_names)
-    values: dict[str, Any] = dict(plan.params)
+    values: dict[str, Any] = {name: value for name, value in plan.params.items()
+                              if not isinstance(value, PerLabel)}
     values.update(_measure_values(plan, partials, indexes, count))
+    values.update({name: np.full(count, np.nan) for name in plan.absent})
     values["grain_s"] = _interval_lengths(plan, partials, keys, epoch)
     for kpi in plan.needed:
         values[kpi.name] = _per_group(kpi.evaluate(values), count, values)

@@ -88,7 +88,7 @@ class _Translator:
     with infinities made NaN, truth as nonzero and not NaN, text compared by code.
     """
 
-    def __init__(self, table: Table, params: Mapping[str, float]) -> None:
+    def __init__(self, table: Table, params: Mapping[str, float | np.ndarray]) -> None:
         self.table = table
         self.params = params
         self.arguments: list[Any] = []
@@ -148,7 +148,10 @@ class _Translator:
 
     def _name(self, name: str) -> _Value:
         if name in self.params:
-            return _Value(self.argument(float(self.params[name])), "f", per_row=False)
+            value = self.params[name]
+            if isinstance(value, np.ndarray):  # a per-label parameter: a value per row
+                return _Value(f"{self.argument(value)}[i]", "f")
+            return _Value(self.argument(float(value)), "f", per_row=False)
         column = self.table.columns.get(name)
         if isinstance(column, Categorical):
             return _Value(self.local(f"{self.argument(column.codes)}[i]"), "text",
@@ -328,7 +331,7 @@ class _Program:
 
 
 def _program(measures: Sequence[Measure], accumulators: Mapping[str, Accumulator],
-             table: Table, params: Mapping[str, float]) -> _Program | None:
+             table: Table, params: Mapping[str, float | np.ndarray]) -> _Program | None:
     """The loop for the fusable measures (None when there are none)."""
     translator = _Translator(table, params)
     arrays: list[str] = []
@@ -378,7 +381,7 @@ def _module(parameters: list[str], arguments: int, body: list[str]) -> str:
 
 
 def fused_states(measures: Sequence[Measure], accumulators: Mapping[str, Accumulator],
-                 table: Table, params: Mapping[str, float], groups: Groups
+                 table: Table, params: Mapping[str, float | np.ndarray], groups: Groups
                  ) -> dict[str, Any]:
     """The states of the measures fused into one compiled loop over ``table``'s rows, by
     name; the others (and all, when there is one group) are left to their accumulators."""

@@ -17,15 +17,17 @@ from typing import Any
 import attrs
 import numpy as np
 
-from kpiforge.definitions import Measure
+from kpiforge.definitions import Measure, ParamValue, PerLabel
 from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
 from kpiforge.engine.fusion import fused_groups, fused_states
 from kpiforge.engine.grains import CALENDAR_KEYS, calendar_keys, interval_numbers
 from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
+from kpiforge.errors import KpiforgeError
 from kpiforge.expressions import SharedValues
+from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import SCHEMAS
-from kpiforge.io.tables import Column, Table
+from kpiforge.io.tables import Column, Table, check_rules
 from kpiforge.results import INTERVAL_START
 
 
@@ -38,8 +40,10 @@ class PassSpec:
     measures: tuple[Measure, ...]
     dimensions: tuple[tuple[str, str], ...]
     grain: str | None
-    params: Mapping[str, float]
+    params: Mapping[str, ParamValue]
     quantiles: QuantileMode
+    #: Per-label parameter -> the column holding its dimension's labels in this table.
+    label_columns: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -52,6 +56,7 @@ class PassSpec:
         every table has, and which gives the row count)."""
         wanted: set[str] = set().union(*(m.columns for m in self.measures))
         wanted |= {column for _, column in self.dimensions}
+        wanted |= set(self.label_columns.values())
         wanted.add(SCHEMAS[self.table].time_column)
         return wanted
 
@@ -84,14 +89,17 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
 def table_partial(table: Table, spec: PassSpec) -> Partial:
     """One pass over ``table``: group codes, then every measure of the table (those that
     fuse in one compiled loop, the others one by one)."""
+    check_rules(table, {name: value for name, value in spec.params.items()
+                        if not isinstance(value, PerLabel)})
     groups = group_rows(table, spec)
     accumulators = {measure.name: spec.accumulator(measure) for measure in spec.measures}
-    states = fused_states(spec.measures, accumulators, table, spec.params, groups)
+    params = row_params(table, spec)
+    states = fused_states(spec.measures, accumulators, table, params, groups)
     rest = [measure for measure in spec.measures if measure.name not in states]
     shared = shared_values(rest)
     for measure in rest:
         states[measure.name] = accumulators[measure.name].accumulate(
-            groups, *measure_inputs(measure, table, spec, shared))
+            groups, *measure_inputs(measure, table, params, shared))
     time = table.time
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
                    time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch)
@@ -122,14 +130,33 @@ def shared_values(measures: Sequence[Measure]) -> SharedValues:
     return SharedValues(e for measure in measures for e in measure.expressions)
 
 
-def measure_inputs(measure: Measure, table: Table, spec: PassSpec, shared: SharedValues
-                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
+def row_params(table: Table, spec: PassSpec) -> dict[str, float | np.ndarray]:
+    """The parameters as the rows of ``table`` read them: a number, or for a per-label
+    parameter each row's value by its label."""
+    params: dict[str, float | np.ndarray] = {}
+    for name, value in spec.params.items():
+        if isinstance(value, PerLabel):
+            column = table.columns.get(spec.label_columns[name]) \
+                if name in spec.label_columns else None
+            if column is not None and not isinstance(column, Categorical):
+                raise KpiforgeError(f"{table.source}: column {spec.label_columns[name]!r} "
+                                    f"holds numbers; parameter {name!r} is looked up by "
+                                    "its text labels")
+            params[name] = value.per_row(column, len(table))
+        else:
+            params[name] = value
+    return params
+
+
+def measure_inputs(measure: Measure, table: Table, params: Mapping[str, float | np.ndarray],
+                   shared: SharedValues) -> tuple[np.ndarray | None, np.ndarray | None]:
     """A measure's values and filter mask over ``table`` (None where it has none), a
-    constant repeated on every row; ``shared`` (from :func:`shared_values`) shares
-    sub-expressions between the measures of one pass."""
+    constant repeated on every row; ``params`` as :func:`row_params` gives them;
+    ``shared`` (from :func:`shared_values`) shares sub-expressions between the measures of
+    one pass."""
 
     def lookup(name: str) -> Any:
-        return spec.params[name] if name in spec.params else table.columns[name]
+        return params[name] if name in params else table.columns[name]
 
     values, mask = measure.evaluate(lookup, shared)
     if measure.agg == "distinct":  # a column as it is: text stays codes into labels

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from kpiforge.definitions import KPI, Dimension, Measure
+from kpiforge.definitions import KPI, Dimension, Measure, ParamValue, PerLabel
 from kpiforge.engine.grains import CALENDAR_KEYS, check_grain
 from kpiforge.engine.passes import PassSpec
 from kpiforge.engine.quantiles import QuantileMode
@@ -35,8 +35,10 @@ class Plan:
     specs: dict[str, PassSpec]
     dimensions: tuple[Dimension, ...]
     grain: str | None
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     skipped: dict[str, str]
+    #: Optional measures whose columns the data lacks: NaN in every group.
+    absent: tuple[str, ...] = ()
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -46,16 +48,14 @@ class Plan:
     def rolled(self, kept: int) -> Plan:
         """The same KPIs grouped by the first ``kept`` dimensions only (and the grain): the
         plan of a subtotal (the total with 0)."""
-        dimensions = self.dimensions[:kept]
-        measures = [m for spec in self.specs.values() for m in spec.measures]
-        quantiles = next(iter(self.specs.values())).quantiles
-        return attrs.evolve(self, dimensions=dimensions, specs=_pass_specs(
-            measures, dimensions, self.grain, self.params, quantiles))
+        specs = {table: attrs.evolve(spec, dimensions=spec.dimensions[:kept])
+                 for table, spec in self.specs.items()}
+        return attrs.evolve(self, dimensions=self.dimensions[:kept], specs=specs)
 
     @classmethod
     def make(cls, registry: Registry, sources: Mapping[str, TableSource],
              kpis: Iterable[str] | None, by: Sequence[str] | str, grain: str | None,
-             params: Mapping[str, float] | None,
+             params: Mapping[str, float | Mapping[str, float]] | None,
              quantiles: QuantileMode = QuantileMode.EXACT) -> Plan:
         """Choose KPIs and columns; raise :class:`KpiforgeError` for what cannot work."""
         dimensions = tuple(resolve_dimension(registry, sources, name) for name in
@@ -64,10 +64,21 @@ class Plan:
             check_grain(grain)
         outputs, skipped = _choose_kpis(registry, sources, kpis, dimensions)
         needed, measures = registry.closure(k.name for k in outputs)
+        absent = tuple(m.name for m in measures if _lacks_columns(m, sources))
         resolved = resolve_params(registry, params)
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
-                   specs=_pass_specs(measures, dimensions, grain, resolved, quantiles),
-                   dimensions=dimensions, grain=grain, params=resolved, skipped=skipped)
+                   specs=_pass_specs(registry, sources,
+                                     [m for m in measures if m.name not in absent],
+                                     dimensions, grain, resolved, quantiles),
+                   dimensions=dimensions, grain=grain, params=resolved, skipped=skipped,
+                   absent=absent)
+
+
+def _lacks_columns(measure: Measure, sources: Mapping[str, TableSource]) -> bool:
+    """Whether ``measure`` is optional and its table lacks a column it reads."""
+    source = sources.get(measure.table)
+    return measure.optional and source is not None and \
+        not measure.columns <= set(source.column_names)
 
 
 def resolve_dimension(registry: Registry, sources: Mapping[str, TableSource], name: str
@@ -116,8 +127,9 @@ def _choose_kpis(registry: Registry, sources: Mapping[str, TableSource],
     return outputs, skipped
 
 
-def _pass_specs(measures: Sequence[Measure], dimensions: Sequence[Dimension],
-                grain: str | None, params: Mapping[str, float], quantiles: QuantileMode
+def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
+                measures: Sequence[Measure], dimensions: Sequence[Dimension],
+                grain: str | None, params: Mapping[str, ParamValue], quantiles: QuantileMode
                 ) -> dict[str, PassSpec]:
     """One pass per table that has measures to accumulate."""
     specs = {}
@@ -127,42 +139,68 @@ def _pass_specs(measures: Sequence[Measure], dimensions: Sequence[Dimension],
             specs[table] = PassSpec(
                 table=table, measures=table_measures,
                 dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
-                grain=grain, params=params, quantiles=quantiles)
+                grain=grain, params=params, quantiles=quantiles,
+                label_columns=_label_columns(registry, sources[table], table_measures,
+                                             params))
     return specs
+
+
+def _label_columns(registry: Registry, source: TableSource, measures: Sequence[Measure],
+                   params: Mapping[str, ParamValue]) -> dict[str, str]:
+    """For each per-label parameter the measures read, the column of the source holding its
+    dimension's labels; a parameter whose column the data lacks is left out (every row
+    takes its default)."""
+    columns = {}
+    for measure in measures:
+        for name in sorted(measure.params):
+            value = params[name]
+            if isinstance(value, PerLabel):
+                column = registry.dimension(value.dimension).columns.get(measure.table)
+                if column is None:
+                    raise KpiforgeError(
+                        f"Measure {measure.name!r} reads parameter {name!r}, which is keyed "
+                        f"by dimension {value.dimension!r}; the {measure.table} table has "
+                        "no column for it")
+                if column in source.column_names:
+                    columns[name] = column
+    return columns
 
 
 def _unsupported(registry: Registry, kpi: KPI, sources: Mapping[str, TableSource],
                  dimensions: Sequence[Dimension], explicit: bool) -> str | None:
-    """Why ``kpi`` cannot be computed here (None if it can). Raises for what the user must
-    fix: a KPI they asked for, or data missing a standard column."""
+    """Why ``kpi`` cannot be computed here, in words that hold for every KPI it applies to
+    ("needs the agent_intervals table"), or None if it can. An asked-for KPI that cannot be
+    computed raises, naming what is missing."""
     _, measures = registry.closure([kpi.name])
     for measure in measures:
         source = sources.get(measure.table)
         if source is None:
-            missing = MissingTableError(f"{kpi.kind} {kpi.name!r}", measure.table)
             if explicit:
-                raise missing
-            return str(missing)
-        reason = _ungroupable(kpi, measure, source, dimensions) or \
+                raise MissingTableError(f"{kpi.kind} {kpi.name!r}", measure.table)
+            return f"needs the {measure.table} table"
+        reason = _ungroupable(kpi, measure, source, dimensions, explicit) or \
             _missing_column(registry, kpi, measure, source, explicit) or \
             _untimed(kpi, measure, source)
         if reason is not None:
-            if explicit:
+            if explicit:  # a flag without its time: the other reasons raised already
                 raise KpiforgeError(reason)
             return reason
     return None
 
 
 def _ungroupable(kpi: KPI, measure: Measure, source: TableSource,
-                 dimensions: Sequence[Dimension]) -> str | None:
+                 dimensions: Sequence[Dimension], explicit: bool) -> str | None:
     """Why ``measure``'s table cannot be grouped as asked (None if it can); a dimension's
     column missing from the data is an error."""
     for dimension in dimensions:
         column = dimension.columns.get(measure.table)
         if column is None:
-            return (f"{kpi.kind} {kpi.name!r} reads the {measure.table} table, which "
-                    f"cannot be grouped by {dimension.name!r}: that dimension is a column "
-                    f"of the {' and '.join(dimension.columns)} table(s) only")
+            where = (f"reads the {measure.table} table, which cannot be grouped by "
+                     f"{dimension.name!r}: that dimension is a column of the "
+                     f"{' and '.join(dimension.columns)} table(s) only")
+            if explicit:
+                raise KpiforgeError(f"{kpi.kind} {kpi.name!r} {where}")
+            return where
         if column not in source.column_names:
             raise KpiforgeError(f"{source.label}: column {column!r} is missing; grouping by "
                                 f"{dimension.name!r} needs it")
@@ -171,23 +209,28 @@ def _ungroupable(kpi: KPI, measure: Measure, source: TableSource,
 
 def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: TableSource,
                     explicit: bool) -> str | None:
-    """Why ``measure`` cannot be read from ``source`` (None if it can). A missing standard
-    column is an error: the file does not follow the schema. A mapped export has the
-    columns its mapping gives: the others only leave KPIs out."""
-    mapped = source.mapped
+    """Why ``measure`` cannot be read from ``source`` (None if it can): a column it reads is
+    missing (an optional measure's column may be). By default the KPI is left out; one asked
+    for is an error naming the column. A mapped export has the columns its mapping gives,
+    and the reason says why one is absent."""
+    if measure.optional:
+        return None
     for column in sorted(measure.columns - set(source.column_names)):
-        message = (f"{source.label}: column {column!r} is missing; {kpi.kind} {kpi.name!r} "
-                   f"(plugin {registry.origin[kpi.name]!r}) needs it"
-                   f"{did_you_mean(column, source.column_names)}")
-        if mapped:
+        if source.mapped:
             why = dict(source.absent).get(column, f"{source.label}: the mapping gives no "
                                                   f"column {column!r}")
             message = f"{why}; {kpi.kind} {kpi.name!r} needs {column!r}"
-        if explicit or (column in SCHEMAS[measure.table].columns and not mapped):
+            reason = f"needs column {column!r}: {why}"
+        else:
+            message = (f"{source.label}: column {column!r} is missing; {kpi.kind} "
+                       f"{kpi.name!r} (plugin {registry.origin[kpi.name]!r}) needs it"
+                       f"{did_you_mean(column, source.column_names)}")
+            reason = f"needs column {column!r} of {source.label}"
+        if explicit:
             raise MissingColumnError(
                 f"{message}; add the column {meaning(column)}, or choose KPIs that do not "
                 f"need it; {MAPPING_ADVICE}")
-        return message
+        return reason
     return None
 
 
@@ -216,10 +259,12 @@ def _untimed(kpi: KPI, measure: Measure, source: TableSource) -> str | None:
     return None
 
 
-def resolve_params(registry: Registry, overrides: Mapping[str, float] | None
-                   ) -> dict[str, float]:
+def resolve_params(registry: Registry,
+                   overrides: Mapping[str, float | Mapping[str, float]] | None
+                   ) -> dict[str, ParamValue]:
     """Parameter defaults with ``overrides`` applied; unknown names and non-numbers are
-    errors."""
+    errors. A per-label parameter takes a number (every label) or a mapping of label ->
+    number (those labels); a plain one takes a number."""
     params = dict(registry.params)
     for name, value in (overrides or {}).items():
         if name not in params:
@@ -227,8 +272,18 @@ def resolve_params(registry: Registry, overrides: Mapping[str, float] | None
                 f"unknown parameter {name!r}{did_you_mean(name, params)}; known: "
                 f"{', '.join(sorted(params)) or 'none'}"
             )
+        default = params[name]
         try:
-            params[name] = float(value)
-        except (TypeError, ValueError):
-            raise KpiforgeError(f"parameter {name!r} must be a number, got {value!r}") from None
+            if isinstance(default, PerLabel):
+                params[name] = default.overridden(value)
+            elif isinstance(value, Mapping):
+                raise KpiforgeError(f"parameter {name!r} takes one number, not a value per "
+                                    f"label; got {dict(value)!r}")
+            else:
+                params[name] = float(value)
+        except (TypeError, ValueError) as exc:
+            detail = f" or a mapping of label -> number ({exc})" \
+                if isinstance(default, PerLabel) else ""
+            raise KpiforgeError(f"parameter {name!r} must be a number{detail}, got "
+                                f"{value!r}") from None
     return params

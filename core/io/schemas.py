@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 import numpy as np
@@ -105,16 +106,19 @@ Columns = Mapping[str, np.ndarray]
 class RowRule:
     """A condition every row must meet where ``column`` has a value.
 
-    ``breaks`` gets the table's columns (``reads`` are present) and returns, per row,
-    whether the row breaks the rule (a missing value breaks none: comparisons with NaN are
-    false, so most rules are one comparison); ``meaning`` says what a breaking value is, as
-    in "answered_s 12 is before arrived_s".
+    ``breaks`` gets the table's columns (``reads`` are present), and the run's values of
+    ``params``, and returns, per row, whether the row breaks the rule (a missing value
+    breaks none: comparisons with NaN are false, so most rules are one comparison);
+    ``meaning`` says what a breaking value is, as in "answered_s 12 is before arrived_s",
+    with ``{param}`` fields filled from the parameters. A rule reading parameters is checked
+    by the engine, which knows their values; the others when the data is read.
     """
 
     column: str
     reads: tuple[str, ...]
-    breaks: Callable[[Columns], np.ndarray]
+    breaks: Callable[[Mapping[str, Any]], np.ndarray]
     meaning: str
+    params: tuple[str, ...] = ()
 
 
 def _at_least(column: str, other: str) -> RowRule:
@@ -126,7 +130,14 @@ def _not_negative(column: str) -> RowRule:
     return RowRule(column, (column,), lambda c: c[column] < 0, "is negative")
 
 
-def _within(column: str, low: float, high: float, scale: str) -> RowRule:
+def _within(column: str, low: str, high: str) -> RowRule:
+    """``column`` within the scale the parameters ``low`` and ``high`` give."""
+    return RowRule(column, (column,), lambda c: (c[column] < c[low]) | (c[column] > c[high]),
+                   f"is outside the {{{low}:g}}-{{{high}:g}} scale (parameters {low}, {high})",
+                   params=(low, high))
+
+
+def _within_fixed(column: str, low: float, high: float, scale: str) -> RowRule:
     return RowRule(column, (column,), lambda c: (c[column] < low) | (c[column] > high),
                    f"is outside the {scale} scale")
 
@@ -141,8 +152,8 @@ RULES: dict[str, tuple[RowRule, ...]] = {
                 "is set although answered_s is set too (a contact is answered or abandoned, "
                 "not both)"),
         *(_not_negative(c) for c in ("handle_s", "acw_s", "replies", "touches")),
-        _within("csat", 1, 5, "1-5"),
-        _within("nps", 0, 10, "0-10"),
+        _within("csat", "csat_scale_min", "csat_scale_max"),
+        _within_fixed("nps", 0, 10, "0-10"),
     ),
     "agent_intervals": tuple(
         _not_negative(column)

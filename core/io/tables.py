@@ -245,13 +245,18 @@ def _parse_numbers(column: pa.ChunkedArray, name: str, source: str,
         raise
 
 
-def check_rules(table: Table) -> None:
-    """Reject impossible values (answered before arrival, CSAT of 7...) naming row and column."""
+def check_rules(table: Table, params: Mapping[str, float] | None = None) -> None:
+    """Reject impossible values (answered before arrival, CSAT of 7 on a 1-5 scale...)
+    naming row and column. Without ``params``, the rules that read none; with them, the
+    rules that read parameters (those the run knows)."""
     for rule in RULES[table.name]:
         if not set(rule.reads) <= table.columns.keys():
             continue
+        if (params is None) == bool(rule.params) or not set(rule.params) <= (params or {}).keys():
+            continue
+        known = dict(params or {})
         with np.errstate(invalid="ignore"):
-            broken = rule.breaks({name: table.numbers(name) for name in rule.reads})
+            broken = rule.breaks({**known, **{name: table.numbers(name) for name in rule.reads}})
         if broken.any():
             rows = np.flatnonzero(broken)
             row = int(rows[0])
@@ -259,5 +264,5 @@ def check_rules(table: Table) -> None:
             others = f" ({len(rows) - 1} more rows like it)" if len(rows) > 1 else ""
             raise KpiforgeError(
                 f"{table.where(row)}, column {rule.column!r}: {float(value[row]):g} "
-                f"{rule.meaning}{others}; fix the data or drop those rows"
+                f"{rule.meaning.format(**known)}{others}; fix the data or drop those rows"
             )

@@ -13,6 +13,7 @@ import attrs
 import numpy as np
 
 import kpiforge
+from kpiforge.definitions import ParamValue, param_text
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.sources import TableSource, load_sources
 from kpiforge.plugin_manager import default_plugin_manager
@@ -89,7 +90,7 @@ class Provenance:
     left_out: Mapping[str, str]
     not_shown: tuple[str, ...]
     targets: str
-    params: Mapping[str, float]
+    params: Mapping[str, ParamValue]
     grain: str | None
     dimensions: tuple[str, ...]
     generated: dt.datetime = attrs.field(factory=lambda: dt.datetime.now().replace(
@@ -141,7 +142,7 @@ class ProvenanceSection:
             ("Grouped by", esc(", ".join(p.dimensions) or "nothing (all data)")),
             ("Period (grain)", esc(p.grain or "the whole data")),
             ("Targets", esc(p.targets)),
-            ("Parameters", esc(", ".join(f"{k} = {v:g}" for k, v in p.params.items())
+            ("Parameters", esc(", ".join(f"{k} = {param_text(v)}" for k, v in p.params.items())
                                or "defaults")),
             *p.extra,
             ("Made by", esc(f"kpiforge {kpiforge.__version__}, Python "
