@@ -32,7 +32,8 @@ SKIPPED = [ROWS[0], ROWS[5], ROWS[6]]
 NULLED = [ROWS[0], "10,,,100,0,4", "20,25,,,0,3", "40,45,,100,0,", ROWS[5], ROWS[6]]
 KPIS = ["offered", "answered", "asa", "aht", "csat", "wait_p90"]
 REASONS = {"answered_s is before arrived_s": 1, "handle_s is not a number": 1,
-           "arrived_s is missing (every row needs it)": 1, "csat is outside the 1-5 scale": 1}
+           "arrived_s is missing (every row needs it)": 1,
+           "csat is outside the 1-5 scale (parameters csat_scale_min, csat_scale_max)": 1}
 
 
 @pytest.fixture
@@ -83,7 +84,8 @@ def test_cli_reports_counts_and_writes_the_side_file(bad_csv, tmp_path):
         ("2", "3", "answered_s", "8", "is before arrived_s"),
         ("3", "4", "handle_s", "abc", "is not a number"),
         ("4", "5", "arrived_s", "nan", "is missing (every row needs it)"),
-        ("5", "6", "csat", "9", "is outside the 1-5 scale")]
+        ("5", "6", "csat", "9",
+         "is outside the 1-5 scale (parameters csat_scale_min, csat_scale_max)")]
 
 
 def test_bad_rows_file_needs_a_policy(bad_csv, tmp_path):

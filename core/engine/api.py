@@ -101,6 +101,9 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     sources = load_sources(data, None if mapping is None else resolve_mapping(mapping), log)
     plan = Plan.make(registry, sources, kpis, by, grain, params,
                      _quantile_mode(sources, chunk_rows, workers, scheduler))
+    if log is not None:
+        log.params = {name: value for name, value in plan.params.items()
+                      if isinstance(value, float | int)}
 
     def run(plan: Plan) -> Result:
         if scheduler is not None:

@@ -49,6 +49,9 @@ class BadRowLog:
             raise KpiforgeError(f"on_bad_rows must be one of {', '.join(POLICIES)}, got "
                                 f"{policy!r}")
         self.policy = policy
+        #: The run's parameter values, for the rules that read them (a CSAT scale): set by
+        #: the engine once it has resolved them, before any row is read.
+        self.params: dict[str, float] = {}
         self._rows: dict[tuple[str, int, str], BadRow] = {}
         self._lock = threading.Lock()
 
@@ -100,12 +103,14 @@ class BadRowLog:
                          "is missing (every row needs it)")
             drop |= missing
         for rule in RULES[table]:
-            if not set(rule.reads) <= columns.keys():
+            if not set(rule.reads) <= columns.keys() or not set(rule.params) <= self.params.keys():
                 continue
+            known = {name: self.params[name] for name in rule.params}
             with np.errstate(invalid="ignore"):
-                broken = rule.breaks({name: columns[name] for name in rule.reads}) & ~drop
+                broken = rule.breaks({**known, **{name: columns[name] for name in rule.reads}}) \
+                    & ~drop
             self.record(table, broken, first_row, header_lines, rule.column,
-                         columns[rule.column], rule.meaning)
+                         columns[rule.column], rule.meaning.format(**known))
             if self.policy == "null":
                 columns[rule.column] = np.where(broken, np.nan, columns[rule.column])
             else:
