@@ -166,7 +166,8 @@ def test_kgis_on_the_simulated_table_match_pandas():
         (f.active_end.sum() - f.new.sum()) / start)
     assert got["upsell_rate"] == pytest.approx(f.upsold.sum() / start)
     assert got["cross_sell_rate"] == pytest.approx(f.cross_sold.sum() / start)
-    assert got["ltv"] == pytest.approx(f.margin.sum() / active / churn)
+    # LTV divides by logo churn: a downgraded customer still pays.
+    assert got["ltv"] == pytest.approx(f.margin.sum() / active / (f.churned.sum() / start))
     assert got["operating_profit"] == pytest.approx(f.margin.sum())
     assert got["health_score"] == pytest.approx(f.health.mean())
 

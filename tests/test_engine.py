@@ -179,6 +179,8 @@ def test_the_default_set_leaves_out_kpis_missing_a_standard_column(contacts):
         "nps": "needs column 'nps' of <contacts>",
         "resolution_rate": "needs column 'resolved_s' of <contacts>",
         "time_to_resolution": "needs column 'resolved_s' of <contacts>",
+        "time_to_resolution_median": "needs column 'resolved_s' of <contacts>",
+        "time_to_resolution_p90": "needs column 'resolved_s' of <contacts>",
         "fcr_rate": "needs column 'resolved_s' of <contacts>",
         "replies_per_resolution": "needs column 'resolved_s' of <contacts>",
         "backlog": "needs column 'resolved_s' of <contacts>",

@@ -245,9 +245,9 @@ def test_durations_clock_values_and_constants(tmp_path):
     (pa.table({"arrived_s": [1.0], "answered_s": [1.0], "acw_s": [0.0],
                "handle_s": pa.array([dt.time(0, 2)], pa.time32("s"))}), ["aht"],
      "column 'handle_s' has unsupported type time32[s]; columns hold numbers"),
-    ({"arrived_s": [1.0], "answered_s": [1.0], "handle_s": [3.0]}, ["aht"],
-     "column 'acw_s' is missing; KPI 'aht' (plugin 'kpiforge.plugins.support') needs it; "
-     "add the column 'acw_s' (after-contact work time, in seconds), or choose KPIs that do "
+    ({"arrived_s": [1.0], "answered_s": [1.0], "acw_s": [3.0]}, ["aht"],
+     "column 'handle_s' is missing; KPI 'aht' (plugin 'kpiforge.plugins.support') needs it; "
+     "add the column 'handle_s' (talk or handling time, in seconds), or choose KPIs that do "
      "not need it; to read an export as it is"),
 ])
 def test_errors_teach_the_schema_and_point_to_mappings(data, kpis, message):

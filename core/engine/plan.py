@@ -219,8 +219,7 @@ def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: Tabl
         if source.mapped:
             why = dict(source.absent).get(column, f"{source.label}: the mapping gives no "
                                                   f"column {column!r}")
-            message = f"{why}; {kpi.kind} {kpi.name!r} needs {column!r}"
-            reason = f"needs column {column!r}: {why}"
+            message = reason = f"{why}; {kpi.kind} {kpi.name!r} needs {column!r}"
         else:
             message = (f"{source.label}: column {column!r} is missing; {kpi.kind} "
                        f"{kpi.name!r} (plugin {registry.origin[kpi.name]!r}) needs it"
