@@ -25,7 +25,8 @@ from kpiforge.results import Result
 def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = (),
             grain: str | None = None, *, params: Mapping[str, float] | None = None,
             registry: Registry | None = None, chunk_rows: int | None = None,
-            workers: int | None = None, scheduler: Any = None) -> Result:
+            workers: int | None = None, scheduler: Any = None, tz: str | None = None
+            ) -> Result:
     """Compute KPIs over ``data``, one row per group.
 
     Parameters
@@ -57,6 +58,11 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     scheduler
         A ``dask.distributed.Client``: run the same passes as Dask tasks (needs
         ``kpiforge[dask]``).
+    tz
+        An IANA time zone (``"Asia/Tokyo"``): naive times (ISO text without an offset,
+        Arrow timestamps without a zone) are wall-clock times there, and grains, their
+        labels, weekdays and months are computed there, DST included. None: a simulated
+        run's own zone (its scenario's ``timezone``), else UTC.
 
     In memory, each table is split into pieces processed by a thread per core; every way
     of running gives the same answers (quantiles from the sketch within its error, in
@@ -68,7 +74,7 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         For unknown KPIs, dimensions or parameters, missing columns and bad data.
     """
     registry = registry or default_registry()
-    sources = load_sources(data)
+    sources = load_sources(data, tz)
     plan = Plan.make(registry, sources, kpis, by, grain, params,
                      _quantile_mode(sources, chunk_rows, workers, scheduler))
     if scheduler is not None:

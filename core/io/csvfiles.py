@@ -47,13 +47,17 @@ def csv_header(path: Path, label: str) -> tuple[str, ...]:
 
 
 def _text_types(columns: Iterable[str]) -> dict[str, pa.DataType]:
+    """Text columns, and time columns (numbers or ISO 8601 text, which
+    :func:`~kpiforge.io.timestamps.time_seconds` reads the same way on every path), as
+    strings."""
     return {c: pa.string() for c in columns
-            if any(c in schema.text for schema in SCHEMAS.values())}
+            if any(c in schema.text or c in schema.times for schema in SCHEMAS.values())}
 
 
 def _numeric_types(columns: Iterable[str]) -> dict[str, pa.DataType]:
     return {c: pa.float64() for c in columns
-            if any(c in schema.numeric for schema in SCHEMAS.values())}
+            if any(c in schema.numeric and c not in schema.times
+                   for schema in SCHEMAS.values())}
 
 
 def read_csv(path: Path, label: str, columns: list[str]) -> pa.Table:

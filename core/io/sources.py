@@ -27,7 +27,13 @@ from kpiforge.errors import KpiforgeError
 from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_batches, csv_header, read_csv
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import Table, check_required, table_from_arrow, to_arrow
-from kpiforge.io.timestamps import DEFAULT_EPOCH, epoch_from_metadata
+from kpiforge.io.timestamps import (
+    DEFAULT_EPOCH,
+    EPOCH_METADATA,
+    epoch_from_metadata,
+    epoch_instant,
+    zone,
+)
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -49,11 +55,13 @@ class TableOrigin:
     epoch: dt.datetime = DEFAULT_EPOCH
     #: Lines before the first data row (1 for a CSV header), or None where rows have no line.
     header_lines: int | None = None
+    #: The time zone naive times are read in (UTC when None).
+    tz: str | None = None
 
     def table(self, piece: pa.Table, first_row: int = 0) -> Table:
         """A checked :class:`Table` from rows of the source starting at ``first_row``."""
         return table_from_arrow(self.name, piece, self.label, self.epoch, self.header_lines,
-                                first_row)
+                                first_row, self.tz)
 
 
 @attrs.frozen(kw_only=True)
@@ -63,7 +71,11 @@ class TableSource(abc.ABC):
     name: str
     label: str
     column_names: tuple[str, ...]
+    #: The instant times count from, as a naive UTC datetime (see
+    #: :func:`~kpiforge.io.timestamps.epoch_instant`).
     epoch: dt.datetime = DEFAULT_EPOCH
+    #: The time zone naive times are read in, and grains and labels computed in (UTC: None).
+    tz: str | None = None
     #: Row of the whole data this source starts at (a fragment of a larger source starts
     #: past 0), so that messages name the right row.
     first_row: int = 0
@@ -77,7 +89,7 @@ class TableSource(abc.ABC):
 
     @property
     def origin(self) -> TableOrigin:
-        return TableOrigin(self.name, self.label, self.epoch, self.header_lines)
+        return TableOrigin(self.name, self.label, self.epoch, self.header_lines, self.tz)
 
     def wanted(self, columns: Iterable[str] | None) -> list[str]:
         """The source's columns among ``columns`` (all when None), in the source's order."""
@@ -190,7 +202,7 @@ class DatasetSource(TableSource):
     def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
                   ) -> list[TableSource]:
         """One fragment per part file, each numbering its own rows."""
-        return [file_source(path, self.name, self.epoch) for path in self.parts]
+        return [file_source(path, self.name, self.epoch, self.tz) for path in self.parts]
 
 
 @attrs.frozen(kw_only=True)
@@ -234,7 +246,7 @@ class StreamSource(TableSource):
         """Each chunk of the stream as an in-memory fragment, as the stream yields it."""
         for first, piece in self.pieces(columns, rows):
             yield ArrowSource(name=self.name, label=self.label, column_names=self.column_names,
-                              epoch=self.epoch, first_row=first, data=piece)
+                              epoch=self.epoch, tz=self.tz, first_row=first, data=piece)
 
 
 @attrs.frozen(kw_only=True)
@@ -258,6 +270,7 @@ class DaskFrameSource(TableSource):
         """One fragment per partition, computed where it is read."""
         return [PartitionSource(name=self.name, label=self.label,
                                 column_names=tuple(self.wanted(columns)), epoch=self.epoch,
+                                tz=self.tz,
                                 partition=part)
                 for part in self.frame[self.wanted(columns)].to_delayed()]
 
@@ -294,16 +307,17 @@ def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]
         yield pa.Table.from_batches(pending)
 
 
-def file_source(path: str | os.PathLike, table: str,
-                epoch: dt.datetime = DEFAULT_EPOCH) -> TableSource:
+def file_source(path: str | os.PathLike, table: str, epoch: dt.datetime = DEFAULT_EPOCH,
+                tz: str | None = None) -> TableSource:
     """A source for a CSV or Parquet file, or a directory of part files, holding ``table``;
-    times count from ``epoch`` unless a Parquet file records its own."""
+    times count from ``epoch`` (an instant, naive UTC) unless a Parquet file records its
+    own; naive times are read in ``tz``."""
     path = Path(path)
     label = str(path)
     if not path.exists():
         raise KpiforgeError(f"{label}: no such file or directory")
     if path.is_dir():
-        return _dataset_source(path, table, epoch)
+        return _dataset_source(path, table, epoch, tz)
     if _file_format(path) == "parquet":
         try:
             schema = pq.read_schema(path)
@@ -311,27 +325,40 @@ def file_source(path: str | os.PathLike, table: str,
             raise KpiforgeError(f"{label}: not a valid Parquet file: {exc}") from None
         check_required(table, schema.names, label)
         return ParquetFileSource(name=table, label=label, column_names=tuple(schema.names),
-                                 epoch=epoch_from_metadata(schema.metadata, epoch), path=path)
+                                 epoch=_metadata_epoch(schema.metadata, epoch, tz), tz=tz,
+                                 path=path)
     names = csv_header(path, label)
     check_required(table, names, label)
-    return CsvFileSource(name=table, label=label, column_names=names, epoch=epoch, path=path)
+    return CsvFileSource(name=table, label=label, column_names=names, epoch=epoch, tz=tz,
+                         path=path)
 
 
-def data_source(data: Any, table: str) -> TableSource:
+def _metadata_epoch(metadata: Mapping[bytes, bytes] | None, epoch: dt.datetime,
+                    tz: str | None) -> dt.datetime:
+    """The epoch a file records (a wall-clock time in ``tz`` unless it has an offset), as
+    an instant; else ``epoch``."""
+    if not metadata or EPOCH_METADATA not in metadata:
+        return epoch
+    return epoch_instant(epoch_from_metadata(metadata), tz)
+
+
+def data_source(data: Any, table: str, tz: str | None = None) -> TableSource:
     """A source for an in-memory dict of arrays, DataFrame or Arrow table, or a Dask
     DataFrame (read by partition)."""
     label = f"<{table}>"
     if type(data).__module__.split(".")[0] == "dask":
         names = tuple(str(c) for c in data.columns)
         check_required(table, names, label)
-        return DaskFrameSource(name=table, label=label, column_names=names, frame=data)
+        return DaskFrameSource(name=table, label=label, column_names=names, tz=tz,
+                               frame=data)
     arrow = to_arrow(data, label)
     check_required(table, arrow.column_names, label)
     return ArrowSource(name=table, label=label, column_names=tuple(arrow.column_names),
-                       epoch=epoch_from_metadata(arrow.schema.metadata), data=arrow)
+                       epoch=_metadata_epoch(arrow.schema.metadata, DEFAULT_EPOCH, tz), tz=tz,
+                       data=arrow)
 
 
-def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
+def stream_source(chunks: Iterator[Any], table: str, tz: str | None = None) -> TableSource:
     """A source reading an iterator of frames (dicts of arrays, DataFrames, Arrow tables)
     once, in order; its first frame gives the columns."""
     label = f"<{table} stream>"
@@ -350,21 +377,24 @@ def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
             yield chunk
 
     return StreamSource(name=table, label=label, column_names=tuple(first.column_names),
-                        stream=stream())
+                        tz=tz, stream=stream())
 
 
-def load_sources(data: Any) -> dict[str, TableSource]:
+def load_sources(data: Any, tz: str | None = None) -> dict[str, TableSource]:
     """Sources for what ``compute`` accepts.
 
     ``data`` is a path (a contacts file, or a directory holding ``contacts``,
     ``agent_intervals`` and ``customers`` files), a mapping of table name -> columns or
-    path, a single frame of contacts, or an iterator of contact frames.
+    path, a single frame of contacts, or an iterator of contact frames. Naive times are
+    read in ``tz`` (a simulated run's own zone when None, else UTC).
     """
+    if tz is not None:
+        zone(tz)
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         if path.is_dir():
-            return _directory_sources(path)
-        return {"contacts": file_source(path, "contacts")}
+            return _directory_sources(path, tz)
+        return {"contacts": file_source(path, "contacts", tz=tz)}
     if isinstance(data, Mapping) and not isinstance(data, pa.Table):
         unknown = [k for k in data if k not in SCHEMAS]
         if unknown:
@@ -372,32 +402,36 @@ def load_sources(data: Any) -> dict[str, TableSource]:
                 f"data must map table names ({', '.join(SCHEMAS)}) to columns or paths; "
                 f"got key {unknown[0]!r}. Pass contacts as {{'contacts': columns}}"
             )
-        return {name: _source(value, name) for name, value in data.items()}
-    return {"contacts": _source(data, "contacts")}
+        return {name: _source(value, name, tz) for name, value in data.items()}
+    return {"contacts": _source(data, "contacts", tz)}
 
 
-def _source(value: Any, table: str) -> TableSource:
+def _source(value: Any, table: str, tz: str | None) -> TableSource:
     if isinstance(value, str | os.PathLike):
-        return file_source(value, table)
+        return file_source(value, table, tz=tz)
     if isinstance(value, Iterator):
-        return stream_source(value, table)
-    return data_source(value, table)
+        return stream_source(value, table, tz)
+    return data_source(value, table, tz)
 
 
-def _directory_sources(path: Path) -> dict[str, TableSource]:
+def _directory_sources(path: Path, tz: str | None) -> dict[str, TableSource]:
     """A run directory (``contacts.parquet``, ``agent_intervals.csv``, or a ``contacts/``
-    directory of part files...), or itself a dataset of contacts part files."""
-    epoch = _scenario_epoch(path / "scenario.toml")
+    directory of part files...), or itself a dataset of contacts part files. A simulated
+    run's ``scenario.toml`` gives the epoch (its start) and, unless ``tz`` is given, the
+    zone (its ``timezone``)."""
+    start, run_zone = _scenario_start(path / "scenario.toml")
+    tz = tz or run_zone
+    epoch = epoch_instant(start, tz)
     sources = {}
     for table in SCHEMAS:
         for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, ""):
             candidate = path / f"{table}{suffix}"
             if candidate.exists() and (suffix or candidate.is_dir()):
-                sources[table] = file_source(candidate, table, epoch)
+                sources[table] = file_source(candidate, table, epoch, tz)
                 break
     if not sources:
         if part_files(path):
-            return {"contacts": _dataset_source(path, "contacts", epoch)}
+            return {"contacts": _dataset_source(path, "contacts", epoch, tz)}
         expected = ", ".join(f"{t}.csv" for t in SCHEMAS)
         raise KpiforgeError(f"{path}: no table files found; expected {expected} "
                             "(or .parquet, or a directory of part files per table)")
@@ -410,7 +444,8 @@ def part_files(path: Path) -> list[Path]:
                   and p.name.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
 
 
-def _dataset_source(path: Path, table: str, epoch: dt.datetime) -> TableSource:
+def _dataset_source(path: Path, table: str, epoch: dt.datetime, tz: str | None
+                    ) -> TableSource:
     """A directory of Parquet or CSV part files holding one table."""
     import pyarrow.dataset as ds
 
@@ -428,21 +463,28 @@ def _dataset_source(path: Path, table: str, epoch: dt.datetime) -> TableSource:
             from None
     check_required(table, names, str(path))
     if fmt == "parquet":
-        epoch = epoch_from_metadata(pq.read_schema(parts[0]).metadata, epoch)
-    return DatasetSource(name=table, label=str(path), column_names=names, epoch=epoch,
+        epoch = _metadata_epoch(pq.read_schema(parts[0]).metadata, epoch, tz)
+    return DatasetSource(name=table, label=str(path), column_names=names, epoch=epoch, tz=tz,
                          path=path, format=fmt, parts=tuple(parts))
 
 
-def _scenario_epoch(path: Path) -> dt.datetime:
-    """The start of the simulated run whose ``scenario.toml`` sits beside the tables."""
+def _scenario_start(path: Path) -> tuple[dt.datetime, str | None]:
+    """The start and time zone of the simulated run whose ``scenario.toml`` sits beside
+    the tables (the Unix epoch and None without one)."""
     if not path.is_file():
-        return DEFAULT_EPOCH
+        return DEFAULT_EPOCH, None
     try:
-        start = tomllib.loads(path.read_text(encoding="utf-8"))["scenario"]["start"]
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        scenario = tomllib.loads(path.read_text(encoding="utf-8"))["scenario"]
+        start, run_zone = scenario["start"], scenario.get("timezone")
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError,
+            UnicodeDecodeError) as exc:
         raise KpiforgeError(f"{path}: cannot read the run's start date ({exc})") from None
-    return dt.datetime.combine(start, dt.time()) if not isinstance(start, dt.datetime) \
+    if run_zone is not None and not isinstance(run_zone, str):
+        raise KpiforgeError(f"{path}: [scenario] timezone must be a zone name such as "
+                            f"'Asia/Tokyo', got {run_zone!r}")
+    start = dt.datetime.combine(start, dt.time()) if not isinstance(start, dt.datetime) \
         else start
+    return start, run_zone
 
 
 def _file_format(path: Path) -> str:
