@@ -58,7 +58,7 @@ class Result:
             columns[name] = to_iso(keys, self.epoch) if name == INTERVAL_START else [
                 _plain(v) for v in keys.tolist()]
         for name, values in self.values.items():
-            columns[name] = [None if math.isnan(v) else v for v in values.tolist()]
+            columns[name] = [v if math.isfinite(v) else None for v in values.tolist()]
         return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(),
                                                                    strict=True)]
 
@@ -97,7 +97,9 @@ class Result:
 
 
 def _plain(value: Any) -> Any:
-    """Numpy scalars as Python numbers; integral floats as ints (ids read as numbers)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    """Numpy scalars as Python numbers; integral floats as ints (ids read as numbers);
+    a NaN or infinite key as None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else int(value) if value.is_integer() \
+            else value
     return value

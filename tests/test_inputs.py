@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -126,3 +127,126 @@ def test_a_nan_in_a_float_key_column_is_a_missing_key():
         result = kpiforge.compute({"contacts": data}, kpis=["offered"], by=["queue"], **mode)
         assert json.loads(json.dumps(result.to_records())) == [
             {"queue": None, "offered": 2.0}, {"queue": "1.5", "offered": 2.0}]
+
+
+def test_header_names_with_spaces_and_a_byte_order_mark(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_bytes("\ufeffarrived_s , channel\n0, call\n1,chat\n".encode())
+    for mode in MODES:
+        result = kpiforge.compute(path, kpis=["offered"], by=["channel"], **mode)
+        assert json.loads(json.dumps(result.to_records())) == [
+            {"channel": " call", "offered": 1.0}, {"channel": "chat", "offered": 1.0}]
+
+
+def test_a_column_named_twice_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("arrived_s,channel,channel\n0,call,chat\n")
+    with pytest.raises(KpiforgeError, match="column 'channel' is named twice"):
+        kpiforge.compute(path, kpis=["offered"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_number_pyarrow_rejects_is_named_with_row_column_and_value(tmp_path, mode):
+    path = tmp_path / "contacts.csv"
+    path.write_text("arrived_s,answered_s,handle_s,acw_s\n0,1,100,0\n1,2,3_00,0\n")
+    with pytest.raises(KpiforgeError,
+                       match=r"row 2 \(line 3\), column 'handle_s': '3_00' is not a number"):
+        kpiforge.compute(path, kpis=["aht"], **mode)
+
+
+@pytest.mark.parametrize("value", ["inf", "-Infinity", "1e400"])
+def test_a_non_finite_duration_is_an_error(tmp_path, value):
+    path = tmp_path / "contacts.csv"
+    path.write_text(f"arrived_s,answered_s,handle_s,acw_s\n0,1,100,0\n1,2,{value},0\n")
+    for mode in MODES:
+        with pytest.raises(KpiforgeError, match=r"row 2 \(line 3\), column 'handle_s'"):
+            kpiforge.compute(path, kpis=["aht"], **mode)
+
+
+def test_json_never_holds_nan_or_infinity(tmp_path):
+    path = tmp_path / "contacts.parquet"
+    pq.write_table(pa.table({"arrived_s": [0.0, 1.0], "answered_s": pa.nulls(2, pa.float64()),
+                             "queue": pa.nulls(2)}), path)
+    result = run_cli("compute", path, "--kpi", "offered,asa", "--by", "queue",
+                     "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "NaN" not in result.output and "Infinity" not in result.output
+    assert json.loads(result.output) == [{"queue": None, "offered": 2.0, "asa": None}]
+
+
+def test_text_labels_na_and_null_are_labels_only_empty_cells_are_missing(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("arrived_s,queue\n0,NA\n1,null\n2,\n3,nan\n4,N/A\n")
+    expected = [{"queue": None, "offered": 1.0}, {"queue": "N/A", "offered": 1.0},
+                {"queue": "NA", "offered": 1.0}, {"queue": "nan", "offered": 1.0},
+                {"queue": "null", "offered": 1.0}]
+    for mode in MODES:
+        result = kpiforge.compute(path, kpis=["offered"], by=["queue"], **mode)
+        assert json.loads(json.dumps(result.to_records())) == expected
+
+
+def test_missing_value_cells_in_number_and_time_columns(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("arrived_s,answered_s,abandoned_s\n0,NA,\n1,,NaN\n2,5,null\n")
+    for mode in MODES:
+        result = kpiforge.compute(path, kpis=["answered", "asa"], **mode)
+        assert (result["answered"][0], result["asa"][0]) == (1.0, 3.0)
+
+
+@pytest.mark.parametrize("column", ["arrived_s", "handle_s"])
+def test_parquet_booleans_as_seconds_are_an_error_naming_the_column(tmp_path, column):
+    path = tmp_path / "contacts.parquet"
+    columns = {"arrived_s": [0.0, 1.0], "answered_s": [1.0, 2.0], "acw_s": [0.0, 0.0],
+               "handle_s": [5.0, 6.0]}
+    columns[column] = [True, False]
+    pq.write_table(pa.table(columns), path)
+    with pytest.raises(KpiforgeError, match=f"column '{column}'.*(bool|true)"):
+        kpiforge.compute(path, kpis=["aht"])
+
+
+def test_a_boolean_flag_is_read_as_0_and_1():
+    data = {"arrived_s": np.array([0.0, 1.0]), "answered_s": np.array([0.0, 1.0]),
+            "escalated": pa.array([True, False])}
+    assert kpiforge.compute({"contacts": data}, kpis=["escalation_rate"]
+                            )["escalation_rate"][0] == 0.5
+
+
+def test_a_corrupt_parquet_body_is_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "contacts.parquet"
+    pq.write_table(pa.table({"arrived_s": np.arange(1000.0)}), path)
+    body = bytearray(path.read_bytes())
+    body[8:400] = b"\xff" * 392  # the data pages; the footer (schema) stays readable
+    path.write_bytes(bytes(body))
+    for args in ((), ("--chunk-rows", "10")):
+        result = run_cli("compute", path, "--kpi", "offered", *args)
+        assert result.exit_code == 1
+        assert result.output.count("\n") == 1, result.output
+        assert result.output.startswith(f"Error: {path}: not a valid Parquet file")
+
+
+def test_binary_input_is_rejected_from_its_first_block(tmp_path):
+    path = tmp_path / "contacts.csv"
+    with path.open("wb") as handle:  # sparse: 1 GiB of NUL bytes costs no disk
+        handle.truncate(1 << 30)
+    result = run_cli("compute", path, "--kpi", "offered")
+    assert result.exit_code == 1
+    assert "not a readable CSV text file (binary data" in result.output and str(path) in result.output
+
+
+def test_a_streamed_quantile_of_a_group_without_values_is_undefined():
+    data = {"arrived_s": np.arange(4.0), "answered_s": np.full(4, np.nan),
+            "abandoned_s": np.full(4, np.nan), "channel": np.array(["a", "b", "a", "b"])}
+    for chunks in (iter([data]), iter([data, data])):
+        result = kpiforge.compute(chunks, kpis=["wait_p90"], by=["channel"], chunk_rows=2)
+        assert np.isnan(result["wait_p90"]).all()
+
+
+def test_chunked_sums_agree_with_an_exact_sum_within_the_documented_tolerance():
+    rng = np.random.default_rng(7)
+    handle = rng.lognormal(5, 2, 5000)
+    data = {"arrived_s": np.arange(5000.0), "answered_s": np.arange(5000.0),
+            "handle_s": handle, "acw_s": np.zeros(5000)}
+    exact = math.fsum(handle) / 5000
+    for mode in ({}, {"chunk_rows": 7}, {"chunk_rows": 1000}, {"workers": 2, "chunk_rows": 333}):
+        aht = kpiforge.compute({"contacts": data}, kpis=["aht"], **mode)["aht"][0]
+        assert aht == pytest.approx(exact, rel=1e-12, abs=0), mode

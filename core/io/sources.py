@@ -136,10 +136,10 @@ class CsvFileSource(TableSource):
     header_lines: ClassVar[int | None] = 1
 
     def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
-        return read_csv(self.path, self.label, self.wanted(columns))
+        return read_csv(self.path, self.label, self.column_names, self.wanted(columns))
 
     def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
-        return csv_batches(self.path, self.label, wanted, rows)
+        return csv_batches(self.path, self.label, self.column_names, wanted, rows)
 
 
 @attrs.frozen(kw_only=True)
@@ -156,12 +156,22 @@ class ParquetFileSource(TableSource):
             return pq.ParquetFile(self.path).read_row_groups(list(self.row_groups),
                                                              columns=self.wanted(columns))
         except (pa.ArrowInvalid, OSError) as exc:
-            raise KpiforgeError(f"{self.label}: cannot read the Parquet file: {exc}") from None
+            raise _unreadable_parquet(self.label, exc) from None
 
-    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
-        # pre_buffer keeps every read buffer: memory would grow with the file.
-        return pq.ParquetFile(self.path, pre_buffer=False).iter_batches(
-            batch_size=rows, columns=wanted, row_groups=self.row_groups)
+    def _batches(self, wanted: list[str], rows: int) -> Iterator[pa.RecordBatch]:
+        try:
+            # pre_buffer keeps every read buffer: memory would grow with the file.
+            yield from pq.ParquetFile(self.path, pre_buffer=False).iter_batches(
+                batch_size=rows, columns=wanted, row_groups=self.row_groups)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _unreadable_parquet(self.label, exc) from None
+
+
+def _unreadable_parquet(label: str, exc: Exception) -> KpiforgeError:
+    """One line naming the file, whether it was read whole or streamed."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return KpiforgeError(f"{label}: not a valid Parquet file ({reason}); it is damaged or "
+                         "not Parquet")
 
     def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
                   ) -> list[TableSource]:
@@ -322,7 +332,7 @@ def file_source(path: str | os.PathLike, table: str, epoch: dt.datetime = DEFAUL
         try:
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise KpiforgeError(f"{label}: not a valid Parquet file: {exc}") from None
+            raise _unreadable_parquet(label, exc) from None
         check_required(table, schema.names, label)
         return ParquetFileSource(name=table, label=label, column_names=tuple(schema.names),
                                  epoch=_metadata_epoch(schema.metadata, epoch, tz), tz=tz,

@@ -20,7 +20,12 @@ import pyarrow.compute as pc
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import RULES, SCHEMAS, TableSchema
-from kpiforge.io.timestamps import DEFAULT_EPOCH, time_seconds
+from kpiforge.io.timestamps import (
+    DEFAULT_EPOCH,
+    MISSING_NUMBERS,
+    first_unparsed,
+    time_seconds,
+)
 
 Column: TypeAlias = np.ndarray | Categorical
 
@@ -105,6 +110,8 @@ def _read_column(schema: TableSchema, name: str, column: pa.ChunkedArray,
         _check_number_type(column, name, name in schema.flags, source)
         return _finite_numbers(_convert_column(column, name, True, source, where), name,
                                where)
+    if name in schema.text and pa.types.is_null(column.type):  # every label missing
+        column = column.cast(pa.string())
     if name in schema.text and _is_number(column.type):
         # Numbers as IDs are text: encode the numbers, then format only distinct ones.
         ids = _small_integer_ids(column)
@@ -176,7 +183,9 @@ def _convert_column(column: pa.ChunkedArray, name: str, numeric: bool, source: s
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         if numeric:
             return _parse_numbers(column, name, where)
-        encoded = pc.dictionary_encode(column.combine_chunks())
+        text = column.combine_chunks()
+        text = pc.if_else(pc.equal(text, ""), None, text)  # only an empty cell is missing
+        encoded = pc.dictionary_encode(text)
         return _categorical(encoded.indices, encoded.dictionary)
     if pa.types.is_null(kind):
         return np.full(len(column), np.nan)
@@ -258,20 +267,16 @@ def _categorical(indices: pa.Array, dictionary: pa.Array) -> Categorical:
 
 def _parse_numbers(column: pa.ChunkedArray, name: str, where: Callable[[int], str]
                    ) -> np.ndarray:
-    """Numbers from a text column; the first value that is not a number is an error."""
+    """Numbers from a text column (the missing-value cells as NaN); the first value pyarrow
+    does not read as a number is an error naming its row, column and value."""
     text = pc.utf8_trim_whitespace(column.combine_chunks())
-    blank = pc.fill_null(pc.equal(text, ""), True)
+    text = pc.if_else(pc.fill_null(pc.is_in(text, MISSING_NUMBERS), True), None, text)
     try:
-        return pc.cast(pc.if_else(blank, None, text), pa.float64()).to_numpy(zero_copy_only=False)
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        for row, value in enumerate(text.to_pylist()):
-            try:
-                float(value or "nan")
-            except ValueError:
-                raise KpiforgeError(
-                    f"{where(row)}, column {name!r}: {value!r} is not a number"
-                ) from None
-        raise
+        row = first_unparsed(text, pa.float64()) or 0
+        raise KpiforgeError(f"{where(row)}, column {name!r}: {text[row].as_py()!r} is not a "
+                            "number") from None
 
 
 def check_rules(table: Table) -> None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from kpiforge.errors import KpiforgeError
 
@@ -50,6 +51,9 @@ ACCEPTED_TIMES = ("seconds from the epoch (a number) or an ISO 8601 time such as
                   "2024-03-31T09:30:00, 2024-03-31 09:30 or 2024-03-31T09:30:00+09:00")
 #: Times must fall within these years: outside them a value is in the wrong unit or broken.
 EARLIEST, LATEST = dt.datetime(1900, 1, 1), dt.datetime(2200, 1, 1)
+#: Cells that are a missing value in a time or number column (pyarrow's CSV defaults: empty,
+#: NA, null, NaN...). In a text column only an empty cell is missing.
+MISSING_NUMBERS = pa.array(pacsv.ConvertOptions().null_values, pa.string())
 #: An ISO 8601 time that names its offset from UTC (``Z``, ``+09:00``, ``-0500``).
 _OFFSET = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
 
@@ -120,7 +124,7 @@ def check_times(seconds: np.ndarray, name: str, epoch: dt.datetime,
 def _text_times(text: pa.Array, name: str, epoch: dt.datetime, tz: str | None,
                 where: Callable[[int], str]) -> np.ndarray:
     text = pc.utf8_trim_whitespace(text)
-    text = pc.if_else(pc.fill_null(pc.equal(text, ""), True), None, text)
+    text = pc.if_else(pc.fill_null(pc.is_in(text, MISSING_NUMBERS), True), None, text)
     try:
         return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid:
@@ -135,7 +139,7 @@ def _text_times(text: pa.Array, name: str, epoch: dt.datetime, tz: str | None,
         try:
             stamps = pc.cast(part, kind)
         except pa.ArrowInvalid:
-            first = _first_unparsed(part, kind)
+            first = first_unparsed(part, kind)
             if first is None:
                 raise KpiforgeError(f"{where(int(rows[0]))}, column {name!r}: the times mix "
                                     f"formats; use one of {ACCEPTED_TIMES}") from None
@@ -146,9 +150,9 @@ def _text_times(text: pa.Array, name: str, epoch: dt.datetime, tz: str | None,
     return seconds
 
 
-def _first_unparsed(text: pa.Array, kind: pa.DataType) -> int | None:
-    """The first of ``text`` that does not cast to ``kind`` (after a whole cast failed), or
-    None when each casts alone."""
+def first_unparsed(text: pa.Array, kind: pa.DataType) -> int | None:
+    """The first of ``text`` that pyarrow does not cast to ``kind`` (after a whole cast
+    failed: errors then name the value pyarrow rejects), or None when each casts alone."""
     for row, value in enumerate(text):
         try:
             pc.cast(pa.array([value.as_py()], pa.string()), kind)
