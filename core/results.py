@@ -26,8 +26,10 @@ class Result:
     """KPI values per group.
 
     ``keys`` holds each dimension's value per group (``interval_start`` in seconds from
-    ``epoch``); ``values`` each KPI's float value per group, NaN where it is undefined (0/0);
-    ``skipped`` the KPIs left out because the data cannot support them, with the reason.
+    ``epoch``, a naive UTC instant); ``values`` each KPI's float value per group, NaN where
+    it is undefined (0/0); ``skipped`` the KPIs left out because the data cannot support
+    them, with the reason; ``tz`` the zone the intervals are in (their labels are local
+    ISO 8601 times with the offset), None for UTC without an offset in the labels.
     """
 
     dimensions: tuple[str, ...]
@@ -38,6 +40,7 @@ class Result:
     epoch: dt.datetime
     params: Mapping[str, float]
     skipped: Mapping[str, str]
+    tz: str | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.values.values())))
@@ -55,7 +58,7 @@ class Result:
         columns: dict[str, list[Any]] = {}
         for name in self.dimensions:
             keys = self.keys[name]
-            columns[name] = to_iso(keys, self.epoch) if name == INTERVAL_START else [
+            columns[name] = to_iso(keys, self.epoch, self.tz) if name == INTERVAL_START else [
                 _plain(v) for v in keys.tolist()]
         for name, values in self.values.items():
             columns[name] = [v if math.isfinite(v) else None for v in values.tolist()]
@@ -68,7 +71,9 @@ class Result:
         for name in self.dimensions:
             keys = self.keys[name]
             if name == INTERVAL_START:
-                columns[name] = pa.array(to_datetime64(keys, self.epoch))
+                columns[name] = pa.array(to_datetime64(keys, self.epoch)).cast(
+                    pa.timestamp("us", self.tz)) if self.tz else \
+                    pa.array(to_datetime64(keys, self.epoch))
             else:
                 columns[name] = pa.array(keys.tolist() if keys.dtype == object else keys)
         for name, values in self.values.items():

@@ -56,11 +56,15 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
                    "LocalCluster. Needs kpiforge[dask].")
+@click.option("--tz", metavar="ZONE",
+              help="Time zone (IANA name, e.g. Asia/Tokyo): naive times are read in it, and "
+                   "grains, weekdays and months are its calendar, DST included; labels "
+                   "carry the offset. Default: a simulated run's zone, else UTC.")
 def compute_command(path: Path, agents: Path | None, customers: Path | None, by: tuple[str],
                     grain: str | None, kpis: tuple[str], params: tuple[str],
                     targets_path: Path | None, fmt: str, out: Path | None,
                     plot_path: Path | None, chunk_rows: int | None, workers: int | None,
-                    dask_address: str | None) -> None:
+                    dask_address: str | None, tz: str | None) -> None:
     """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
     contacts, agent_intervals and customers files."""
     if fmt == "parquet" and out is None:
@@ -75,7 +79,7 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
     options: dict[str, Any] = {
         "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
         "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
-        "workers": workers}
+        "workers": workers, "tz": tz}
     targets = None if targets_path is None else load_targets(targets_path)
     result = _compute(_tables(path, agents, customers), dask_address, options)
     if plot_path is not None:

@@ -70,6 +70,8 @@ class Partial:
     states: dict[str, Any]
     time_range: tuple[float, float]
     epoch: dt.datetime
+    #: The time zone of the grain's intervals (None: UTC).
+    tz: str | None = None
 
 
 def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXACT
@@ -94,7 +96,8 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
             groups, *measure_inputs(measure, table, spec, shared))
     time = table.time
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
-                   time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch)
+                   time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch,
+                   tz=table.tz)
 
 
 def group_rows(table: Table, spec: PassSpec) -> Groups:
@@ -105,7 +108,8 @@ def group_rows(table: Table, spec: PassSpec) -> Groups:
         return fused
     factors = [factorize(table.columns[column]) for column in columns]
     if spec.grain:
-        factors.append(factorize(interval_numbers(table.time, spec.grain, table.epoch)))
+        factors.append(factorize(interval_numbers(table.time, spec.grain, table.epoch,
+                                                  table.tz)))
     return combine(factors, spec.key_names, rows=len(table))
 
 
@@ -142,7 +146,7 @@ def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
     return Partial(table=spec.table, keys=keys, count=count, states=states,
                    time_range=(min(p.time_range[0] for p in partials),
                                max(p.time_range[1] for p in partials)),
-                   epoch=partials[0].epoch)
+                   epoch=partials[0].epoch, tz=partials[0].tz)
 
 
 def align(partials: Sequence[Partial], names: Sequence[str]

@@ -430,8 +430,8 @@ def _directory_sources(path: Path, tz: str | None) -> dict[str, TableSource]:
     run's ``scenario.toml`` gives the epoch (its start) and, unless ``tz`` is given, the
     zone (its ``timezone``)."""
     start, run_zone = _scenario_start(path / "scenario.toml")
+    epoch = epoch_instant(start, run_zone or tz)  # the run started at midnight in its zone
     tz = tz or run_zone
-    epoch = epoch_instant(start, tz)
     sources = {}
     for table in SCHEMAS:
         for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, ""):

@@ -42,6 +42,8 @@ class Table:
     header_lines: int | None = None
     #: Row of ``source`` this table starts at (a chunk of a larger file starts past 0).
     first_row: int = 0
+    #: The time zone grains are computed in (None: UTC, aligned to the epoch's midnight).
+    tz: str | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
@@ -90,7 +92,7 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
                                          where)
                for column_name, column in zip(data.column_names, data.columns, strict=True)}
     table = Table(name=name, columns=columns, source=source, epoch=epoch,
-                  header_lines=header_lines, first_row=first_row)
+                  header_lines=header_lines, first_row=first_row, tz=tz)
     time = table.time if schema.time_column in columns else None
     if time is not None and np.isnan(time).any():
         row = int(np.flatnonzero(np.isnan(time))[0])

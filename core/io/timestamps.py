@@ -41,9 +41,23 @@ def to_datetime64(seconds: np.ndarray, epoch: dt.datetime) -> np.ndarray:
     return np.datetime64(epoch, "us") + micros.astype("timedelta64[us]")
 
 
-def to_iso(seconds: np.ndarray, epoch: dt.datetime) -> list[str]:
-    """Seconds from ``epoch`` as ISO 8601 strings (second resolution)."""
-    return np.datetime_as_string(to_datetime64(seconds, epoch), unit="s").tolist()
+def to_iso(seconds: np.ndarray, epoch: dt.datetime, tz: str | None = None) -> list[str]:
+    """Seconds from ``epoch`` as ISO 8601 strings (second resolution): naive UTC, or local
+    times in ``tz`` with their offset (``2024-03-31T00:00:00+09:00``)."""
+    if tz is None:
+        return np.datetime_as_string(to_datetime64(seconds, epoch), unit="s").tolist()
+    stamps = pa.array(to_datetime64(seconds, epoch)).cast(pa.timestamp("us", tz))
+    return iso_text(stamps).to_pylist()
+
+
+def iso_text(stamps: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Arrow timestamps as ISO 8601 text to the second; those with a zone as local times
+    with the offset (``+09:00``)."""
+    stamps = pc.cast(stamps, pa.timestamp("s", stamps.type.tz), safe=False)
+    if stamps.type.tz is None:
+        return pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%S")
+    text = pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%S%z")
+    return pc.replace_substring_regex(text, r"([+-]\d\d)(\d\d)$", r"\1:\2")
 
 
 #: What a time column may hold, for messages.
