@@ -250,3 +250,18 @@ def test_chunked_sums_agree_with_an_exact_sum_within_the_documented_tolerance():
     for mode in ({}, {"chunk_rows": 7}, {"chunk_rows": 1000}, {"workers": 2, "chunk_rows": 333}):
         aht = kpiforge.compute({"contacts": data}, kpis=["aht"], **mode)["aht"][0]
         assert aht == pytest.approx(exact, rel=1e-12, abs=0), mode
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_empty_table_is_valid_data_whose_kpis_are_undefined(tmp_path, mode):
+    path = tmp_path / "contacts.csv"
+    path.write_text("arrived_s,answered_s,abandoned_s,channel\n")
+    empty = pa.table({name: pa.array([], pa.float64())
+                      for name in ("arrived_s", "answered_s", "abandoned_s")})
+    for data in (path, iter([empty])):
+        result = kpiforge.compute(data, kpis=["offered", "asa", "wait_p90"], **mode)
+        assert len(result) == 1 and result["offered"][0] == 0.0
+        assert np.isnan(result["asa"][0]) and np.isnan(result["wait_p90"][0])
+    grouped = kpiforge.compute(path, kpis=["offered"], by=["channel"], grain="1d",
+                               tz="Asia/Tokyo", **mode)
+    assert len(grouped) == 0

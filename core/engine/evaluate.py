@@ -90,4 +90,5 @@ def _interval_lengths(plan: Plan, partials: Sequence[Partial], keys: dict[str, K
         keys[INTERVAL_START], lengths = interval_bounds(numbers, plan.grain, epoch, tz)
         return lengths
     ranges = [p.time_range for p in partials if p.table == "contacts"]
-    return max(r[1] for r in ranges) - min(r[0] for r in ranges) if ranges else np.nan
+    span = max(r[1] for r in ranges) - min(r[0] for r in ranges) if ranges else np.nan
+    return span if np.isfinite(span) else np.nan  # no contacts: no span

@@ -65,6 +65,8 @@ def interval_numbers(seconds: np.ndarray, grain: str, epoch: dt.datetime,
     days = np.floor(since_midnight / DAY_S).astype(np.int64)
     if grain == "1w":
         return (days + epoch.weekday()) // 7
+    if not len(days):
+        return days
     first, last = int(days.min()), int(days.max())
     month_of_day = (_epoch_day(epoch) + np.arange(first, last + 1)).astype("datetime64[M]")
     return month_of_day.astype(np.int64)[days - first]

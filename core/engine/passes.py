@@ -96,8 +96,15 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
             groups, *measure_inputs(measure, table, spec, shared))
     time = table.time
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
-                   time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch,
+                   time_range=_time_range(time), epoch=table.epoch,
                    tz=table.tz)
+
+
+def _time_range(time: np.ndarray) -> tuple[float, float]:
+    """First and last time; for no rows (inf, -inf), which merges as nothing."""
+    if not len(time):
+        return np.inf, -np.inf
+    return float(np.min(time)), float(np.max(time))
 
 
 def group_rows(table: Table, spec: PassSpec) -> Groups:

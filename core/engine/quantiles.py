@@ -178,7 +178,7 @@ def _numpy_order_statistics(codes: np.ndarray, values: np.ndarray, groups: int,
     """
     # Buckets per group: enough to cut each group's rows finely, few enough that the
     # groups x buckets histogram stays smaller than the rows.
-    buckets = int(min(_MAX_BUCKETS, len(values) // (2 * groups)))
+    buckets = int(min(_MAX_BUCKETS, len(values) // (2 * max(groups, 1))))
     if len(values) > _SORT_ROWS and buckets >= _SORT_ROWS_PER_GROUP // 2:
         low, high = values.min(), values.max()
         if high > low:

@@ -110,12 +110,16 @@ class TableSource(abc.ABC):
                ) -> Iterator[tuple[int, pa.Table]]:
         """``(first row, Arrow table)`` pieces of ``rows`` rows (the last may be shorter;
         None: one piece), read as they are needed, so memory stays bounded however large
-        the source."""
+        the source. A source without rows gives one empty piece: an empty table is valid
+        data, whose KPIs are undefined (or 0 for counts)."""
         rows = rows or _WHOLE
         first = self.first_row
-        for piece in _rebatch(self._batches(self.wanted(columns), rows), rows):
+        wanted = self.wanted(columns)
+        for piece in _rebatch(self._batches(wanted, rows), rows):
             yield first, piece
             first += piece.num_rows
+        if first == self.first_row:
+            yield first, pa.table({name: pa.nulls(0) for name in wanted})
 
     @abc.abstractmethod
     def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
@@ -234,7 +238,7 @@ class ArrowSource(TableSource):
         data = self.data.select(self.wanted(columns))
         size = rows or max(1, -(-data.num_rows // parts))
         return [attrs.evolve(self, data=data.slice(start, size), first_row=start)
-                for start in range(0, data.num_rows, size)]
+                for start in range(0, data.num_rows, size) or [0]]
 
 
 @attrs.frozen(kw_only=True)

@@ -83,8 +83,6 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
     :func:`~kpiforge.io.timestamps.time_seconds` (naive ISO text in ``tz``), the other
     standard numeric columns as float64 (the same type whatever the reader gave)."""
     schema = SCHEMAS[name]
-    if data.num_rows == 0:
-        raise KpiforgeError(f"{source}: the {name} table has no rows")
     def where(row: int) -> str:
         return describe_row(source, first_row + row, header_lines)
 
