@@ -265,3 +265,52 @@ def test_an_empty_table_is_valid_data_whose_kpis_are_undefined(tmp_path, mode):
     grouped = kpiforge.compute(path, kpis=["offered"], by=["channel"], grain="1d",
                                tz="Asia/Tokyo", **mode)
     assert len(grouped) == 0
+
+
+def test_semicolon_and_tab_exports_are_told_from_their_first_lines(tmp_path):
+    expected = [{"channel": "call", "offered": 2.0, "aht": 150.0},
+                {"channel": "chat", "offered": 1.0, "aht": 300.0}]
+    for name, delimiter in (("semicolon.csv", ";"), ("tab.csv", "\t"), ("comma.csv", ",")):
+        path = tmp_path / name
+        rows = [["arrived_s", "answered_s", "handle_s", "acw_s", "channel"],
+                ["0", "1", "100", "0", "call"], ["5", "6", "200", "0", "call"],
+                ["9", "10", "300", "0", "chat"]]
+        path.write_bytes(("\ufeff" + "\n".join(delimiter.join(r) for r in rows) + "\n")
+                         .encode())
+        for mode in MODES:
+            result = kpiforge.compute(path, kpis=["offered", "aht"], by=["channel"], **mode)
+            assert json.loads(json.dumps(result.to_records())) == expected, (name, mode)
+
+
+def test_a_bad_cell_in_a_semicolon_file_is_named(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("arrived_s;handle_s;answered_s;acw_s\n0;1;1;0\n1;x;2;0\n")
+    for mode in MODES:
+        with pytest.raises(KpiforgeError, match=r"row 2 \(line 3\), column 'handle_s': 'x'"):
+            kpiforge.compute(path, kpis=["aht"], **mode)
+
+
+def test_excel_workbooks_read_like_csv(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["arrived_s", "answered_s", "handle_s", "acw_s", "channel", "queue"])
+    sheet.append([dt.datetime(2024, 3, 31, 23, 30), dt.datetime(2024, 3, 31, 23, 31), 100,
+                  0, "call", "NA"])
+    sheet.append([dt.datetime(2024, 4, 1, 0, 30), dt.datetime(2024, 4, 1, 0, 32), 200, 0,
+                  "call", 7])
+    path = tmp_path / "contacts.xlsx"
+    workbook.save(path)
+    result = kpiforge.compute(path, kpis=["offered", "asa"], by=["queue"], grain="1d",
+                              tz="Asia/Tokyo")
+    # Naive sheet times are read in Tokyo; the text label "NA" and the number 7 are labels.
+    assert json.loads(json.dumps(result.to_records())) == [
+        {"queue": "7", "interval_start": "2024-04-01T00:00:00+09:00", "offered": 1.0,
+         "asa": 120.0},
+        {"queue": "NA", "interval_start": "2024-03-31T00:00:00+09:00", "offered": 1.0,
+         "asa": 60.0}]
+    sheet.append([dt.datetime(2024, 4, 1, 1), "soon", 1, 0, "call", "x"])
+    sheet.append([None] * 6)  # an empty row left below the data is not a record
+    workbook.save(path)
+    with pytest.raises(KpiforgeError, match=r"row 3 \(line 4\), column 'answered_s': 'soon'"):
+        kpiforge.compute(path, kpis=["asa"], chunk_rows=1)

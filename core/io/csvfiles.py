@@ -46,10 +46,22 @@ def _first_block(path: Path) -> bytes:
         return handle.read(_SNIFF_BYTES)
 
 
+#: Field delimiters told apart in a file's first lines: comma, semicolon (spreadsheets in
+#: locales with a decimal comma), tab, pipe.
+DELIMITERS = ",;\t|"
+
+
 def csv_header(path: Path, label: str) -> tuple[str, ...]:
+    """The column names of a CSV file's first line (see :func:`csv_dialect`)."""
+    return csv_dialect(path, label)[0]
+
+
+def csv_dialect(path: Path, label: str) -> tuple[tuple[str, ...], str]:
     """The column names of a CSV file's first line, stripped of spaces and a byte order
-    mark. Binary data (a NUL byte in the first block), a header longer than that block,
-    and a name given twice are errors: found before anything else is read."""
+    mark, and its delimiter (told from the first lines: the one of :data:`DELIMITERS` that
+    splits them into equally many fields, a comma when none does). Binary data (a NUL byte
+    in the first block), a header longer than that block, and a name given twice are
+    errors: found before anything else is read."""
     try:
         block = _first_block(path)
     except (OSError, EOFError) as exc:
@@ -66,7 +78,8 @@ def csv_header(path: Path, label: str) -> tuple[str, ...]:
         text = block[:end if end >= 0 else len(block)].decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise KpiforgeError(f"{label}: not a readable CSV text file ({exc})") from None
-    header = next(csv.reader(io.StringIO(text)), None)
+    delimiter = _delimiter(block)
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), None)
     if not header or not any(name.strip() for name in header):
         raise KpiforgeError(f"{label}: the file is empty; expected a header row and data")
     names = tuple(name.strip() for name in header)
@@ -74,7 +87,18 @@ def csv_header(path: Path, label: str) -> tuple[str, ...]:
     if twice:
         raise KpiforgeError(f"{label}: column {twice[0]!r} is named twice in the header; "
                             "give each column one name")
-    return names
+    return names, delimiter
+
+
+def _delimiter(block: bytes) -> str:
+    """The delimiter of the whole lines in ``block``, by :class:`csv.Sniffer`."""
+    lines = block.decode("utf-8-sig", errors="replace").splitlines()[:50]
+    if len(block) == _SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut short
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def _text_types(columns: Iterable[str]) -> dict[str, pa.DataType]:
@@ -91,21 +115,24 @@ def _numeric_types(columns: Iterable[str]) -> dict[str, pa.DataType]:
                    for schema in SCHEMAS.values())}
 
 
-def read_csv(path: Path, label: str, names: Sequence[str], columns: list[str]) -> pa.Table:
+def read_csv(path: Path, label: str, names: Sequence[str], columns: list[str],
+             delimiter: str = ",") -> pa.Table:
     """``columns`` of the whole file (whose header is ``names``) as one Arrow table."""
     try:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(include_columns=columns,
                                                  column_types=_text_types(columns)),
         )
     except pa.ArrowInvalid as exc:
-        raise KpiforgeError(describe_csv_error(path, label, exc)) from None
+        raise KpiforgeError(describe_csv_error(path, label, exc, delimiter=delimiter)) \
+            from None
 
 
-def csv_batches(path: Path, label: str, names: Sequence[str], columns: list[str], rows: int
-                ) -> Iterator[pa.RecordBatch]:
+def csv_batches(path: Path, label: str, names: Sequence[str], columns: list[str], rows: int,
+                delimiter: str = ",") -> Iterator[pa.RecordBatch]:
     """Record batches streamed from a CSV file (whose header is ``names``). Types are fixed
     up front (schema numbers as float64, text and times as strings) so that a late block
     cannot change a column's type. Text cells are never null here: only an empty cell is a
@@ -117,20 +144,21 @@ def csv_batches(path: Path, label: str, names: Sequence[str], columns: list[str]
             path,
             read_options=pacsv.ReadOptions(block_size=block_size, column_names=list(names),
                                            skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(include_columns=columns,
                                                  column_types={**numeric,
                                                                **_text_types(columns)}),
         )
         yield from reader
     except pa.ArrowInvalid as exc:
-        raise KpiforgeError(describe_csv_error(path, label, exc, numeric)) from None
+        raise KpiforgeError(describe_csv_error(path, label, exc, numeric, delimiter)) from None
 
 
 def describe_csv_error(path: Path, label: str, exc: Exception,
-                       numeric: Iterable[str] = ()) -> str:
+                       numeric: Iterable[str] = (), delimiter: str = ",") -> str:
     """Name the first ragged line or non-numeric cell, which pyarrow's message does not."""
     with open_text(path) as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, [])
         checked = [(i, name) for i, name in enumerate(header) if name.strip() in set(numeric)]
         try:

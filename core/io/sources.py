@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kpiforge.errors import KpiforgeError
-from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_batches, csv_header, read_csv
+from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_batches, csv_dialect, read_csv
+from kpiforge.io.excel import EXCEL_SUFFIXES, read_excel
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import Table, check_required, table_from_arrow, to_arrow
 from kpiforge.io.timestamps import (
@@ -137,13 +138,16 @@ class CsvFileSource(TableSource):
     """A CSV file (optionally gzip-compressed) with a header line."""
 
     path: Path
+    delimiter: str = ","
     header_lines: ClassVar[int | None] = 1
 
     def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
-        return read_csv(self.path, self.label, self.column_names, self.wanted(columns))
+        return read_csv(self.path, self.label, self.column_names, self.wanted(columns),
+                        self.delimiter)
 
     def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
-        return csv_batches(self.path, self.label, self.column_names, wanted, rows)
+        return csv_batches(self.path, self.label, self.column_names, wanted, rows,
+                           self.delimiter)
 
 
 @attrs.frozen(kw_only=True)
@@ -239,6 +243,14 @@ class ArrowSource(TableSource):
         size = rows or max(1, -(-data.num_rows // parts))
         return [attrs.evolve(self, data=data.slice(start, size), first_row=start)
                 for start in range(0, data.num_rows, size) or [0]]
+
+
+@attrs.frozen(kw_only=True)
+class ExcelFileSource(ArrowSource):
+    """The first sheet of an Excel workbook (``kpiforge[excel]``), read whole: a header row,
+    then a row per record (rows are named by their sheet row)."""
+
+    header_lines: ClassVar[int | None] = 1
 
 
 @attrs.frozen(kw_only=True)
@@ -341,10 +353,15 @@ def file_source(path: str | os.PathLike, table: str, epoch: dt.datetime = DEFAUL
         return ParquetFileSource(name=table, label=label, column_names=tuple(schema.names),
                                  epoch=_metadata_epoch(schema.metadata, epoch, tz), tz=tz,
                                  path=path)
-    names = csv_header(path, label)
+    if _file_format(path) == "excel":
+        data = read_excel(path, label)
+        check_required(table, data.column_names, label)
+        return ExcelFileSource(name=table, label=label, column_names=tuple(data.column_names),
+                               epoch=epoch, tz=tz, data=data)
+    names, delimiter = csv_dialect(path, label)
     check_required(table, names, label)
     return CsvFileSource(name=table, label=label, column_names=names, epoch=epoch, tz=tz,
-                         path=path)
+                         path=path, delimiter=delimiter)
 
 
 def _metadata_epoch(metadata: Mapping[bytes, bytes] | None, epoch: dt.datetime,
@@ -438,7 +455,7 @@ def _directory_sources(path: Path, tz: str | None) -> dict[str, TableSource]:
     tz = tz or run_zone
     sources = {}
     for table in SCHEMAS:
-        for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, ""):
+        for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, *EXCEL_SUFFIXES, ""):
             candidate = path / f"{table}{suffix}"
             if candidate.exists() and (suffix or candidate.is_dir()):
                 sources[table] = file_source(candidate, table, epoch, tz)
@@ -507,10 +524,12 @@ def _file_format(path: Path) -> str:
         return "parquet"
     if name.endswith(CSV_SUFFIXES):
         return "csv"
+    if name.endswith(EXCEL_SUFFIXES):
+        return "excel"
     with path.open("rb") as handle:
         if handle.read(4) == _PARQUET_MAGIC:
             return "parquet"
     raise KpiforgeError(
-        f"{path}: not a CSV or Parquet file; expected a name ending in "
-        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
+        f"{path}: not a CSV, Parquet or Excel file; expected a name ending in "
+        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES + EXCEL_SUFFIXES)}"
     )
