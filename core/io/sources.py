@@ -530,6 +530,6 @@ def _file_format(path: Path) -> str:
         if handle.read(4) == _PARQUET_MAGIC:
             return "parquet"
     raise KpiforgeError(
-        f"{path}: not a CSV, Parquet or Excel file; expected a name ending in "
+        f"{path}: not a CSV or Parquet file (nor an Excel workbook); expected a name ending in "
         f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES + EXCEL_SUFFIXES)}"
     )
