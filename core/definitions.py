@@ -28,7 +28,7 @@ from kpiforge.io.schemas import SCHEMAS
 
 T = TypeVar("T")
 
-AGGREGATIONS = ("count", "sum", "min", "max", "quantile")
+AGGREGATIONS = ("count", "sum", "min", "max", "quantile", "distinct")
 DIRECTIONS = ("higher", "lower", "neutral")
 #: Who works a KPI: the seeds keep support and success KPIs apart (they share only KGIs);
 #: operations is how support is staffed.
@@ -199,7 +199,9 @@ class Measure:
     """A mergeable aggregate over one table: ``agg`` of ``value`` over rows passing ``where``.
 
     ``count`` counts rows (with a ``value``, rows where it is present); ``sum``, ``min``,
-    ``max`` and ``quantile`` (with ``q`` in 0..1, numpy's linear method) skip missing values.
+    ``max`` and ``quantile`` (with ``q`` in 0..1, numpy's linear method) skip missing values;
+    ``distinct`` counts the distinct present values of ``value``, a column name (text or
+    numbers: customers served, agents active), exactly and mergeably.
     Names in ``value`` and ``where`` are columns of ``table`` or parameters from ``params``.
     """
 
@@ -218,9 +220,15 @@ class Measure:
         schema = SCHEMAS[self.table]
         kinds = {**dict.fromkeys(schema.text, Kind.TEXT),
                  **dict.fromkeys((*schema.numeric, *self.params), Kind.NUMBER)}
+        if self.agg == "distinct" and not (isinstance(self.value, str)
+                                           and self.value.isidentifier()):
+            raise KpiforgeError(f"Measure {self.name!r}: agg 'distinct' counts the values of "
+                                f"one column: value must be a column name, got {self.value!r}")
         for field in ("value", "where"):
             text = getattr(self, field)
             object.__setattr__(self, f"{field}_expression", None if text is None else
+                               Expression.parse(text, kinds, Kind.UNKNOWN)
+                               if field == "value" and self.agg == "distinct" else
                                _parse(self, field, text, kinds, Kind.UNKNOWN))
         if self.agg != "count" and self.value is None:
             raise KpiforgeError(f"Measure {self.name!r}: agg {self.agg!r} needs a value")
@@ -246,8 +254,9 @@ class Measure:
         """The value and the filter (None where the measure has none) over the columns
         ``lookup`` gives; ``shared`` as in :meth:`Expression.evaluate`. Errors name the
         measure: a column read as a number turned out to be text, for example."""
-        return (self._evaluate("value", self.value_expression, lookup, shared),
-                self._evaluate("where", self.where_expression, lookup, shared))
+        value = lookup(self.value) if self.agg == "distinct" and self.value else \
+            self._evaluate("value", self.value_expression, lookup, shared)
+        return value, self._evaluate("where", self.where_expression, lookup, shared)
 
     def _evaluate(self, field: str, expression: Expression | None,
                   lookup: Callable[[str], Any], shared: SharedValues | None) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -18,6 +18,8 @@ from kpiforge.io.output import TEXT_FORMATS, csv_text, json_text, write_parquet,
 from kpiforge.io.timestamps import to_datetime64, to_iso
 
 INTERVAL_START = "interval_start"
+#: The column that marks total rows (``--totals``, ``--rollup``): SQL's GROUPING_ID.
+GROUPING_ID = "grouping_id"
 FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -51,6 +53,38 @@ class Result:
     def target_met(self, kpi: str) -> np.ndarray | None:
         """Per group 1.0 (met), 0.0 (missed) or NaN (undefined); None without a target."""
         return self.kpis[kpi].meets_target(self.values[kpi])
+
+    def with_totals(self, levels: Sequence[Result]) -> Result:
+        """These rows, then those of ``levels``: the same KPIs computed again over fewer of
+        the dimensions (subtotals, the overall total), those they do not group by null.
+        A ``grouping_id`` column, as SQL's ``GROUPING_ID`` of ``ROLLUP``, says which: one
+        bit per dimension, the first the highest, set where the row totals over it (0: a
+        row of every dimension; all ones: the overall total). ``interval_start`` is never
+        totalled over: totals are per interval."""
+        names = [d for d in self.dimensions if d != INTERVAL_START]
+        parts = [self, *levels]
+        keys: dict[str, np.ndarray] = {}
+        for name in self.dimensions:
+            columns = [p.keys[name] if name in p.keys else np.full(len(p), None, dtype=object)
+                       for p in parts]
+            if any(c.dtype == object for c in columns):
+                columns = [c.astype(object) for c in columns]
+            keys[name] = np.concatenate(columns)
+        bits = [sum(1 << (len(names) - 1 - i) for i, name in enumerate(names)
+                    if name not in p.keys) for p in parts]
+        keys[GROUPING_ID] = np.repeat(np.array(bits, dtype=np.int64), [len(p) for p in parts])
+        dimensions = (*names, GROUPING_ID, *(d for d in self.dimensions if d == INTERVAL_START))
+        return attrs.evolve(self, dimensions=dimensions, keys=keys, values={
+            name: np.concatenate([p.values[name] for p in parts]) for name in self.values})
+
+    def totalled(self, name: str) -> np.ndarray:
+        """Per row, whether it totals over dimension ``name`` (its key null because of
+        ``--totals``/``--rollup``, not because it is missing)."""
+        grouped = [d for d in self.dimensions if d not in (GROUPING_ID, INTERVAL_START)]
+        if GROUPING_ID not in self.keys or name not in grouped:
+            return np.zeros(len(self), dtype=bool)
+        bit = 1 << (len(grouped) - 1 - grouped.index(name))
+        return (np.asarray(self.keys[GROUPING_ID], dtype=np.int64) & bit) != 0
 
     def to_records(self) -> list[dict[str, Any]]:
         """JSON-ready rows: dimension keys (``interval_start`` as ISO time), then KPI values
@@ -102,9 +136,10 @@ class Result:
 
 
 def _plain(value: Any) -> Any:
-    """Numpy scalars as Python numbers; integral floats as ints (ids read as numbers);
-    a NaN or infinite key as None (JSON has no NaN)."""
-    if isinstance(value, float):
-        return None if not math.isfinite(value) else int(value) if value.is_integer() \
-            else value
+    """Numpy scalars as Python numbers; integral floats as ints (ids read as numbers), NaN
+    (a missing key) or an infinite one as None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value

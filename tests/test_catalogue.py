@@ -23,6 +23,8 @@ CONTACTS_OVERALL = {
     "abandonment_rate": 2 / 8,
     "first_response_time": (10 + 30 + 5 + 40 + 10) / 5,
     "asa": (10 + 30 + 5 + 40 + 10) / 5,
+    "first_response_time_median": 10,  # sorted 5 10 10 30 40
+    "first_response_time_p90": 30 + 0.6 * (40 - 30),  # h = 0.9 * 4 = 3.6
     "responses_per_hour": 5 / (3700 / 3600),  # span: first arrival 0, last 3700
     "service_level": 3 / 8,  # answered within 20 s: #1 (10), #4 (5), #8 (10)
     "service_level_answered": 3 / 5,
@@ -32,6 +34,8 @@ CONTACTS_OVERALL = {
     "wait_p90": 30 + 0.4 * (40 - 30),  # sorted 5 5 10 10 30 30 40; h = 0.9 * 6 = 5.4
     "resolution_rate": 4 / 8,
     "time_to_resolution": (200 + 440 + 400 + 200) / 4,
+    "time_to_resolution_median": (200 + 400) / 2,  # sorted 200 200 400 440
+    "time_to_resolution_p90": 400 + 0.7 * (440 - 400),  # h = 0.9 * 3 = 2.7
     "fcr_rate": 3 / 4,  # resolved with one touch: #1, #5, #8
     "escalations": 1,
     "escalation_rate": 1 / 5,

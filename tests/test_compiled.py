@@ -214,6 +214,30 @@ def test_group_codes_are_the_same_both_ways(monkeypatch, tricky_table):
             assert_same_bits(compiled_keys, numpy_keys, f"{grain} {name}")
 
 
+def test_ad_hoc_columns_group_the_same_both_ways(monkeypatch, tricky_table):
+    """Any column groups (here a text and an integer column no plugin declares)."""
+    data = {"contacts": {**{n: tricky_table.columns[n] for n in ("arrived_s", "answered_s")},
+                         "priority": tricky_table.columns["channel"],
+                         "type": tricky_table.columns["items"]}}
+    compiled, numpy_only = both_ways(monkeypatch, lambda: kpiforge.compute(
+        data, ["offered", "asa"], by=["priority", "type"], grain="1h"))
+    for name in ("priority", "type", "interval_start"):
+        assert compiled.keys[name].tolist() == numpy_only.keys[name].tolist()
+    for kpi in ("offered", "asa"):
+        assert_same_bits(compiled[kpi], numpy_only[kpi], kpi)
+
+
+@pytest.mark.parametrize("grain", [None, "15min", "1w"])
+def test_calendar_keys_give_the_same_groups_both_ways(monkeypatch, tricky_table, grain):
+    spec = PassSpec(table="contacts", measures=(_measure("rows", "count", None, None),),
+                    dimensions=(("weekday", "arrived_s"), ("hour_of_day", "arrived_s")),
+                    grain=grain, params={}, quantiles=QuantileMode.EXACT)
+    compiled, numpy_only = both_ways(monkeypatch, lambda: table_partial(tricky_table, spec))
+    for name in spec.key_names:
+        assert_same_bits(compiled.keys[name], numpy_only.keys[name], name)
+    assert_same_bits(compiled.states["rows"], numpy_only.states["rows"])
+
+
 @pytest.mark.parametrize("level", [
     np.arange(600) % 7, (np.arange(600) % 5).astype(np.uint64), (np.arange(600) % 3 - 1)
     .astype(np.int8), np.where(np.arange(600) % 4 == 0, np.nan, np.arange(600) % 6 * 0.5),

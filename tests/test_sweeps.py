@@ -97,14 +97,14 @@ def _counting(monkeypatch, fail_at=None, interrupt_at=None):
     calls = []
     simulate = replications.simulate
 
-    def counted(scenario, seed=None):
+    def counted(scenario, seed=None, **options):
         agents = scenario.staffing.shifts[0].agents[0]
         calls.append(agents)
         if agents == fail_at:
             raise KpiforgeError("the simulated centre caught fire")
         if agents == interrupt_at:
             raise KeyboardInterrupt
-        return simulate(scenario, seed)
+        return simulate(scenario, seed, **options)
 
     monkeypatch.setattr(replications, "simulate", counted)
     return calls

@@ -159,3 +159,13 @@ def test_a_scenario_with_an_unknown_zone_is_an_error(tmp_path):
     assert result.exit_code == 1
     assert "scenario.timezone: must be an IANA time zone" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_hour_of_day_and_weekday_are_read_in_the_zone():
+    # Sunday 23:30 UTC is Monday 08:30 in Tokyo.
+    data = {"contacts": {"arrived_s": np.array(["2024-06-09T23:30:00Z"], dtype=object)}}
+    tokyo = kpiforge.compute(data, kpis=["offered"], by=["hour_of_day", "weekday"],
+                             tz="Asia/Tokyo")
+    utc = kpiforge.compute(data, kpis=["offered"], by=["hour_of_day", "weekday"])
+    assert (tokyo.keys["hour_of_day"].tolist(), tokyo.keys["weekday"].tolist()) == ([8], [0])
+    assert (utc.keys["hour_of_day"].tolist(), utc.keys["weekday"].tolist()) == ([23], [6])

@@ -29,8 +29,15 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--agents", type=_EXISTING, help="agent_intervals CSV/Parquet file.")
 @click.option("--customers", type=_EXISTING, help="customers CSV/Parquet file.")
 @click.option("--by", "by", multiple=True, metavar="DIM",
-              help="Group by a dimension (repeat, or comma-separate): channel, queue, agent...")
+              help="Group by a dimension (repeat, or comma-separate): channel, queue, agent... "
+                   "hour_of_day, weekday, or any column of the data (priority, contract_type...).")
 @click.option("--grain", type=click.Choice(GRAINS), help="Time grain for interval_start.")
+@click.option("--totals", is_flag=True,
+              help="Add the overall row (per interval with --grain), computed from all rows; "
+                   "grouping_id marks it.")
+@click.option("--rollup", is_flag=True,
+              help="Add subtotals per leading --by dimension and the overall row (SQL "
+                   "ROLLUP); grouping_id marks them.")
 @click.option("--kpi", "kpis", multiple=True, metavar="ID",
               help="KPI or KGI id to compute (repeat, or comma-separate); default: all the "
                    "data supports.")
@@ -61,8 +68,8 @@ _EXISTING = click.Path(exists=True, path_type=Path)
                    "grains, weekdays and months are its calendar, DST included; labels "
                    "carry the offset. Default: a simulated run's zone, else UTC.")
 def compute_command(path: Path, agents: Path | None, customers: Path | None, by: tuple[str],
-                    grain: str | None, kpis: tuple[str], params: tuple[str],
-                    targets_path: Path | None, fmt: str, out: Path | None,
+                    grain: str | None, totals: bool, rollup: bool, kpis: tuple[str],
+                    params: tuple[str], targets_path: Path | None, fmt: str, out: Path | None,
                     plot_path: Path | None, chunk_rows: int | None, workers: int | None,
                     dask_address: str | None, tz: str | None) -> None:
     """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
@@ -79,7 +86,7 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None, by:
     options: dict[str, Any] = {
         "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
         "params": parse_assignments(params, "--param"), "chunk_rows": chunk_rows,
-        "workers": workers, "tz": tz}
+        "workers": workers, "totals": totals, "rollup": rollup, "tz": tz}
     targets = None if targets_path is None else load_targets(targets_path)
     result = _compute(_tables(path, agents, customers), dask_address, options)
     if plot_path is not None:

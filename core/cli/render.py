@@ -39,8 +39,7 @@ def render_table(result: Result, tracked: Tracked | None = None) -> str:
 
 
 def _kpis_as_rows(result: Result, tracked: Tracked | None) -> str:
-    groups = [" / ".join(str(record[d]) for d in result.dimensions) or "all"
-              for record in result.to_records()]
+    groups = [" / ".join(keys) or "all" for keys in _key_texts(result)]
     statuses = tracked.statuses if tracked is not None else {}
     with_targets = bool(statuses) or any(k.target is not None for k in result.kpis.values())
     header = ["KPI", *groups] + (["target"] if with_targets else [])
@@ -57,6 +56,15 @@ def _kpis_as_rows(result: Result, tracked: Tracked | None) -> str:
         rows += [[f"group {group}", *("-" if s is None else str(s) for s in worst),
                   *([""] if with_targets else [])] for group, worst in tracked.groups.items()]
     return grid(header, rows, right=set(range(1, len(groups) + 1)))
+
+
+def _key_texts(result: Result) -> list[list[str]]:
+    """Each row's keys as text; ``all`` where a total row totals over the dimension."""
+    records = result.to_records()
+    columns = [["all" if total else str(record[d]) for total, record in
+                zip(result.totalled(d), records, strict=True)] for d in result.dimensions]
+    return [list(row) for row in zip(*columns, strict=True)] if columns else \
+        [[] for _ in range(len(result))]
 
 
 def _target_cell(result: Result, name: str, tracked: Tracked | None) -> str:
@@ -76,10 +84,9 @@ def _groups_as_rows(result: Result, tracked: Tracked | None) -> str:
     header = [*result.dimensions] + [
         f"{name} ({kpi.unit})" if kpi.unit else name for name, kpi in result.kpis.items()
     ] + list(statuses)
-    records = result.to_records()
     rows = []
-    for i, record in enumerate(records):
-        rows.append([str(record[d]) for d in result.dimensions] + [
+    for i, keys in enumerate(_key_texts(result)):
+        rows.append(keys + [
             format_value(result.values[name][i], kpi.unit).removesuffix(" %").removesuffix(" s")
             for name, kpi in result.kpis.items()
         ] + [values[i] or "-" for values in statuses.values()])

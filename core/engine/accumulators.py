@@ -1,4 +1,5 @@
-"""Mergeable per-group accumulators: count, sum, min and max (quantiles: ``quantiles.py``).
+"""Mergeable per-group accumulators: count, sum, min, max and distinct count (quantiles:
+``quantiles.py``).
 
 An accumulator turns rows (group codes, values, a filter mask) into a *state* sized by the
 number of groups, merges states computed over other rows (chunks, processes, workers) after
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from kpiforge.engine.grouping import Groups
+from kpiforge.io.categorical import Categorical
 
 Part = tuple[Any, np.ndarray]
 """A state and, for each of its groups, the group it maps to in the merged key space."""
@@ -120,6 +122,38 @@ class Max(Min):
     reduce: np.ufunc = np.fmax
 
 
+class Distinct:
+    """Distinct present values per group, exact: the state is each group's distinct values
+    (text as labels, so chunks whose label lists differ merge), as two parallel arrays of
+    group and value; merging concatenates and drops repeated pairs, so it stays exact
+    however the rows were split."""
+
+    def accumulate(self, groups: Groups, values: Any, mask: np.ndarray | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(values, Categorical):
+            keys, valid = values.codes, values.codes >= 0
+            labels: np.ndarray = values.labels
+        else:
+            values = np.asarray(values)
+            labels, keys = np.unique(values, return_inverse=True)
+            valid = ~np.isnan(values) if values.dtype.kind == "f" else np.ones(len(values), bool)
+        if mask is not None:
+            valid &= mask
+        codes = np.zeros(groups.rows, dtype=np.intp) if groups.codes is None else groups.codes
+        pairs = np.unique(codes[valid].astype(np.int64) * len(labels) + keys[valid])
+        return pairs // max(len(labels), 1), labels[pairs % max(len(labels), 1)]
+
+    def merge(self, parts: Sequence[Part], n: int) -> tuple[np.ndarray, np.ndarray]:
+        groups = np.concatenate([index[state[0]] for state, index in parts])
+        labels, keys = np.unique(np.concatenate([state[1] for state, _ in parts]),
+                                 return_inverse=True)
+        pairs = np.unique(groups.astype(np.int64) * len(labels) + keys)
+        return pairs // max(len(labels), 1), labels[pairs % max(len(labels), 1)]
+
+    def finalize(self, state: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
+        return np.bincount(state[0], minlength=n).astype(np.float64)
+
+
 #: The accumulator class of each non-quantile aggregation.
-BY_AGGREGATION: dict[str, type[Count] | type[Min]] = {
-    "count": Count, "sum": Sum, "min": Min, "max": Max}
+BY_AGGREGATION: dict[str, type[Count] | type[Min] | type[Distinct]] = {
+    "count": Count, "sum": Sum, "min": Min, "max": Max, "distinct": Distinct}

@@ -17,6 +17,7 @@ from kpiforge.engine.evaluate import finish
 from kpiforge.engine.modes import in_memory_partials, process_partials, streamed_partials
 from kpiforge.engine.plan import Plan
 from kpiforge.engine.quantiles import QuantileMode
+from kpiforge.errors import KpiforgeError
 from kpiforge.io.sources import TableSource, load_sources
 from kpiforge.registry import Registry, default_registry
 from kpiforge.results import Result
@@ -25,8 +26,8 @@ from kpiforge.results import Result
 def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = (),
             grain: str | None = None, *, params: Mapping[str, float] | None = None,
             registry: Registry | None = None, chunk_rows: int | None = None,
-            workers: int | None = None, scheduler: Any = None, tz: str | None = None
-            ) -> Result:
+            workers: int | None = None, scheduler: Any = None, totals: bool = False,
+            rollup: bool = False, tz: str | None = None) -> Result:
     """Compute KPIs over ``data``, one row per group.
 
     Parameters
@@ -39,7 +40,10 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     kpis
         KPI and KGI ids; None computes every KPI the data supports.
     by
-        Dimension names to group by (``kpiforge kpis list`` shows them).
+        Dimensions to group by: declared ones (``kpiforge kpis list`` shows them) or, ad
+        hoc, any column of the tables by its name (``["priority", "type"]``); and
+        ``hour_of_day`` (0-23), ``weekday`` (0 Monday - 6 Sunday) from each table's time
+        column, pooling the same hour or day across days and weeks.
     grain
         ``15min``, ``30min``, ``1h``, ``1d``, ``1w`` or ``1mo``: adds an ``interval_start``
         dimension from each table's time column (``arrived_s`` for contacts).
@@ -58,6 +62,16 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     scheduler
         A ``dask.distributed.Client``: run the same passes as Dask tasks (needs
         ``kpiforge[dask]``).
+    totals
+        Add the overall row (per interval with a grain): each KPI computed again from the
+        measures of every group's rows together, never averaged from the groups; it equals
+        a run without ``by``. Rows are marked by a ``grouping_id`` column (as SQL's
+        ``GROUPING_ID``: 0 for the groups, a bit per dimension totalled over), the
+        totalled dimensions null.
+    rollup
+        Like ``totals``, with subtotals per leading dimension too (SQL's ``ROLLUP``: by
+        ``by[:-1]``, then ``by[:-2]``, ... down to the overall row). Each level is one more
+        pass over the data, so the data must be readable again (not an iterator).
     tz
         An IANA time zone (``"Asia/Tokyo"``): naive times (ISO text without an offset,
         Arrow timestamps without a zone) are wall-clock times there, and grains, their
@@ -77,15 +91,32 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     sources = load_sources(data, tz)
     plan = Plan.make(registry, sources, kpis, by, grain, params,
                      _quantile_mode(sources, chunk_rows, workers, scheduler))
-    if scheduler is not None:
-        partials = dask_partials(plan, sources, scheduler, chunk_rows)
-    elif workers is not None:
-        partials = process_partials(plan, sources, chunk_rows, workers)
-    elif chunk_rows is not None:
-        partials = streamed_partials(plan, sources, chunk_rows)
-    else:
-        partials = in_memory_partials(plan, sources)
-    return finish(plan, partials)
+
+    def run(plan: Plan) -> Result:
+        if scheduler is not None:
+            partials = dask_partials(plan, sources, scheduler, chunk_rows)
+        elif workers is not None:
+            partials = process_partials(plan, sources, chunk_rows, workers)
+        elif chunk_rows is not None:
+            partials = streamed_partials(plan, sources, chunk_rows)
+        else:
+            partials = in_memory_partials(plan, sources)
+        return finish(plan, partials)
+
+    levels = _total_levels(len(plan.dimensions), totals, rollup)
+    if levels and not all(source.rereadable for source in sources.values()):
+        raise KpiforgeError("totals and rollups read the data once more per level, and a "
+                            "stream (an iterator of frames) is read once: pass a file or "
+                            "a table")
+    result = run(plan)
+    return result.with_totals([run(plan.rolled(k)) for k in levels]) if levels else result
+
+
+def _total_levels(dimensions: int, totals: bool, rollup: bool) -> list[int]:
+    """How many leading dimensions each total level keeps, most detailed first."""
+    if not dimensions or not (totals or rollup):
+        return []
+    return list(range(dimensions - 1, -1, -1)) if rollup else [0]
 
 
 def _quantile_mode(sources: Mapping[str, TableSource], chunk_rows: int | None,

@@ -53,7 +53,7 @@ from kpiforge.engine.grouping import (
 from kpiforge.engine.quantiles import ExactQuantile
 from kpiforge.expressions import Expression
 from kpiforge.io.categorical import Categorical
-from kpiforge.io.tables import Table
+from kpiforge.io.tables import Column, Table
 
 
 class _Unfusable(Exception):
@@ -401,9 +401,10 @@ def fused_states(measures: Sequence[Measure], accumulators: Mapping[str, Accumul
     return states
 
 
-def fused_groups(table: Table, columns: Sequence[str], grain: str | None,
+def fused_groups(table: Table, columns: Sequence[Column], grain: str | None,
                  names: Sequence[str]) -> Groups | None:
-    """The groups of ``table``'s rows by the key ``columns`` (and ``grain``) from one
+    """The groups of ``table``'s rows by the key ``columns`` (each key's value per row:
+    a column, or calendar keys) and ``grain``, from one
     compiled loop, equal to :func:`~kpiforge.engine.grouping.combine`'s; None where that
     applies instead (no compiled loops or keys, or too many combinations to mark).
 
@@ -417,7 +418,7 @@ def fused_groups(table: Table, columns: Sequence[str], grain: str | None,
     arguments: list[Any] = []
     positions: list[str] = []
     key_lists: list[Keys] = []
-    for factor in [factorize(table.columns[column]) for column in columns]:
+    for factor in [factorize(column) for column in columns]:
         positions.append(f"(np.int64(a{len(arguments)}[i]) + a{len(arguments) + 1})")
         arguments += [factor.codes, factor.shift]
         key_lists.append(factor.keys)

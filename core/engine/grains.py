@@ -5,6 +5,8 @@ Times are float seconds from a table's epoch. Without a time zone, fixed grains 
 In a time zone, days, weeks (from Monday) and months are the zone's calendar, DST included
 (a day is 23 or 25 hours long on the changes), and grains under a day are intervals of
 their length aligned to the zone's local hour, so the repeated autumn hour is two intervals.
+The calendar keys (hour of the day, day of the week) pool intervals across days, read on the
+same clock.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from kpiforge.io.timestamps import DEFAULT_EPOCH
 DAY_S = 86_400
 _FIXED_S = {"15min": 900, "30min": 1800, "1h": 3600, "1d": DAY_S}
 GRAINS = (*_FIXED_S, "1w", "1mo")
+#: Dimensions of every table computed from its time column, pooling the same hour of the day
+#: (0-23) or day of the week (0 Monday - 6 Sunday) across days and weeks.
+CALENDAR_KEYS = ("hour_of_day", "weekday")
 
 
 def check_grain(grain: str) -> str:
@@ -92,6 +97,22 @@ def interval_bounds(numbers: np.ndarray, grain: str, epoch: dt.datetime,
     end_day = ((month + 1).astype("datetime64[D]") - _epoch_day(epoch)).astype(np.int64)
     return ((start_day * DAY_S - offset).astype(np.float64),
             ((end_day - start_day) * DAY_S).astype(np.float64))
+
+
+def calendar_keys(seconds: np.ndarray, name: str, epoch: dt.datetime,
+                  tz: str | None = None) -> np.ndarray:
+    """Each time's hour of the day (0-23) or day of the week (0 Monday - 6 Sunday), from the
+    same interval numbers as the ``1h`` and ``1d`` grains, so both read the clock alike (in
+    ``tz``: its local hour and weekday)."""
+    if tz is not None:
+        instants = np.asarray(seconds, dtype=np.float64) + _unix(epoch)
+        local = instants + utc_offsets(instants, tz)
+        if name == "hour_of_day":
+            return np.floor(local / 3600).astype(np.int64) % 24
+        return (np.floor(local / DAY_S).astype(np.int64) + _MONDAY) % 7
+    if name == "hour_of_day":
+        return interval_numbers(seconds, "1h", epoch) % 24
+    return (interval_numbers(seconds, "1d", epoch) + epoch.weekday()) % 7
 
 
 #: Zone offsets are looked up per slot of this many seconds (every zone's changes since 1900

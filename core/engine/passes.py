@@ -20,12 +20,12 @@ import numpy as np
 from kpiforge.definitions import Measure
 from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
 from kpiforge.engine.fusion import fused_groups, fused_states
-from kpiforge.engine.grains import interval_numbers
+from kpiforge.engine.grains import CALENDAR_KEYS, calendar_keys, interval_numbers
 from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
 from kpiforge.expressions import SharedValues
 from kpiforge.io.schemas import SCHEMAS
-from kpiforge.io.tables import Table
+from kpiforge.io.tables import Column, Table
 from kpiforge.results import INTERVAL_START
 
 
@@ -109,15 +109,23 @@ def _time_range(time: np.ndarray) -> tuple[float, float]:
 
 def group_rows(table: Table, spec: PassSpec) -> Groups:
     """Which group each row of ``table`` is in, under ``spec``'s dimensions and grain."""
-    columns = [column for _, column in spec.dimensions]
+    columns = [key_values(table, name, column) for name, column in spec.dimensions]
     fused = fused_groups(table, columns, spec.grain, spec.key_names)
     if fused is not None:
         return fused
-    factors = [factorize(table.columns[column]) for column in columns]
+    factors = [factorize(column) for column in columns]
     if spec.grain:
         factors.append(factorize(interval_numbers(table.time, spec.grain, table.epoch,
                                                   table.tz)))
     return combine(factors, spec.key_names, rows=len(table))
+
+
+def key_values(table: Table, name: str, column: str) -> Column:
+    """The keys of dimension ``name`` per row of ``table``: its column's values or, for a
+    calendar key (hour of the day, day of the week), computed from the time column."""
+    if name in CALENDAR_KEYS and column == SCHEMAS[table.name].time_column:
+        return calendar_keys(table.time, name, table.epoch, table.tz)
+    return table.columns[column]
 
 
 def shared_values(measures: Sequence[Measure]) -> SharedValues:
@@ -135,6 +143,8 @@ def measure_inputs(measure: Measure, table: Table, spec: PassSpec, shared: Share
         return spec.params[name] if name in spec.params else table.columns[name]
 
     values, mask = measure.evaluate(lookup, shared)
+    if measure.agg == "distinct":  # a column as it is: text stays codes into labels
+        return values, None if mask is None else _as_mask(mask, len(table))
     return (None if values is None else _as_values(values, len(table)),
             None if mask is None else _as_mask(mask, len(table)))
 

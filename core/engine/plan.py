@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from kpiforge.definitions import KPI, Dimension, Measure
-from kpiforge.engine.grains import check_grain
+from kpiforge.engine.grains import CALENDAR_KEYS, check_grain
 from kpiforge.engine.passes import PassSpec
 from kpiforge.engine.quantiles import QuantileMode
 from kpiforge.errors import (
@@ -42,13 +42,22 @@ class Plan:
         names = tuple(d.name for d in self.dimensions)
         return (*names, INTERVAL_START) if self.grain else names
 
+    def rolled(self, kept: int) -> Plan:
+        """The same KPIs grouped by the first ``kept`` dimensions only (and the grain): the
+        plan of a subtotal (the total with 0)."""
+        dimensions = self.dimensions[:kept]
+        measures = [m for spec in self.specs.values() for m in spec.measures]
+        quantiles = next(iter(self.specs.values())).quantiles
+        return attrs.evolve(self, dimensions=dimensions, specs=_pass_specs(
+            measures, dimensions, self.grain, self.params, quantiles))
+
     @classmethod
     def make(cls, registry: Registry, sources: Mapping[str, TableSource],
              kpis: Iterable[str] | None, by: Sequence[str] | str, grain: str | None,
              params: Mapping[str, float] | None,
              quantiles: QuantileMode = QuantileMode.EXACT) -> Plan:
         """Choose KPIs and columns; raise :class:`KpiforgeError` for what cannot work."""
-        dimensions = tuple(registry.dimension(name) for name in
+        dimensions = tuple(resolve_dimension(registry, sources, name) for name in
                            ((by,) if isinstance(by, str) else by))
         if grain is not None:
             check_grain(grain)
@@ -58,6 +67,31 @@ class Plan:
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
                    specs=_pass_specs(measures, dimensions, grain, resolved, quantiles),
                    dimensions=dimensions, grain=grain, params=resolved, skipped=skipped)
+
+
+def resolve_dimension(registry: Registry, sources: Mapping[str, TableSource], name: str
+                      ) -> Dimension:
+    """The declared dimension ``name``, a calendar key (``hour_of_day``, ``weekday``) or, ad
+    hoc, the column of that name in each table that has one: any text or integer column
+    groups."""
+    if name in registry.dimensions:
+        return registry.dimensions[name]
+    if name in CALENDAR_KEYS:
+        return Dimension(name, {table: SCHEMAS[table].time_column for table in SCHEMAS},
+                         "from each table's time column, pooled across days")
+    tables = {table: name for table, source in sources.items() if name in source.column_names}
+    if not tables:
+        columns = sorted({c for source in sources.values() for c in source.column_names})
+        known = [*registry.dimensions, *CALENDAR_KEYS, *columns]
+        raise KpiforgeError(
+            f"unknown dimension {name!r}{did_you_mean(name, known)}"
+            f": it is neither a declared dimension ({', '.join(sorted(registry.dimensions))}),"
+            f" a calendar key ({', '.join(CALENDAR_KEYS)})"
+            f" nor a column of the {', '.join(sources)} table(s)")
+    if not name.isidentifier():
+        raise KpiforgeError(f"cannot group by column {name!r}: a dimension's name must be an "
+                            "identifier such as 'contract_type'; rename the column")
+    return Dimension(name, tables, "a column of the data, grouped ad hoc")
 
 
 def _choose_kpis(registry: Registry, sources: Mapping[str, TableSource],
@@ -125,7 +159,8 @@ def _ungroupable(kpi: KPI, measure: Measure, source: TableSource,
         column = dimension.columns.get(measure.table)
         if column is None:
             return (f"{kpi.kind} {kpi.name!r} reads the {measure.table} table, which "
-                    f"cannot be grouped by {dimension.name!r}")
+                    f"cannot be grouped by {dimension.name!r}: that dimension is a column "
+                    f"of the {' and '.join(dimension.columns)} table(s) only")
         if column not in source.column_names:
             raise KpiforgeError(f"{source.label}: column {column!r} is missing; grouping by "
                                 f"{dimension.name!r} needs it")
