@@ -314,3 +314,13 @@ def test_excel_workbooks_read_like_csv(tmp_path):
     workbook.save(path)
     with pytest.raises(KpiforgeError, match=r"row 3 \(line 4\), column 'answered_s': 'soon'"):
         kpiforge.compute(path, kpis=["asa"], chunk_rows=1)
+
+
+def test_an_hh_mm_ss_duration_fails_saying_what_is_accepted(tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("arrived_s,answered_s,handle_s,acw_s\n0,1,00:05:00,0\n")
+    for mode in MODES:
+        # Read whole, pyarrow takes the column for clock times; streamed, for text.
+        with pytest.raises(KpiforgeError, match=r"column 'handle_s'.* expected a number .*"
+                           r"seconds, not hh:mm:ss"):
+            kpiforge.compute(path, kpis=["aht"], **mode)

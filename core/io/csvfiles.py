@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.schemas import SCHEMAS
-from kpiforge.io.timestamps import first_unparsed
+from kpiforge.io.timestamps import ACCEPTED_NUMBERS, first_unparsed
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 #: Bytes per CSV block read while streaming, per row wanted: a generous row width, so that a
@@ -169,7 +169,8 @@ def describe_csv_error(path: Path, label: str, exc: Exception,
                 for i, name in checked:
                     if row[i] and first_unparsed(pa.array([row[i]]), pa.float64()) == 0:
                         return (f"{label}: row {reader.line_num - 1} (line {reader.line_num}),"
-                                f" column {name.strip()!r}: {row[i]!r} is not a number")
+                                f" column {name.strip()!r}: {row[i]!r} is not a number; "
+                                f"expected {ACCEPTED_NUMBERS}")
         except (csv.Error, UnicodeDecodeError) as error:
             return f"{label}: line {reader.line_num}: not valid CSV ({error})"
     return f"{label}: cannot read the CSV file: {exc}"

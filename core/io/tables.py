@@ -21,6 +21,7 @@ from kpiforge.errors import KpiforgeError
 from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import RULES, SCHEMAS, TableSchema
 from kpiforge.io.timestamps import (
+    ACCEPTED_NUMBERS,
     DEFAULT_EPOCH,
     MISSING_NUMBERS,
     first_unparsed,
@@ -198,7 +199,8 @@ def _convert_column(column: pa.ChunkedArray, name: str, numeric: bool, source: s
         return seconds / 1e6
     if _is_number(kind):
         return column.to_numpy()
-    raise KpiforgeError(f"{source}: column {name!r} has unsupported type {kind}")
+    expected = f"; expected {ACCEPTED_NUMBERS}" if numeric else ""
+    raise KpiforgeError(f"{source}: column {name!r} has unsupported type {kind}{expected}")
 
 
 def _check_number_type(column: pa.ChunkedArray, name: str, flag: bool, source: str) -> None:
@@ -276,7 +278,7 @@ def _parse_numbers(column: pa.ChunkedArray, name: str, where: Callable[[int], st
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         row = first_unparsed(text, pa.float64()) or 0
         raise KpiforgeError(f"{where(row)}, column {name!r}: {text[row].as_py()!r} is not a "
-                            "number") from None
+                            f"number; expected {ACCEPTED_NUMBERS}") from None
 
 
 def check_rules(table: Table) -> None:

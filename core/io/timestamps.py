@@ -63,6 +63,8 @@ def iso_text(stamps: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
 #: What a time column may hold, for messages.
 ACCEPTED_TIMES = ("seconds from the epoch (a number) or an ISO 8601 time such as "
                   "2024-03-31T09:30:00, 2024-03-31 09:30 or 2024-03-31T09:30:00+09:00")
+#: What a number column may hold, for messages.
+ACCEPTED_NUMBERS = "a number such as 300 or 4.5 (durations in seconds, not hh:mm:ss)"
 #: Times must fall within these years: outside them a value is in the wrong unit or broken.
 EARLIEST, LATEST = dt.datetime(1900, 1, 1), dt.datetime(2200, 1, 1)
 #: Cells that are a missing value in a time or number column (pyarrow's CSV defaults: empty,
