@@ -28,8 +28,10 @@ class Result:
     """KPI values per group.
 
     ``keys`` holds each dimension's value per group (``interval_start`` in seconds from
-    ``epoch``); ``values`` each KPI's float value per group, NaN where it is undefined (0/0);
-    ``skipped`` the KPIs left out because the data cannot support them, with the reason.
+    ``epoch``, a naive UTC instant); ``values`` each KPI's float value per group, NaN where
+    it is undefined (0/0); ``skipped`` the KPIs left out because the data cannot support
+    them, with the reason; ``tz`` the zone the intervals are in (their labels are local
+    ISO 8601 times with the offset), None for UTC without an offset in the labels.
     """
 
     dimensions: tuple[str, ...]
@@ -40,6 +42,7 @@ class Result:
     epoch: dt.datetime
     params: Mapping[str, ParamValue]
     skipped: Mapping[str, str]
+    tz: str | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.values.values())))
@@ -89,10 +92,10 @@ class Result:
         columns: dict[str, list[Any]] = {}
         for name in self.dimensions:
             keys = self.keys[name]
-            columns[name] = to_iso(keys, self.epoch) if name == INTERVAL_START else [
+            columns[name] = to_iso(keys, self.epoch, self.tz) if name == INTERVAL_START else [
                 _plain(v) for v in keys.tolist()]
         for name, values in self.values.items():
-            columns[name] = [None if math.isnan(v) else v for v in values.tolist()]
+            columns[name] = [v if math.isfinite(v) else None for v in values.tolist()]
         return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(),
                                                                    strict=True)]
 
@@ -102,7 +105,9 @@ class Result:
         for name in self.dimensions:
             keys = self.keys[name]
             if name == INTERVAL_START:
-                columns[name] = pa.array(to_datetime64(keys, self.epoch))
+                columns[name] = pa.array(to_datetime64(keys, self.epoch)).cast(
+                    pa.timestamp("us", self.tz)) if self.tz else \
+                    pa.array(to_datetime64(keys, self.epoch))
             else:
                 columns[name] = pa.array(keys.tolist() if keys.dtype == object else keys)
         for name, values in self.values.items():
@@ -132,8 +137,8 @@ class Result:
 
 def _plain(value: Any) -> Any:
     """Numpy scalars as Python numbers; integral floats as ints (ids read as numbers), NaN
-    (a missing key) as None."""
-    if isinstance(value, float) and math.isnan(value):
+    (a missing key) or an infinite one as None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, float) and value.is_integer():
         return int(value)

@@ -279,7 +279,7 @@ def _contacts_table(scenario: Scenario, seed: np.random.SeedSequence, keys: list
                                                 agent_names),
         "csat": csat[rows],
         "nps": nps[rows],
-    }), scenario.epoch)
+    }), scenario.recorded_epoch)
 
 
 def _surveys(scenario: Scenario, seed: np.random.SeedSequence, channel: np.ndarray,

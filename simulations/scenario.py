@@ -20,6 +20,7 @@ from importlib.resources import as_file, files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import tomli_w
@@ -65,6 +66,7 @@ from kpiforge.simulations.sections import (
     shape,
     text,
     weekday_hours,
+    zone_name,
 )
 
 __all__ = ["BUILTIN_SCENARIOS", "DAY_S", "KINDS", "TIER2", "WEEKDAYS", "Break", "Channel",
@@ -252,7 +254,9 @@ class Satisfaction:
 class Scenario:
     """A complete, validated scenario. Build one with :func:`load_scenario`.
 
-    Times count in seconds from the midnight that starts ``start`` (the epoch). The run
+    Times count in seconds from the midnight that starts ``start`` (the epoch), in
+    ``timezone`` when given (an IANA zone: the run records it, and ``compute`` computes its
+    grains and labels there), else UTC. The run
     simulates ``warmup`` days before it (not reported) and ``warmdown`` days after the last
     reported day, in which no new contacts arrive and open work finishes.
     """
@@ -273,6 +277,7 @@ class Scenario:
     #: The ``[customers]`` section: the customer base the run writes a ``customers`` table
     #: for (None: contacts only, from ``customers`` anonymous customers).
     customer_base: CustomerBase | None = None
+    timezone: str | None = None
     source: str = attrs.field(default="<scenario>", eq=False)
 
     @property
@@ -306,6 +311,14 @@ class Scenario:
     def epoch(self) -> dt.datetime:
         return dt.datetime.combine(self.start, dt.time())
 
+    @property
+    def recorded_epoch(self) -> dt.datetime:
+        """The epoch as the run's tables record it: with the zone's offset when the
+        scenario has a time zone (an instant), else naive."""
+        if self.timezone is None:
+            return self.epoch
+        return self.epoch.replace(tzinfo=ZoneInfo(self.timezone))
+
     def date(self, day: int) -> dt.date:
         """The calendar date of day ``day`` (0 = ``start``)."""
         return self.start + dt.timedelta(days=day)
@@ -319,7 +332,8 @@ class Scenario:
             "scenario": {"name": self.name, "days": self.days, "seed": self.seed,
                          "start": self.start, "interval_min": self.interval_s // 60,
                          "customers": self.customers, "warmup": self.warmup,
-                         "warmdown": self.warmdown},
+                         "warmdown": self.warmdown,
+                         **({"timezone": self.timezone} if self.timezone else {})},
             "channels": {c.name: _channel_dict(c) for c in self.channels},
             "staffing": {
                 "shrinkage": self.staffing.shrinkage,
@@ -463,6 +477,7 @@ def _head(head: Section) -> dict[str, Any]:
         "customers": head.take("customers", number(1, MAX_CUSTOMERS, integer=True), 10_000),
         "warmup": head.take("warmup", number(0, MAX_DAYS), 0.0),
         "warmdown": head.take("warmdown", number(0, MAX_DAYS), 0.0),
+        "timezone": head.take("timezone", zone_name, None),
     }
     if 3600 % out["interval_s"]:
         head.fail(f"must divide an hour (5, 10, 15, 30, 60), got {out['interval_s'] // 60}",

@@ -178,4 +178,4 @@ def interval_table(scenario: Scenario, names: list[str],
         "handling_s": cells["handling"][keep],
         "shrinkage_s": cells["shrinkage"][keep],
         "cost": staffed_s / 3600 * scenario.staffing.hourly_cost,
-    }), scenario.epoch)
+    }), scenario.recorded_epoch)

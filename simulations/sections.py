@@ -8,6 +8,7 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kpiforge.errors import KpiforgeError, did_you_mean
 from kpiforge.simulations.distributions import Distribution
@@ -145,6 +146,16 @@ def text(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"must be a non-empty string, got {value!r}")
     return value
+
+
+def zone_name(value: Any) -> str:
+    """An IANA time zone name (``Asia/Tokyo``)."""
+    try:
+        ZoneInfo(text(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"must be an IANA time zone such as 'Asia/Tokyo' or "
+                         f"'Europe/Berlin', got {value!r}") from None
+    return str(value)
 
 
 def date(value: Any) -> dt.date:

@@ -147,7 +147,6 @@ GOOD_ROW = "1,call,a,0,10,,100,20,200,1,1,0,x,5,10"
 
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("contacts.csv", "", "the file is empty"),
-    ("contacts.csv", HEADER + "\n", "the contacts table has no rows"),
     ("contacts.csv", "channel,answered_s\ncall,3\n", "required column 'arrived_s' of table "
      "contacts is missing"),
     ("contacts.csv", f"{HEADER}\n{GOOD_ROW}\n1,call,a,0,10,,abc,20,200,1,1,0,x,5,10\n",

@@ -355,9 +355,6 @@ def test_a_run_without_agents_simulates(tmp_path, flat):
         sum(1 for v in contacts["answered_s"].to_pylist() if v != v) == contacts.num_rows
 
 
-@pytest.mark.xfail(strict=True, reason="core/io and core/engine reject a table with no rows "
-                   "(issue 11, 'Scenarios': an empty table is valid data whose KPIs are "
-                   "undefined); remove this mark when they accept it")
 def test_compute_reads_a_run_without_agents_or_contacts(tmp_path, flat):
     for key, out in (("staffing.agents", "no-agents"), ("channels.call.volume_per_day",
                                                         "no-contacts")):

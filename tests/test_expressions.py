@@ -394,8 +394,6 @@ def test_a_callable_formula_returning_a_constant_is_repeated_per_group(contacts)
     assert records == [{"channel": "call", "k": 1.5}, {"channel": "chat", "k": 1.5}]
 
 
-@pytest.mark.xfail(strict=True, reason="core/io reads a text column with no value at all as "
-                   "numbers (issue 11, 'Inputs'); remove this mark when it reads it as text")
 def test_a_text_column_with_no_value_is_still_text():
     data = {"contacts": {"arrived_s": np.array([0.0]), "channel": np.array([None],
                                                                           dtype=object)}}

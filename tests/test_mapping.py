@@ -233,18 +233,21 @@ def test_durations_clock_values_and_constants(tmp_path):
      "export as it is, map its columns with a mapping file or a preset (--map "
      "FILE.toml|PRESET, `kpiforge import --list`; mapping= in Python)"),
     ({"arrived_s": [1.0], "answered_s": [1.0], "acw_s": [0.0], "handle_s": ["Y"]}, ["aht"],
-     "row 1, column 'handle_s': 'Y' is not a number; 'handle_s' (talk or handling time, in "
+     "row 1, column 'handle_s': 'Y' is not a number (expected a number such as 300 or 4.5 "
+     "(durations in seconds, not hh:mm:ss)); 'handle_s' (talk or handling time, in "
      "seconds) holds numbers; yes/no values, text labels and timestamp text map to numbers "
      "with flag, values or format in a mapping; to read an export"),
     (pa.table({"arrived_s": [1.0], "answered_s": [1.0], "acw_s": [0.0],
                "handle_s": pa.array([dt.timedelta(seconds=3)], pa.duration("us"))}), ["aht"],
-     "column 'handle_s' has unsupported type duration[us]; columns hold numbers, text, "
+     "column 'handle_s' has unsupported type duration[us] (expected a number such as 300 "
+     "or 4.5 (durations in seconds, not hh:mm:ss)); columns hold numbers, text, "
      "booleans, timestamps or dates; a duration or time of day maps to seconds with a "
      'mapping (handle_s = { column = "handle_s", unit = "s" }, or unit = "hh:mm:ss" for a '
      "time of day); to read an export"),
     (pa.table({"arrived_s": [1.0], "answered_s": [1.0], "acw_s": [0.0],
                "handle_s": pa.array([dt.time(0, 2)], pa.time32("s"))}), ["aht"],
-     "column 'handle_s' has unsupported type time32[s]; columns hold numbers"),
+     "column 'handle_s' has unsupported type time32[s] (expected a number such as 300 "
+     "or 4.5 (durations in seconds, not hh:mm:ss)); columns hold numbers"),
     ({"arrived_s": [1.0], "answered_s": [1.0], "acw_s": [3.0]}, ["aht"],
      "column 'handle_s' is missing; KPI 'aht' (plugin 'kpiforge.plugins.support') needs it; "
      "add the column 'handle_s' (talk or handling time, in seconds), or choose KPIs that do "

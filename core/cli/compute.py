@@ -76,13 +76,17 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Run on Dask: a scheduler address (tcp://host:8786) or 'local' for a "
                    "LocalCluster. Needs kpiforge[dask].")
+@click.option("--tz", metavar="ZONE",
+              help="Time zone (IANA name, e.g. Asia/Tokyo): naive times are read in it, and "
+                   "grains, weekdays and months are its calendar, DST included; labels "
+                   "carry the offset. Default: a simulated run's zone, else UTC.")
 def compute_command(path: Path, agents: Path | None, customers: Path | None,
                     mapping: str | None, on_bad_rows: str | None,
                     bad_rows_path: Path | None, by: tuple[str], grain: str | None,
                     totals: bool, rollup: bool, kpis: tuple[str], params: tuple[str],
                     targets_path: Path | None, fmt: str, out: Path | None,
                     plot_path: Path | None, chunk_rows: int | None, workers: int | None,
-                    dask_address: str | None) -> None:
+                    dask_address: str | None, tz: str | None) -> None:
     """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
     contacts, agent_intervals and customers files."""
     if fmt == "parquet" and out is None:
@@ -101,7 +105,7 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None,
         "kpis": split_names(kpis) or None, "by": split_names(by), "grain": grain,
         "params": parse_params(params), "chunk_rows": chunk_rows,
         "workers": workers, "totals": totals, "rollup": rollup, "mapping": mapping,
-        "on_bad_rows": None if on_bad_rows is None else BadRowLog(on_bad_rows)}
+        "on_bad_rows": None if on_bad_rows is None else BadRowLog(on_bad_rows), "tz": tz}
     targets = None if targets_path is None else load_targets(targets_path)
     result = _compute(_tables(path, agents, customers), dask_address, options)
     log = options["on_bad_rows"]

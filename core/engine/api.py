@@ -30,7 +30,7 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
             registry: Registry | None = None, chunk_rows: int | None = None,
             workers: int | None = None, scheduler: Any = None, totals: bool = False,
             rollup: bool = False, mapping: Any = None,
-            on_bad_rows: str | BadRowLog | None = None) -> Result:
+            on_bad_rows: str | BadRowLog | None = None, tz: str | None = None) -> Result:
     """Compute KPIs over ``data``, one row per group.
 
     Parameters
@@ -86,6 +86,11 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         drops bad rows, ``"null"`` empties their bad cells (a row without its time is
         dropped); pass a :class:`~kpiforge.io.badrows.BadRowLog` to read afterwards which
         rows were bad and why (``counts()``, ``rows``).
+    tz
+        An IANA time zone (``"Asia/Tokyo"``): naive times (ISO text without an offset,
+        Arrow timestamps without a zone) are wall-clock times there, and grains, their
+        labels, weekdays and months are computed there, DST included. None: a simulated
+        run's own zone (its scenario's ``timezone``), else UTC.
 
     In memory, each table is split into pieces processed by a thread per core; every way
     of running gives the same answers (quantiles from the sketch within its error, in
@@ -98,7 +103,8 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
     """
     registry = registry or default_registry()
     log = BadRowLog(on_bad_rows) if isinstance(on_bad_rows, str) else on_bad_rows
-    sources = load_sources(data, None if mapping is None else resolve_mapping(mapping), log)
+    sources = load_sources(data, None if mapping is None else resolve_mapping(mapping), log,
+                           tz)
     plan = Plan.make(registry, sources, kpis, by, grain, params,
                      _quantile_mode(sources, chunk_rows, workers, scheduler))
     if log is not None:

@@ -24,12 +24,13 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     """Merge partial results (any number per table: chunks, workers) on one key space and
     evaluate the KPIs, one row per group in key order."""
     epoch = _common_epoch(partials)
+    tz = partials[0].tz
     keys, count, indexes = align(partials, plan.key_names)
     values: dict[str, Any] = {name: value for name, value in plan.params.items()
                               if not isinstance(value, PerLabel)}
     values.update(_measure_values(plan, partials, indexes, count))
     values.update({name: np.full(count, np.nan) for name in plan.absent})
-    values["grain_s"] = _interval_lengths(plan, partials, keys, epoch)
+    values["grain_s"] = _interval_lengths(plan, partials, keys, epoch, tz)
     for kpi in plan.needed:
         values[kpi.name] = _per_group(kpi.evaluate(values), count, values)
     order = sort_order(keys) if keys else None
@@ -41,6 +42,7 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
         kpis={k.name: k for k in plan.outputs},
         grain=plan.grain,
         epoch=epoch,
+        tz=tz,
         params=plan.params,
         skipped=plan.skipped,
     )
@@ -56,10 +58,10 @@ def _per_group(evaluated: Any, count: int, inputs: dict[str, Any]) -> np.ndarray
 
 
 def _common_epoch(partials: Sequence[Partial]) -> dt.datetime:
-    epochs = {p.epoch for p in partials}
+    epochs = {(p.epoch, p.tz) for p in partials}
     if len(epochs) > 1:
-        raise KpiforgeError(f"the tables count time from different epochs {sorted(epochs)}; "
-                            "read them with one epoch")
+        raise KpiforgeError("the tables count time from different epochs or zones "
+                            f"{sorted(epochs, key=str)}; read them with one epoch and zone")
     return partials[0].epoch
 
 
@@ -82,13 +84,14 @@ def _measure_values(plan: Plan, partials: Sequence[Partial], indexes: Sequence[n
 
 
 def _interval_lengths(plan: Plan, partials: Sequence[Partial], keys: dict[str, Keys],
-                      epoch: dt.datetime) -> Any:
+                      epoch: dt.datetime, tz: str | None) -> Any:
     """``grain_s`` for formulas: each group's interval length (and the interval keys become
     their start in seconds); without a grain, the contacts' first-to-last arrival span."""
     if plan.grain:
         numbers = keys[INTERVAL_START]
         assert isinstance(numbers, np.ndarray), "interval keys are numbers"
-        keys[INTERVAL_START], lengths = interval_bounds(numbers, plan.grain, epoch)
+        keys[INTERVAL_START], lengths = interval_bounds(numbers, plan.grain, epoch, tz)
         return lengths
     ranges = [p.time_range for p in partials if p.table == "contacts"]
-    return max(r[1] for r in ranges) - min(r[0] for r in ranges) if ranges else np.nan
+    span = max(r[1] for r in ranges) - min(r[0] for r in ranges) if ranges else np.nan
+    return span if np.isfinite(span) else np.nan  # no contacts: no span

@@ -452,9 +452,9 @@ def fused_groups(table: Table, columns: Sequence[Column], grain: str | None,
 def _interval_position(table: Table, grain: str, arguments: list[Any]) -> tuple[str, Keys]:
     """A row's interval as a key position, and the interval numbers by position: computed
     in the loop for a grain of fixed length, else numbered by numpy first."""
-    fixed = fixed_intervals(grain, table.epoch)
+    fixed = fixed_intervals(grain, table.epoch, table.tz)
     if fixed is None:
-        factor = factorize(interval_numbers(table.time, grain, table.epoch))
+        factor = factorize(interval_numbers(table.time, grain, table.epoch, table.tz))
         arguments += [factor.codes, factor.shift]
         return f"(np.int64(a{len(arguments) - 2}[i]) + a{len(arguments) - 1})", factor.keys
     offset, length = fixed

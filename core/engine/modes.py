@@ -58,7 +58,7 @@ def in_memory_partials(plan: Plan, sources: Mapping[str, TableSource]) -> list[P
             data = source.arrow(spec.columns)
             pieces = max(1, min(cores(), data.num_rows // MIN_PIECE_ROWS))
             size = max(1, -(-data.num_rows // pieces))
-            starts = range(0, data.num_rows, size) or [0]  # an empty table fails in _pass
+            starts = range(0, data.num_rows, size) or [0]  # an empty table: one empty pass
             jobs = [pool.submit(_pass, source.origin, spec, data.slice(start, size), start)
                     for start in starts]
             partials.append(merge_partials([job.result() for job in jobs], spec))
@@ -133,7 +133,8 @@ def _group_index(partial: Partial, keys: dict[str, Keys], count: int, spec: Pass
                  ) -> np.ndarray:
     """For each group of a chunk (its ``keys``), its index among ``partial``'s groups."""
     chunk = Partial(table=spec.table, keys=keys, count=count, states={},
-                    time_range=partial.time_range, epoch=partial.epoch)
+                    time_range=partial.time_range, epoch=partial.epoch,
+                    tz=partial.tz)
     _, merged, (in_partial, in_chunk) = align([partial, chunk], spec.key_names)
     position = np.full(merged, -1, dtype=np.intp)
     position[in_partial] = np.arange(partial.count)

@@ -75,6 +75,8 @@ class Partial:
     states: dict[str, Any]
     time_range: tuple[float, float]
     epoch: dt.datetime
+    #: The time zone of the grain's intervals (None: UTC).
+    tz: str | None = None
 
 
 def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXACT
@@ -102,7 +104,15 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
             groups, *measure_inputs(measure, table, params, shared))
     time = table.time
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
-                   time_range=(float(np.min(time)), float(np.max(time))), epoch=table.epoch)
+                   time_range=_time_range(time), epoch=table.epoch,
+                   tz=table.tz)
+
+
+def _time_range(time: np.ndarray) -> tuple[float, float]:
+    """First and last time; for no rows (inf, -inf), which merges as nothing."""
+    if not len(time):
+        return np.inf, -np.inf
+    return float(np.min(time)), float(np.max(time))
 
 
 def group_rows(table: Table, spec: PassSpec) -> Groups:
@@ -113,7 +123,8 @@ def group_rows(table: Table, spec: PassSpec) -> Groups:
         return fused
     factors = [factorize(column) for column in columns]
     if spec.grain:
-        factors.append(factorize(interval_numbers(table.time, spec.grain, table.epoch)))
+        factors.append(factorize(interval_numbers(table.time, spec.grain, table.epoch,
+                                                  table.tz)))
     return combine(factors, spec.key_names, rows=len(table))
 
 
@@ -121,7 +132,7 @@ def key_values(table: Table, name: str, column: str) -> Column:
     """The keys of dimension ``name`` per row of ``table``: its column's values or, for a
     calendar key (hour of the day, day of the week), computed from the time column."""
     if name in CALENDAR_KEYS and column == SCHEMAS[table.name].time_column:
-        return calendar_keys(table.time, name, table.epoch)
+        return calendar_keys(table.time, name, table.epoch, table.tz)
     return table.columns[column]
 
 
@@ -179,7 +190,7 @@ def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
     return Partial(table=spec.table, keys=keys, count=count, states=states,
                    time_range=(min(p.time_range[0] for p in partials),
                                max(p.time_range[1] for p in partials)),
-                   epoch=partials[0].epoch)
+                   epoch=partials[0].epoch, tz=partials[0].tz)
 
 
 def align(partials: Sequence[Partial], names: Sequence[str]

@@ -178,7 +178,7 @@ def _numpy_order_statistics(codes: np.ndarray, values: np.ndarray, groups: int,
     """
     # Buckets per group: enough to cut each group's rows finely, few enough that the
     # groups x buckets histogram stays smaller than the rows.
-    buckets = int(min(_MAX_BUCKETS, len(values) // (2 * groups)))
+    buckets = int(min(_MAX_BUCKETS, len(values) // (2 * max(groups, 1))))
     if len(values) > _SORT_ROWS and buckets >= _SORT_ROWS_PER_GROUP // 2:
         low, high = values.min(), values.max()
         if high > low:
@@ -280,7 +280,9 @@ class QuantileSketch:
         last = max(len(code) - 1, 0)
         low = np.minimum(np.searchsorted(cumulative, before + below_rank, side="right"), last)
         high = np.minimum(np.searchsorted(cumulative, before + above_rank, side="right"), last)
-        ahead = np.where(low > 0, cumulative[np.maximum(low - 1, 0)], 0) - before
+        # No value in any group (an empty sketch): every group's quantile is undefined.
+        ahead = (np.where(low > 0, cumulative[np.maximum(low - 1, 0)], 0) if len(code)
+                 else np.zeros(n, dtype=np.int64)) - before
         nowhere = np.iinfo(np.int64).min  # a bucket no value falls in
         pick = (lambda entries: np.where(has, code[entries], nowhere)) if len(code) else (
             lambda entries: np.full(n, nowhere))

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from kpiforge.errors import KpiforgeError
+from kpiforge.io.timestamps import iso_text
 
 TEXT_FORMATS = ("csv", "json")
 
@@ -32,7 +32,7 @@ def csv_text(table: pa.Table) -> str:
     """A table as CSV with a header; timestamps as ISO 8601, nulls as empty cells."""
     for index, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
-            iso = pc.strftime(table.column(index), format="%Y-%m-%dT%H:%M:%S")
+            iso = iso_text(table.column(index))
             table = table.set_column(index, field.name, iso)
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="needed"))

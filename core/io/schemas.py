@@ -11,13 +11,17 @@ import numpy as np
 
 @attrs.frozen
 class TableSchema:
-    """Standard columns of one table: which hold text and which is its time axis."""
+    """Standard columns of one table: which hold text, which times (numbers or ISO 8601
+    text, read one way on every path), which flags (booleans allowed), and which is its time
+    axis."""
 
     name: str
     time_column: str
     required: tuple[str, ...]
     numeric: tuple[str, ...]
     text: tuple[str, ...]
+    times: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -32,6 +36,8 @@ SCHEMAS: dict[str, TableSchema] = {
         numeric=("arrived_s", "answered_s", "abandoned_s", "handle_s", "acw_s", "resolved_s",
                  "replies", "touches", "escalated", "csat", "nps"),
         text=("contact_id", "case_id", "channel", "queue", "customer_id", "agent"),
+        times=("arrived_s", "answered_s", "abandoned_s", "resolved_s"),
+        flags=("escalated",),
     ),
     "agent_intervals": TableSchema(
         name="agent_intervals",
@@ -40,6 +46,7 @@ SCHEMAS: dict[str, TableSchema] = {
         numeric=("interval_start_s", "interval_s", "staffed_s", "available_s", "handling_s",
                  "shrinkage_s", "cost"),
         text=("agent",),
+        times=("interval_start_s",),
     ),
     "customers": TableSchema(
         name="customers",
@@ -48,6 +55,8 @@ SCHEMAS: dict[str, TableSchema] = {
         numeric=("period", "active_start", "active_end", "new", "churned", "downgraded",
                  "upsold", "cross_sold", "revenue", "margin", "health"),
         text=("customer_id",),
+        times=("period", "active_start", "active_end"),
+        flags=("new", "churned", "downgraded", "upsold", "cross_sold"),
     ),
 }
 

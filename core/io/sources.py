@@ -25,11 +25,18 @@ import pyarrow.parquet as pq
 
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.badrows import BadRowLog
-from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_batches, csv_header, read_csv
+from kpiforge.io.csvfiles import CSV_SUFFIXES, csv_batches, csv_dialect, read_csv
+from kpiforge.io.excel import EXCEL_SUFFIXES, read_excel
 from kpiforge.io.mapping import ExportMapping, TableMapping, untimed_from_metadata
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import Table, check_required, table_from_arrow, to_arrow
-from kpiforge.io.timestamps import DEFAULT_EPOCH, epoch_from_metadata
+from kpiforge.io.timestamps import (
+    DEFAULT_EPOCH,
+    EPOCH_METADATA,
+    epoch_from_metadata,
+    epoch_instant,
+    zone,
+)
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -51,11 +58,13 @@ class TableOrigin:
     epoch: dt.datetime = DEFAULT_EPOCH
     #: Lines before the first data row (1 for a CSV header), or None where rows have no line.
     header_lines: int | None = None
+    #: The time zone naive times are read in (UTC when None).
+    tz: str | None = None
 
     def table(self, piece: pa.Table, first_row: int = 0) -> Table:
         """A checked :class:`Table` from rows of the source starting at ``first_row``."""
         return table_from_arrow(self.name, piece, self.label, self.epoch, self.header_lines,
-                                first_row)
+                                first_row, self.tz)
 
 
 @attrs.frozen(kw_only=True)
@@ -65,7 +74,11 @@ class TableSource(abc.ABC):
     name: str
     label: str
     column_names: tuple[str, ...]
+    #: The instant times count from, as a naive UTC datetime (see
+    #: :func:`~kpiforge.io.timestamps.epoch_instant`).
     epoch: dt.datetime = DEFAULT_EPOCH
+    #: The time zone naive times are read in, and grains and labels computed in (UTC: None).
+    tz: str | None = None
     #: Row of the whole data this source starts at (a fragment of a larger source starts
     #: past 0), so that messages name the right row.
     first_row: int = 0
@@ -87,7 +100,7 @@ class TableSource(abc.ABC):
 
     @property
     def origin(self) -> TableOrigin:
-        return TableOrigin(self.name, self.label, self.epoch, self.header_lines)
+        return TableOrigin(self.name, self.label, self.epoch, self.header_lines, self.tz)
 
     def wanted(self, columns: Iterable[str] | None) -> list[str]:
         """The source's columns among ``columns`` (all when None), in the source's order."""
@@ -108,12 +121,16 @@ class TableSource(abc.ABC):
                ) -> Iterator[tuple[int, pa.Table]]:
         """``(first row, Arrow table)`` pieces of ``rows`` rows (the last may be shorter;
         None: one piece), read as they are needed, so memory stays bounded however large
-        the source."""
+        the source. A source without rows gives one empty piece: an empty table is valid
+        data, whose KPIs are undefined (or 0 for counts)."""
         rows = rows or _WHOLE
         first = self.first_row
-        for piece in _rebatch(self._batches(self.wanted(columns), rows), rows):
+        wanted = self.wanted(columns)
+        for piece in _rebatch(self._batches(wanted, rows), rows):
             yield first, piece
             first += piece.num_rows
+        if first == self.first_row:
+            yield first, pa.table({name: pa.nulls(0) for name in wanted})
 
     @abc.abstractmethod
     def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
@@ -131,15 +148,18 @@ class CsvFileSource(TableSource):
     """A CSV file (optionally gzip-compressed) with a header line."""
 
     path: Path
+    delimiter: str = ","
     #: Read the schema's number columns as text (a bad-row policy judges them).
     numbers_as_text: bool = False
     header_lines: ClassVar[int | None] = 1
 
     def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
-        return read_csv(self.path, self.label, self.wanted(columns))
+        return read_csv(self.path, self.label, self.column_names, self.wanted(columns),
+                        self.delimiter)
 
     def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
-        return csv_batches(self.path, self.label, wanted, rows, self.numbers_as_text)
+        return csv_batches(self.path, self.label, self.column_names, wanted, rows,
+                           self.delimiter, self.numbers_as_text)
 
 
 @attrs.frozen(kw_only=True)
@@ -156,12 +176,22 @@ class ParquetFileSource(TableSource):
             return pq.ParquetFile(self.path).read_row_groups(list(self.row_groups),
                                                              columns=self.wanted(columns))
         except (pa.ArrowInvalid, OSError) as exc:
-            raise KpiforgeError(f"{self.label}: cannot read the Parquet file: {exc}") from None
+            raise _unreadable_parquet(self.label, exc) from None
 
-    def _batches(self, wanted: list[str], rows: int) -> Iterable[pa.RecordBatch]:
-        # pre_buffer keeps every read buffer: memory would grow with the file.
-        return pq.ParquetFile(self.path, pre_buffer=False).iter_batches(
-            batch_size=rows, columns=wanted, row_groups=self.row_groups)
+    def _batches(self, wanted: list[str], rows: int) -> Iterator[pa.RecordBatch]:
+        try:
+            # pre_buffer keeps every read buffer: memory would grow with the file.
+            yield from pq.ParquetFile(self.path, pre_buffer=False).iter_batches(
+                batch_size=rows, columns=wanted, row_groups=self.row_groups)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _unreadable_parquet(self.label, exc) from None
+
+
+def _unreadable_parquet(label: str, exc: Exception) -> KpiforgeError:
+    """One line naming the file, whether it was read whole or streamed."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return KpiforgeError(f"{label}: not a valid Parquet file ({reason}); it is damaged or "
+                         "not Parquet")
 
     def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
                   ) -> list[TableSource]:
@@ -202,7 +232,7 @@ class DatasetSource(TableSource):
     def fragments(self, columns: Iterable[str] | None, rows: int | None, parts: int
                   ) -> list[TableSource]:
         """One fragment per part file, each numbering its own rows."""
-        return [file_source(path, self.name, self.epoch) for path in self.parts]
+        return [file_source(path, self.name, self.epoch, self.tz) for path in self.parts]
 
 
 @attrs.frozen(kw_only=True)
@@ -224,7 +254,15 @@ class ArrowSource(TableSource):
         data = self.data.select(self.wanted(columns))
         size = rows or max(1, -(-data.num_rows // parts))
         return [attrs.evolve(self, data=data.slice(start, size), first_row=start)
-                for start in range(0, data.num_rows, size)]
+                for start in range(0, data.num_rows, size) or [0]]
+
+
+@attrs.frozen(kw_only=True)
+class ExcelFileSource(ArrowSource):
+    """The first sheet of an Excel workbook (``kpiforge[excel]``), read whole: a header row,
+    then a row per record (rows are named by their sheet row)."""
+
+    header_lines: ClassVar[int | None] = 1
 
 
 @attrs.frozen(kw_only=True)
@@ -246,7 +284,7 @@ class StreamSource(TableSource):
         """Each chunk of the stream as an in-memory fragment, as the stream yields it."""
         for first, piece in self.pieces(columns, rows):
             yield ArrowSource(name=self.name, label=self.label, column_names=self.column_names,
-                              epoch=self.epoch, first_row=first, data=piece)
+                              epoch=self.epoch, tz=self.tz, first_row=first, data=piece)
 
 
 @attrs.frozen(kw_only=True)
@@ -270,6 +308,7 @@ class DaskFrameSource(TableSource):
         """One fragment per partition, computed where it is read."""
         return [PartitionSource(name=self.name, label=self.label,
                                 column_names=tuple(self.wanted(columns)), epoch=self.epoch,
+                                tz=self.tz,
                                 partition=part)
                 for part in self.frame[self.wanted(columns)].to_delayed()]
 
@@ -343,7 +382,8 @@ def mapped_source(inner: TableSource, mapping: TableMapping) -> MappedSource:
         if column in absent:
             raise KpiforgeError(absent[column])
     return MappedSource(name=inner.name, label=inner.label, column_names=served.column_names,
-                        epoch=inner.epoch, first_row=inner.first_row, untimed=served.untimed,
+                        epoch=inner.epoch, tz=inner.tz, first_row=inner.first_row,
+                        untimed=served.untimed,
                         mapped=True, absent=tuple(absent.items()), inner=inner,
                         mapping=served)
 
@@ -396,42 +436,60 @@ def _rebatch(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]
         yield pa.Table.from_batches(pending)
 
 
-def file_source(path: str | os.PathLike, table: str,
-                epoch: dt.datetime = DEFAULT_EPOCH) -> TableSource:
+def file_source(path: str | os.PathLike, table: str, epoch: dt.datetime = DEFAULT_EPOCH,
+                tz: str | None = None) -> TableSource:
     """A source for a CSV or Parquet file, or a directory of part files, holding ``table``;
-    times count from ``epoch`` unless a Parquet file records its own."""
+    times count from ``epoch`` (an instant, naive UTC) unless a Parquet file records its
+    own; naive times are read in ``tz``."""
     path = Path(path)
     label = str(path)
     if not path.exists():
         raise KpiforgeError(f"{label}: no such file or directory")
     if path.is_dir():
-        return _dataset_source(path, table, epoch)
+        return _dataset_source(path, table, epoch, tz)
     if _file_format(path) == "parquet":
         try:
             schema = pq.read_schema(path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise KpiforgeError(f"{label}: not a valid Parquet file: {exc}") from None
+            raise _unreadable_parquet(label, exc) from None
         untimed = untimed_from_metadata(schema.metadata)
         return ParquetFileSource(name=table, label=label, column_names=tuple(schema.names),
-                                 epoch=epoch_from_metadata(schema.metadata, epoch), path=path,
-                                 untimed=untimed or frozenset(), mapped=untimed is not None)
-    names = csv_header(path, label)
-    return CsvFileSource(name=table, label=label, column_names=names, epoch=epoch, path=path)
+                                 epoch=_metadata_epoch(schema.metadata, epoch, tz), tz=tz,
+                                 path=path, untimed=untimed or frozenset(),
+                                 mapped=untimed is not None)
+    if _file_format(path) == "excel":
+        data = read_excel(path, label)
+        return ExcelFileSource(name=table, label=label, column_names=tuple(data.column_names),
+                               epoch=epoch, tz=tz, data=data)
+    names, delimiter = csv_dialect(path, label)
+    return CsvFileSource(name=table, label=label, column_names=names, epoch=epoch, tz=tz,
+                         path=path, delimiter=delimiter)
 
 
-def data_source(data: Any, table: str) -> TableSource:
+def _metadata_epoch(metadata: Mapping[bytes, bytes] | None, epoch: dt.datetime,
+                    tz: str | None) -> dt.datetime:
+    """The epoch a file records (a wall-clock time in ``tz`` unless it has an offset), as
+    an instant; else ``epoch``."""
+    if not metadata or EPOCH_METADATA not in metadata:
+        return epoch
+    return epoch_instant(epoch_from_metadata(metadata), tz)
+
+
+def data_source(data: Any, table: str, tz: str | None = None) -> TableSource:
     """A source for an in-memory dict of arrays, DataFrame or Arrow table, or a Dask
     DataFrame (read by partition)."""
     label = f"<{table}>"
     if type(data).__module__.split(".")[0] == "dask":
         names = tuple(str(c) for c in data.columns)
-        return DaskFrameSource(name=table, label=label, column_names=names, frame=data)
+        return DaskFrameSource(name=table, label=label, column_names=names, tz=tz,
+                               frame=data)
     arrow = to_arrow(data, label)
     return ArrowSource(name=table, label=label, column_names=tuple(arrow.column_names),
-                       epoch=epoch_from_metadata(arrow.schema.metadata), data=arrow)
+                       epoch=_metadata_epoch(arrow.schema.metadata, DEFAULT_EPOCH, tz), tz=tz,
+                       data=arrow)
 
 
-def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
+def stream_source(chunks: Iterator[Any], table: str, tz: str | None = None) -> TableSource:
     """A source reading an iterator of frames (dicts of arrays, DataFrames, Arrow tables)
     once, in order; its first frame gives the columns."""
     label = f"<{table} stream>"
@@ -449,11 +507,12 @@ def stream_source(chunks: Iterator[Any], table: str) -> TableSource:
             yield chunk
 
     return StreamSource(name=table, label=label, column_names=tuple(first.column_names),
-                        stream=stream())
+                        tz=tz, stream=stream())
 
 
 def load_sources(data: Any, mapping: ExportMapping | None = None,
-                 bad_rows: BadRowLog | None = None) -> dict[str, TableSource]:
+                 bad_rows: BadRowLog | None = None, tz: str | None = None
+                 ) -> dict[str, TableSource]:
     """Sources for what ``compute`` accepts, with their required columns checked.
 
     ``data`` is a path (a contacts file, or a directory holding ``contacts``,
@@ -461,11 +520,14 @@ def load_sources(data: Any, mapping: ExportMapping | None = None,
     path, a single frame of contacts, or an iterator of contact frames. With ``mapping``,
     the tables it maps are exports read through it; one path or frame is the table of a
     mapping that maps one table. With ``bad_rows``, bad rows are dropped or emptied as its
-    policy says, and recorded there.
+    policy says, and recorded there. Naive times are read in ``tz`` (a simulated run's own
+    zone when None, else UTC).
     """
+    if tz is not None:
+        zone(tz)
     if mapping is not None and len(mapping.tables) == 1 and not _names_tables(data):
         data = {next(iter(mapping.tables)): data}
-    sources = _sources(data)
+    sources = _sources(data, tz)
     if mapping is not None:
         sources = {name: mapped_source(source, mapping.tables[name])
                    if name in mapping.tables else source for name, source in sources.items()}
@@ -490,7 +552,7 @@ def _cleaned(source: TableSource, log: BadRowLog) -> TableSource:
         if isinstance(source, CsvFileSource) else source
     return CleanedSource(name=source.name, label=source.label,
                          column_names=source.column_names, epoch=source.epoch,
-                         first_row=source.first_row, untimed=source.untimed,
+                         tz=source.tz, first_row=source.first_row, untimed=source.untimed,
                          mapped=source.mapped, absent=source.absent, inner=lenient,
                          log=log)
 
@@ -501,12 +563,13 @@ def _names_tables(data: Any) -> bool:
         all(key in SCHEMAS for key in data)
 
 
-def _sources(data: Any) -> dict[str, TableSource]:
+def _sources(data: Any, tz: str | None) -> dict[str, TableSource]:
+    """A source per table of ``data`` (as :func:`load_sources` takes it)."""
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         if path.is_dir():
-            return _directory_sources(path)
-        return {"contacts": file_source(path, "contacts")}
+            return _directory_sources(path, tz)
+        return {"contacts": file_source(path, "contacts", tz=tz)}
     if isinstance(data, Mapping) and not isinstance(data, pa.Table):
         unknown = [k for k in data if k not in SCHEMAS]
         if unknown:
@@ -514,32 +577,36 @@ def _sources(data: Any) -> dict[str, TableSource]:
                 f"data must map table names ({', '.join(SCHEMAS)}) to columns or paths; "
                 f"got key {unknown[0]!r}. Pass contacts as {{'contacts': columns}}"
             )
-        return {name: _source(value, name) for name, value in data.items()}
-    return {"contacts": _source(data, "contacts")}
+        return {name: _source(value, name, tz) for name, value in data.items()}
+    return {"contacts": _source(data, "contacts", tz)}
 
 
-def _source(value: Any, table: str) -> TableSource:
+def _source(value: Any, table: str, tz: str | None) -> TableSource:
     if isinstance(value, str | os.PathLike):
-        return file_source(value, table)
+        return file_source(value, table, tz=tz)
     if isinstance(value, Iterator):
-        return stream_source(value, table)
-    return data_source(value, table)
+        return stream_source(value, table, tz)
+    return data_source(value, table, tz)
 
 
-def _directory_sources(path: Path) -> dict[str, TableSource]:
+def _directory_sources(path: Path, tz: str | None) -> dict[str, TableSource]:
     """A run directory (``contacts.parquet``, ``agent_intervals.csv``, or a ``contacts/``
-    directory of part files...), or itself a dataset of contacts part files."""
-    epoch = _scenario_epoch(path / "scenario.toml")
+    directory of part files...), or itself a dataset of contacts part files. A simulated
+    run's ``scenario.toml`` gives the epoch (its start) and, unless ``tz`` is given, the
+    zone (its ``timezone``)."""
+    start, run_zone = _scenario_start(path / "scenario.toml")
+    epoch = epoch_instant(start, run_zone or tz)  # the run started at midnight in its zone
+    tz = tz or run_zone
     sources = {}
     for table in SCHEMAS:
-        for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, ""):
+        for suffix in (*PARQUET_SUFFIXES, *CSV_SUFFIXES, *EXCEL_SUFFIXES, ""):
             candidate = path / f"{table}{suffix}"
             if candidate.exists() and (suffix or candidate.is_dir()):
-                sources[table] = file_source(candidate, table, epoch)
+                sources[table] = file_source(candidate, table, epoch, tz)
                 break
     if not sources:
         if part_files(path):
-            return {"contacts": _dataset_source(path, "contacts", epoch)}
+            return {"contacts": _dataset_source(path, "contacts", epoch, tz)}
         expected = ", ".join(f"{t}.csv" for t in SCHEMAS)
         raise KpiforgeError(f"{path}: no table files found; expected {expected} "
                             "(or .parquet, or a directory of part files per table)")
@@ -552,7 +619,8 @@ def part_files(path: Path) -> list[Path]:
                   and p.name.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES))
 
 
-def _dataset_source(path: Path, table: str, epoch: dt.datetime) -> TableSource:
+def _dataset_source(path: Path, table: str, epoch: dt.datetime, tz: str | None
+                    ) -> TableSource:
     """A directory of Parquet or CSV part files holding one table."""
     import pyarrow.dataset as ds
 
@@ -569,21 +637,28 @@ def _dataset_source(path: Path, table: str, epoch: dt.datetime) -> TableSource:
         raise KpiforgeError(f"{path}: cannot read the part files as one table: {exc}") \
             from None
     if fmt == "parquet":
-        epoch = epoch_from_metadata(pq.read_schema(parts[0]).metadata, epoch)
-    return DatasetSource(name=table, label=str(path), column_names=names, epoch=epoch,
+        epoch = _metadata_epoch(pq.read_schema(parts[0]).metadata, epoch, tz)
+    return DatasetSource(name=table, label=str(path), column_names=names, epoch=epoch, tz=tz,
                          path=path, format=fmt, parts=tuple(parts))
 
 
-def _scenario_epoch(path: Path) -> dt.datetime:
-    """The start of the simulated run whose ``scenario.toml`` sits beside the tables."""
+def _scenario_start(path: Path) -> tuple[dt.datetime, str | None]:
+    """The start and time zone of the simulated run whose ``scenario.toml`` sits beside
+    the tables (the Unix epoch and None without one)."""
     if not path.is_file():
-        return DEFAULT_EPOCH
+        return DEFAULT_EPOCH, None
     try:
-        start = tomllib.loads(path.read_text(encoding="utf-8"))["scenario"]["start"]
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        scenario = tomllib.loads(path.read_text(encoding="utf-8"))["scenario"]
+        start, run_zone = scenario["start"], scenario.get("timezone")
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError,
+            UnicodeDecodeError) as exc:
         raise KpiforgeError(f"{path}: cannot read the run's start date ({exc})") from None
-    return dt.datetime.combine(start, dt.time()) if not isinstance(start, dt.datetime) \
+    if run_zone is not None and not isinstance(run_zone, str):
+        raise KpiforgeError(f"{path}: [scenario] timezone must be a zone name such as "
+                            f"'Asia/Tokyo', got {run_zone!r}")
+    start = dt.datetime.combine(start, dt.time()) if not isinstance(start, dt.datetime) \
         else start
+    return start, run_zone
 
 
 def _file_format(path: Path) -> str:
@@ -592,10 +667,12 @@ def _file_format(path: Path) -> str:
         return "parquet"
     if name.endswith(CSV_SUFFIXES):
         return "csv"
+    if name.endswith(EXCEL_SUFFIXES):
+        return "excel"
     with path.open("rb") as handle:
         if handle.read(4) == _PARQUET_MAGIC:
             return "parquet"
     raise KpiforgeError(
-        f"{path}: not a CSV or Parquet file; expected a name ending in "
-        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
+        f"{path}: not a CSV or Parquet file (nor an Excel workbook); expected a name ending in "
+        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES + EXCEL_SUFFIXES)}"
     )

@@ -9,7 +9,7 @@ polars and pyarrow inputs are converted here, at the edge, and checked against
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import attrs
@@ -20,7 +20,13 @@ import pyarrow.compute as pc
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import MAPPING_ADVICE, RULES, SCHEMAS, TableSchema, meaning
-from kpiforge.io.timestamps import DEFAULT_EPOCH
+from kpiforge.io.timestamps import (
+    ACCEPTED_NUMBERS,
+    DEFAULT_EPOCH,
+    MISSING_NUMBERS,
+    first_unparsed,
+    time_seconds,
+)
 
 Column: TypeAlias = np.ndarray | Categorical
 
@@ -37,6 +43,8 @@ class Table:
     header_lines: int | None = None
     #: Row of ``source`` this table starts at (a chunk of a larger file starts past 0).
     first_row: int = 0
+    #: The time zone grains are computed in (None: UTC, aligned to the epoch's midnight).
+    tz: str | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
@@ -70,26 +78,20 @@ def describe_row(source: str, row: int, header_lines: int | None) -> str:
 
 def table_from_arrow(name: str, data: pa.Table, source: str,
                      epoch: dt.datetime = DEFAULT_EPOCH, header_lines: int | None = None,
-                     first_row: int = 0) -> Table:
+                     first_row: int = 0, tz: str | None = None) -> Table:
     """Convert an Arrow table (``source``'s rows from ``first_row``) to a checked
-    :class:`Table`, text dictionary-encoded in C++."""
+    :class:`Table`, text dictionary-encoded in C++. Time columns are read by
+    :func:`~kpiforge.io.timestamps.time_seconds` (naive ISO text in ``tz``), the other
+    standard numeric columns as float64 (the same type whatever the reader gave)."""
     schema = SCHEMAS[name]
-    if data.num_rows == 0:
-        raise KpiforgeError(f"{source}: the {name} table has no rows")
-    columns: dict[str, Column] = {}
-    for column_name, column in zip(data.column_names, data.columns, strict=True):
-        if column_name in schema.text and _is_number(column.type):
-            # Numbers as IDs are text: encode the numbers, then format only distinct ones.
-            ids = _small_integer_ids(column)
-            if ids is not None:
-                columns[column_name] = ids
-                continue
-            column = pc.dictionary_encode(column).cast(pa.dictionary(pa.int32(), pa.string()))
-        columns[column_name] = _convert_column(column, column_name,
-                                               column_name in schema.numeric, source,
-                                               header_lines, first_row)
+    def where(row: int) -> str:
+        return describe_row(source, first_row + row, header_lines)
+
+    columns = {column_name: _read_column(schema, column_name, column, epoch, tz, source,
+                                         where)
+               for column_name, column in zip(data.column_names, data.columns, strict=True)}
     table = Table(name=name, columns=columns, source=source, epoch=epoch,
-                  header_lines=header_lines, first_row=first_row)
+                  header_lines=header_lines, first_row=first_row, tz=tz)
     time = table.time if schema.time_column in columns else None
     if time is not None and np.isnan(time).any():
         row = int(np.flatnonzero(np.isnan(time))[0])
@@ -97,6 +99,29 @@ def table_from_arrow(name: str, data: pa.Table, source: str,
                             "missing; every row needs it")
     check_rules(table)
     return table
+
+
+def _read_column(schema: TableSchema, name: str, column: pa.ChunkedArray,
+                 epoch: dt.datetime, tz: str | None, source: str,
+                 where: Callable[[int], str]) -> Column:
+    """One column as the engine reads it: times, numbers (float64, finite) or text."""
+    if name in schema.times:
+        return time_seconds(column, name, epoch, tz, source, where)
+    if name in schema.numeric:
+        _check_number_type(column, name, name in schema.flags, source)
+        return _finite_numbers(_convert_column(column, name, True, source, where), name,
+                               where)
+    if name in schema.text and pa.types.is_null(column.type):  # every label missing
+        column = column.cast(pa.string())
+    if name in schema.text and _is_number(column.type):
+        # Numbers as IDs are text: encode the numbers, then format only distinct ones.
+        ids = _small_integer_ids(column)
+        if ids is not None:
+            return ids
+        if pa.types.is_floating(column.type):  # NaN is a missing key, not a 'nan' label
+            column = pc.if_else(pc.is_nan(column), None, column)
+        column = pc.dictionary_encode(column).cast(pa.dictionary(pa.int32(), pa.string()))
+    return _convert_column(column, name, False, source, where)
 
 
 def check_required(name: str, column_names: Sequence[str], source: str) -> None:
@@ -149,18 +174,20 @@ def _to_arrow_array(values: Any) -> pa.Array | pa.ChunkedArray:
 
 
 def _convert_column(column: pa.ChunkedArray, name: str, numeric: bool, source: str,
-                    header_lines: int | None, first_row: int) -> Column:
+                    where: Callable[[int], str]) -> Column:
     kind = column.type
     if pa.types.is_dictionary(kind):
         combined = column.unify_dictionaries().combine_chunks() if column.num_chunks else column
         if numeric or not pa.types.is_string(kind.value_type):
             return _convert_column(pa.chunked_array([combined.cast(kind.value_type)]), name,
-                                   numeric, source, header_lines, first_row)
+                                   numeric, source, where)
         return _categorical(combined.indices, combined.dictionary)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         if numeric:
-            return _parse_numbers(column, name, source, header_lines, first_row)
-        encoded = pc.dictionary_encode(column.combine_chunks())
+            return _parse_numbers(column, name, where)
+        text = column.combine_chunks()
+        text = pc.if_else(pc.equal(text, ""), None, text)  # only an empty cell is missing
+        encoded = pc.dictionary_encode(text)
         return _categorical(encoded.indices, encoded.dictionary)
     if pa.types.is_null(kind):
         return np.full(len(column), np.nan)
@@ -173,12 +200,34 @@ def _convert_column(column: pa.ChunkedArray, name: str, numeric: bool, source: s
         return seconds / 1e6
     if _is_number(kind):
         return column.to_numpy()
+    expected = f" (expected {ACCEPTED_NUMBERS})" if numeric else ""
     raise KpiforgeError(
-        f"{source}: column {name!r} has unsupported type {kind}; columns hold numbers, text, "
-        "booleans, timestamps or dates; a duration or time of day maps to seconds with a "
-        f"mapping ({name} = {{ column = \"{name}\", unit = \"s\" }}, or unit = "
+        f"{source}: column {name!r} has unsupported type {kind}{expected}; columns hold "
+        "numbers, text, booleans, timestamps or dates; a duration or time of day maps to "
+        f"seconds with a mapping ({name} = {{ column = \"{name}\", unit = \"s\" }}, or unit = "
         "\"hh:mm:ss\" for a time of day); "
         f"{MAPPING_ADVICE}")
+
+
+def _check_number_type(column: pa.ChunkedArray, name: str, flag: bool, source: str) -> None:
+    """Booleans only where a column is a flag (``escalated``...): as seconds or money they
+    are a type error, not 0 and 1."""
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if pa.types.is_boolean(kind) and not flag:
+        raise KpiforgeError(f"{source}: column {name!r} holds booleans (true/false); expected "
+                            "numbers")
+
+
+def _finite_numbers(values: Column, name: str, where: Callable[[int], str]) -> np.ndarray:
+    """A standard numeric column as float64; an infinite value is an error naming its row
+    (a missing value is NaN, an infinite one is broken data)."""
+    numbers = np.asarray(values, dtype=np.float64)
+    infinite = np.isinf(numbers)
+    if infinite.any():
+        row = int(np.flatnonzero(infinite)[0])
+        raise KpiforgeError(f"{where(row)}, column {name!r}: {numbers[row]:g} is not a finite "
+                            "number; fix the data or leave the cell empty")
+    return numbers
 
 
 def _is_number(kind: pa.DataType) -> bool:
@@ -224,25 +273,21 @@ def _categorical(indices: pa.Array, dictionary: pa.Array) -> Categorical:
     return Categorical(codes=codes, labels=np.array(dictionary.to_pylist(), dtype=object))
 
 
-def _parse_numbers(column: pa.ChunkedArray, name: str, source: str,
-                   header_lines: int | None, first_row: int) -> np.ndarray:
-    """Numbers from a text column; the first value that is not a number is an error."""
+def _parse_numbers(column: pa.ChunkedArray, name: str, where: Callable[[int], str]
+                   ) -> np.ndarray:
+    """Numbers from a text column (the missing-value cells as NaN); the first value pyarrow
+    does not read as a number is an error naming its row, column and value."""
     text = pc.utf8_trim_whitespace(column.combine_chunks())
-    blank = pc.fill_null(pc.equal(text, ""), True)
+    text = pc.if_else(pc.fill_null(pc.is_in(text, MISSING_NUMBERS), True), None, text)
     try:
-        return pc.cast(pc.if_else(blank, None, text), pa.float64()).to_numpy(zero_copy_only=False)
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        for row, value in enumerate(text.to_pylist()):
-            try:
-                float(value or "nan")
-            except ValueError:
-                where = describe_row(source, first_row + row, header_lines)
-                raise KpiforgeError(
-                    f"{where}, column {name!r}: {value!r} is not a number; {meaning(name)} "
-                    "holds numbers; yes/no values, text labels and timestamp text map to "
-                    f"numbers with flag, values or format in a mapping; {MAPPING_ADVICE}"
-                ) from None
-        raise
+        row = first_unparsed(text, pa.float64()) or 0
+        raise KpiforgeError(
+            f"{where(row)}, column {name!r}: {text[row].as_py()!r} is not a number (expected "
+            f"{ACCEPTED_NUMBERS}); {meaning(name)} holds numbers; yes/no values, text labels "
+            "and timestamp text map to numbers with flag, values or format in a mapping; "
+            f"{MAPPING_ADVICE}") from None
 
 
 def check_rules(table: Table, params: Mapping[str, float] | None = None) -> None:

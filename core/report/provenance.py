@@ -14,6 +14,7 @@ import numpy as np
 
 import kpiforge
 from kpiforge.definitions import ParamValue, param_text
+from kpiforge.errors import KpiforgeError
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.sources import TableSource, load_sources
 from kpiforge.plugin_manager import default_plugin_manager
@@ -56,6 +57,8 @@ def table_info(source: TableSource) -> TableInfo:
     if not source.rereadable:
         return TableInfo(source.name, source.label, None, column, None, None)
     times = source.read([column]).time
+    if not len(times):  # valid data for compute, but a report of nothing tells nothing
+        raise KpiforgeError(f"{source.label}: the {source.name} table has no rows")
     return TableInfo(source.name, source.label, len(times), column,
                      _calendar(np.min(times), source.epoch),
                      _calendar(np.max(times), source.epoch))
