@@ -321,6 +321,6 @@ def test_an_hh_mm_ss_duration_fails_saying_what_is_accepted(tmp_path):
     path.write_text("arrived_s,answered_s,handle_s,acw_s\n0,1,00:05:00,0\n")
     for mode in MODES:
         # Read whole, pyarrow takes the column for clock times; streamed, for text.
-        with pytest.raises(KpiforgeError, match=r"column 'handle_s'.* expected a number .*"
+        with pytest.raises(KpiforgeError, match=r"column 'handle_s'.*expected a number .*"
                            r"seconds, not hh:mm:ss"):
             kpiforge.compute(path, kpis=["aht"], **mode)
