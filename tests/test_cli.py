@@ -120,6 +120,7 @@ def test_demo_prints_kpis_against_targets():
     headline, overall = text.split("All channels")
     assert "call 20, chat 60, email 86400" in headline
     assert "asa " in headline and "asa " not in overall and "wait_p90" not in overall
+    assert "first_response_time" not in overall
     assert "service_level" in overall and "staffed_hours" in overall
     # The what-if line in the goals' terms: +5 agents on the mid shift (09:00-17:30) at
     # 24 an hour for a month of 30.4375 days costs about 5 x 8.5 x 24 x 30.4375.

@@ -25,7 +25,8 @@ WHATIF_REPLICATIONS = 3
 
 #: Waits mean something only within a channel (seconds for a call, hours for an email):
 #: the all-channels table leaves them out.
-WAIT_KPIS = ("first_response_time", "asa", "avg_wait", "wait_p90")
+WAIT_KPIS = ("first_response_time", "first_response_time_median", "first_response_time_p90",
+             "asa", "avg_wait", "wait_p90")
 
 
 @click.command("demo")
