@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from kpiforge import engine
-from kpiforge.cli.options import parse_params, split_names
+from kpiforge.cli.options import param_option, parse_params, split_names
 from kpiforge.cli.render import render_table
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError, MissingColumnError, MissingTableError
@@ -53,9 +53,7 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--kpi", "kpis", multiple=True, metavar="ID",
               help="KPI or KGI id to compute (repeat, or comma-separate); default: all the "
                    "data supports.")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Override a parameter, e.g. sl_threshold_s=30 (every channel) or "
-                   "sl_threshold_s.email=86400 (one label of a per-label parameter).")
+@param_option
 @click.option("--targets", "targets_path", type=_EXISTING, metavar="FILE",
               help="A targets file (TOML): adds each targeted KPI's status (on track, at "
                    "risk, off) per group, as <id>_status columns.")

@@ -15,6 +15,13 @@ force_option = click.option(
     "--force", is_flag=True,
     help="Replace --out DIR whole if it holds files (a directory holds one run).")
 
+#: How ``--param`` reads: a plain parameter, or one label of a per-label parameter.
+PARAM_HELP = ("Override a parameter, e.g. sl_threshold_s=30 (every channel) or "
+              "sl_threshold_s.email=86400 (one label of a per-label parameter).")
+
+param_option = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+                            help=PARAM_HELP)
+
 
 def split_names(values: Iterable[str]) -> list[str]:
     """``--kpi a --kpi b,c`` -> ``['a', 'b', 'c']``."""

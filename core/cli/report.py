@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kpiforge.cli.options import parse_params, split_names
+from kpiforge.cli.options import param_option, parse_params, split_names
 from kpiforge.engine.grains import GRAINS
 from kpiforge.report import build_report
 
@@ -27,9 +27,7 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--kpi", "kpis", multiple=True, metavar="ID",
               help="KPIs to show (repeat, or comma-separate); default: those with a target, "
                    "then the others, 12 at most.")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Override a parameter, e.g. sl_threshold_s=30 (every channel) or "
-                   "sl_threshold_s.email=86400 (one label of a per-label parameter).")
+@param_option
 @click.option("--title", help="The report's title.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("report.html"), show_default=True,

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from kpiforge import simulations
 from kpiforge.cli.options import (
+    PARAM_HELP,
     directory_advice,
     force_option,
     parse_assignments,
@@ -60,7 +61,7 @@ _REPLICATION_OPTIONS = ("--workers", "--kpi", "--by", "--grain", "--param", "--k
 @click.option("--grain", type=click.Choice(GRAINS),
               help="With --replications: time grain for interval_start.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="With --replications: override a KPI parameter, e.g. sl_threshold_s=30.")
+              help="With --replications: " + PARAM_HELP[0].lower() + PARAM_HELP[1:])
 @force_option
 @click.option("--max-contacts", type=click.IntRange(min=0), metavar="N",
               default=DEFAULT_LIMITS.contacts, show_default=True,

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kpiforge.cli.options import parse_assignments, parse_params, split_names
+from kpiforge.cli.options import param_option, parse_assignments, parse_params, split_names
 from kpiforge.cli.progress import progress_bar
 from kpiforge.cli.render import MAX_GROUP_COLUMNS, grid
 from kpiforge.engine.distributed import connect
@@ -46,8 +46,7 @@ FORMATS = ("table", *STREAM_FORMATS)
               help="Replications per grid point.")
 @click.option("--kpi", "kpis", multiple=True, metavar="ID",
               help="KPIs to report (default: all the simulated data supports).")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Override a KPI parameter, e.g. sl_threshold_s=30.")
+@param_option
 @click.option("--workers", type=click.IntRange(min=1), metavar="N",
               help="Local worker processes (default: every core).")
 @click.option("--dask", "dask_address", metavar="ADDRESS",

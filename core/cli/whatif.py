@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from kpiforge.cli.options import parse_assignments, parse_params, split_names
+from kpiforge.cli.options import param_option, parse_assignments, parse_params, split_names
 from kpiforge.cli.progress import progress_bar
 from kpiforge.cli.render import grid
 from kpiforge.engine.grains import GRAINS
@@ -41,8 +41,7 @@ FORMATS = ("table", "csv", "json")
 @click.option("--by", "by", multiple=True, metavar="DIM",
               help="Group KPIs by a dimension (channel, queue...).")
 @click.option("--grain", type=click.Choice(GRAINS), help="Time grain for interval_start.")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Override a KPI parameter, e.g. sl_threshold_s=30.")
+@param_option
 @click.option("--workers", type=click.IntRange(min=1), metavar="N",
               help="Worker processes (default: every core).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
