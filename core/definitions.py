@@ -238,7 +238,8 @@ def _naming(owner: Any, field: str) -> Iterator[None]:
 
 
 #: What each field's expression must give.
-_ROLES = {"value": "a number", "where": "a condition", "formula": "a number"}
+_ROLES = {"value": "a number", "where": "a condition", "formula": "a number",
+          "time": "a number"}
 
 
 def _parse(owner: Any, field: str, text: str, kinds: Mapping[str, Kind],
@@ -263,6 +264,9 @@ class Measure:
     Names in ``value`` and ``where`` are columns of ``table`` or parameters from ``params``.
     ``optional``: data without a column it reads still computes the KPIs using it, the
     measure undefined (NaN) in every group, so a formula can fall back with ``coalesce``.
+    ``time``: the time (a column of ``table`` or an expression over it) that places each row
+    in an interval, instead of the table's time column: responses by ``answered_s``,
+    resolutions by ``resolved_s``; rows without a value there are not counted by it.
     """
 
     name: str = attrs.field(validator=_identifier)
@@ -274,8 +278,10 @@ class Measure:
     params: Mapping[str, ParamValue] = attrs.field(factory=dict, converter=_to_params)
     description: str = ""
     optional: bool = False
+    time: str | None = None
     value_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
     where_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
+    time_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         schema = SCHEMAS[self.table]
@@ -285,8 +291,12 @@ class Measure:
                                            and self.value.isidentifier()):
             raise KpiforgeError(f"Measure {self.name!r}: agg 'distinct' counts the values of "
                                 f"one column: value must be a column name, got {self.value!r}")
+        object.__setattr__(self, "time_expression", None if self.time is None else
+                           _parse(self, "time", self.time, kinds, Kind.UNKNOWN))
         for field in ("value", "where"):
             text = getattr(self, field)
+            if field == "where" and self.time is not None:  # a row without its time: out
+                text = f"notnan({self.time})" + ("" if text is None else f" & ({text})")
             object.__setattr__(self, f"{field}_expression", None if text is None else
                                Expression.parse(text, kinds, Kind.UNKNOWN)
                                if field == "value" and self.agg == "distinct" else
@@ -301,8 +311,13 @@ class Measure:
 
     @property
     def expressions(self) -> tuple[Expression, ...]:
-        """The value and filter expressions it has."""
+        """The value and filter expressions it has (the filter holds its time's presence)."""
         return tuple(e for e in (self.value_expression, self.where_expression) if e is not None)
+
+    def placement(self, table_time: str) -> str | None:
+        """The time placing this measure's rows in intervals, None where it is the table's
+        own time column ``table_time``."""
+        return None if self.time in (None, table_time) else self.time
 
     @property
     def columns(self) -> frozenset[str]:

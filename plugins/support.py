@@ -22,6 +22,12 @@ def kpiforge_register_measures():
         Measure("contacts_offered", "contacts", "count", description="contacts that arrived"),
         Measure("contacts_answered", "contacts", "count", where="notnan(answered_s)",
                 description="contacts that reached an agent or got a first reply"),
+        Measure("responses_given", "contacts", "count", time="answered_s",
+                description="first responses given, placed by when they were given "
+                            "(answered_s)"),
+        Measure("resolutions_made", "contacts", "count", time="resolved_s",
+                description="contacts resolved, placed by when they were resolved "
+                            "(resolved_s)"),
         Measure("contacts_abandoned", "contacts", "count", where="notnan(abandoned_s)",
                 description="contacts that left before reaching an agent"),
         Measure("wait_to_answer_sum", "contacts", "sum", value=WAIT_TO_ANSWER,
@@ -113,11 +119,23 @@ def kpiforge_register_kpis():
                           "analytics report first reply time: a few very late replies move "
                           "first_response_time (the mean), much less these.")
           for name, _, label in QUANTILES),
-        KPI("responses_per_hour", "answered / (grain_s / 3600)", unit="contacts/h",
+        KPI("responses_per_hour", "responses_given / (grain_s / 3600)", unit="contacts/h",
             direction="higher", seeds="000", kgis=["csat"],
             area="support", role="efficiency", timing="leading",
-            description="First responses given per hour of the interval (一定時間あたりの"
-                        "応答数); without a grain, per hour of the data's time span."),
+            description="First responses given per hour (一定時間あたりの応答数), each "
+                        "placed in the interval in which it was given (answered_s), not "
+                        "the one the contact arrived in. Without a grain, per hour of the "
+                        "data's period, from its first to its last arrival, the same for "
+                        "every group (not each group's own span: the groups' rates add up "
+                        "to the total's, and a group with one contact has no span); "
+                        "responses given after the last arrival still count."),
+        KPI("resolutions", "resolutions_made", unit="contacts", direction="higher",
+            seeds=["000", "003"], kgis=["csat"],
+            area="support", role="volume", timing="leading",
+            description="Contacts resolved in the interval, placed by when they were "
+                        "resolved (resolved_s), not when they arrived: the work done per "
+                        "day. resolution_rate, by contrast, follows the contacts that "
+                        "arrived in the interval."),
         KPI("resolution_rate", "contacts_resolved / offered", unit="%", direction="higher",
             seeds=["000", "002", "003"], kgis=["csat", "ltv"],
             links=[Link("ltv", lag_months=3)],

@@ -38,6 +38,7 @@ CONTACTS_OVERALL = {
     "avg_wait": (10 + 30 + 30 + 5 + 40 + 5 + 10) / 7,
     "wait_p90": 30 + 0.4 * (40 - 30),  # sorted 5 5 10 10 30 30 40; h = 0.9 * 6 = 5.4
     "resolution_rate": 4 / 8,
+    "resolutions": 4,  # #1, #2, #5, #8 (placed by resolved_s: same total)
     "time_to_resolution": (200 + 440 + 400 + 200) / 4,
     "time_to_resolution_median": (200 + 400) / 2,  # sorted 200 200 400 440
     "time_to_resolution_p90": 400 + 0.7 * (440 - 400),  # h = 0.9 * 3 = 2.7

@@ -86,7 +86,8 @@ def _describe_input(registry, name: str) -> str:
         if m.q is not None:
             what = f"quantile(q={m.q:g}) of {m.value}"
         where = f" where {m.where}" if m.where else ""
-        return f"measure {what} over {m.table}{where}"
+        placed = f", placed by {m.time} (rows without it not counted)" if m.time else ""
+        return f"measure {what} over {m.table}{where}{placed}"
     if name in registry.kpis:
         return f"{registry.kpis[name].kind} {registry.kpis[name].formula_text}"
     if name in registry.params:

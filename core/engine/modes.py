@@ -27,6 +27,7 @@ from kpiforge.engine.passes import (
     group_rows,
     measure_inputs,
     merge_partials,
+    placed_rows,
     row_params,
     shared_values,
     table_partial,
@@ -108,18 +109,20 @@ def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chun
     reads = attrs.evolve(spec, measures=tuple(measures))
     for first, piece in source.pieces(reads.columns, chunk_rows):
         table = source.origin.table(piece, first)
-        groups = group_rows(table, spec)
-        codes = _group_index(partial, groups.keys, groups.count, spec)[
-            np.zeros(len(table), np.intp) if groups.codes is None else groups.codes]
-        shared = shared_values(measures)
-        params = row_params(table, spec)
-        for measure in measures:
-            values, mask = measure_inputs(measure, table, params, shared)
-            assert values is not None
-            valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
-            keep = in_target_buckets(sketches[measure.name], targets[measure.name],
-                                     codes[valid], values[valid])
-            kept[measure.name].append((codes[valid][keep], values[valid][keep]))
+        for placed in filter(None, reads.placements.values()):
+            rows, time = placed_rows(table, placed) if spec.placed else (table, table.time)
+            groups = group_rows(rows, spec, time)
+            codes = _group_index(partial, groups.keys, groups.count, spec)[
+                np.zeros(len(rows), np.intp) if groups.codes is None else groups.codes]
+            shared = shared_values(placed)
+            params = row_params(rows, spec)
+            for measure in placed:
+                values, mask = measure_inputs(measure, rows, params, shared)
+                assert values is not None
+                valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
+                keep = in_target_buckets(sketches[measure.name], targets[measure.name],
+                                         codes[valid], values[valid])
+                kept[measure.name].append((codes[valid][keep], values[valid][keep]))
     states = dict(partial.states)
     for measure in measures:
         codes = np.concatenate([c for c, _ in kept[measure.name]] or [np.zeros(0, np.intp)])

@@ -60,6 +60,24 @@ class PassSpec:
         wanted.add(SCHEMAS[self.table].time_column)
         return wanted
 
+    @property
+    def placed(self) -> bool:
+        """Whether a measure's time changes its rows' groups (a grain or a calendar key),
+        not only which rows it counts."""
+        return self.grain is not None or any(name in CALENDAR_KEYS
+                                             for name, _ in self.dimensions)
+
+    @property
+    def placements(self) -> dict[str | None, tuple[Measure, ...]]:
+        """The measures by the time that places them: None (the table's time column)
+        first, always there, then each measure's own ``time``."""
+        time_column = SCHEMAS[self.table].time_column
+        placements: dict[str | None, tuple[Measure, ...]] = {None: ()}
+        for measure in self.measures:
+            key = measure.placement(time_column)
+            placements[key] = (*placements.get(key, ()), measure)
+        return placements
+
     def accumulator(self, measure: Measure) -> Accumulator:
         """The accumulator computing ``measure`` in this pass."""
         return accumulator_for(measure, self.quantiles)
@@ -89,23 +107,72 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
 
 
 def table_partial(table: Table, spec: PassSpec) -> Partial:
-    """One pass over ``table``: group codes, then every measure of the table (those that
-    fuse in one compiled loop, the others one by one)."""
+    """One pass over ``table``: per placement (the table's time column, and each time the
+    measures place their rows by), group codes, then every measure of that placement (those
+    that fuse in one compiled loop, the others one by one); the placements' groups are put
+    on one key space, the union of theirs."""
     check_rules(table, {name: value for name, value in spec.params.items()
                         if not isinstance(value, PerLabel)})
-    groups = group_rows(table, spec)
-    accumulators = {measure.name: spec.accumulator(measure) for measure in spec.measures}
+    parts: list[tuple[tuple[Measure, ...], Groups, dict[str, Any]]] = []
+    for time_text, measures in spec.placements.items():
+        if time_text is None or spec.placed:
+            rows, time = placed_rows(table, measures)
+            groups = group_rows(rows, spec, time)
+        else:  # the time changes only which rows count: the measure's filter says so
+            rows, groups = table, parts[0][1]
+        parts.append((measures, groups, _states(rows, spec, measures, groups)))
+    states: dict[str, Any] = {}
+    if all(groups is parts[0][1] for _, groups, _ in parts):
+        keys, count = parts[0][1].keys, parts[0][1].count
+        for _, _, part_states in parts:
+            states.update(part_states)
+    else:
+        keys, count, indexes = align([Partial(table.name, g.keys, g.count, {}, (0, 0),
+                                              table.epoch) for _, g, _ in parts],
+                                     spec.key_names)
+        for (measures, _, part_states), index in zip(parts, indexes, strict=True):
+            for measure in measures:
+                states[measure.name] = spec.accumulator(measure).merge(
+                    [(part_states[measure.name], index)], count)
+    return Partial(table=table.name, keys=keys, count=count, states=states,
+                   time_range=_time_range(table.time),
+                   epoch=table.epoch, tz=table.tz)
+
+
+def _states(table: Table, spec: PassSpec, measures: Sequence[Measure], groups: Groups
+            ) -> dict[str, Any]:
+    """The states of ``measures`` over ``table``'s rows in ``groups``."""
+    accumulators = {measure.name: spec.accumulator(measure) for measure in measures}
     params = row_params(table, spec)
-    states = fused_states(spec.measures, accumulators, table, params, groups)
-    rest = [measure for measure in spec.measures if measure.name not in states]
+    states = fused_states(measures, accumulators, table, params, groups)
+    rest = [measure for measure in measures if measure.name not in states]
     shared = shared_values(rest)
     for measure in rest:
         states[measure.name] = accumulators[measure.name].accumulate(
             groups, *measure_inputs(measure, table, params, shared))
-    time = table.time
-    return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
-                   time_range=_time_range(time), epoch=table.epoch,
-                   tz=table.tz)
+    return states
+
+
+def placement_times(table: Table, measures: Sequence[Measure]) -> np.ndarray:
+    """The times placing the rows of ``measures`` (which share one placement): the table's
+    time column, or their ``time`` (NaN where a row has none)."""
+    expression = measures[0].time_expression if measures else None
+    if expression is None or measures[0].placement(table.schema.time_column) is None:
+        return table.time
+    return _as_values(expression.evaluate(table.columns.__getitem__), len(table))
+
+
+def placed_rows(table: Table, measures: Sequence[Measure]) -> tuple[Table, np.ndarray]:
+    """The rows of ``table`` the placement of ``measures`` holds, those with a time, and
+    their times."""
+    time = placement_times(table, measures)
+    present = ~np.isnan(time)
+    if present.all():
+        return table, time
+    columns = {name: Categorical(column.codes[present], column.labels)
+               if isinstance(column, Categorical) else column[present]
+               for name, column in table.columns.items()}
+    return attrs.evolve(table, columns=columns), time[present]
 
 
 def _time_range(time: np.ndarray) -> tuple[float, float]:
@@ -115,24 +182,25 @@ def _time_range(time: np.ndarray) -> tuple[float, float]:
     return float(np.min(time)), float(np.max(time))
 
 
-def group_rows(table: Table, spec: PassSpec) -> Groups:
-    """Which group each row of ``table`` is in, under ``spec``'s dimensions and grain."""
-    columns = [key_values(table, name, column) for name, column in spec.dimensions]
-    fused = fused_groups(table, columns, spec.grain, spec.key_names)
+def group_rows(table: Table, spec: PassSpec, time: np.ndarray | None = None) -> Groups:
+    """Which group each row of ``table`` is in, under ``spec``'s dimensions and grain, the
+    rows placed by ``time`` (by default the table's time column)."""
+    time = table.time if time is None else time
+    columns = [key_values(table, name, column, time) for name, column in spec.dimensions]
+    fused = fused_groups(table, columns, spec.grain, spec.key_names, time)
     if fused is not None:
         return fused
     factors = [factorize(column) for column in columns]
     if spec.grain:
-        factors.append(factorize(interval_numbers(table.time, spec.grain, table.epoch,
-                                                  table.tz)))
+        factors.append(factorize(interval_numbers(time, spec.grain, table.epoch, table.tz)))
     return combine(factors, spec.key_names, rows=len(table))
 
 
-def key_values(table: Table, name: str, column: str) -> Column:
+def key_values(table: Table, name: str, column: str, time: np.ndarray) -> Column:
     """The keys of dimension ``name`` per row of ``table``: its column's values or, for a
-    calendar key (hour of the day, day of the week), computed from the time column."""
+    calendar key (hour of the day, day of the week), computed from the rows' ``time``."""
     if name in CALENDAR_KEYS and column == SCHEMAS[table.name].time_column:
-        return calendar_keys(table.time, name, table.epoch, table.tz)
+        return calendar_keys(time, name, table.epoch, table.tz)
     return table.columns[column]
 
 

@@ -242,7 +242,7 @@ def _untimed(kpi: KPI, measure: Measure, source: TableSource) -> str | None:
     it reads the event's time, not only whether it happened."""
     if not source.untimed:
         return None
-    for text in (measure.value, measure.where):
+    for text in (measure.value, measure.where, measure.time):
         if text is None:
             continue
         tree = ast.parse(text, mode="eval")
