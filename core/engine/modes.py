@@ -27,7 +27,7 @@ from kpiforge.engine.passes import (
     group_rows,
     measure_inputs,
     merge_partials,
-    placed_rows,
+    placed_times,
     row_params,
     shared_values,
     table_partial,
@@ -110,14 +110,14 @@ def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chun
     for first, piece in source.pieces(reads.columns, chunk_rows):
         table = source.origin.table(piece, first)
         for placed in filter(None, reads.placements.values()):
-            rows, time = placed_rows(table, placed) if spec.placed else (table, table.time)
-            groups = group_rows(rows, spec, time)
+            groups = group_rows(table, spec, placed_times(table, placed) if spec.placed
+                                else table.time)
             codes = _group_index(partial, groups.keys, groups.count, spec)[
-                np.zeros(len(rows), np.intp) if groups.codes is None else groups.codes]
+                np.zeros(len(table), np.intp) if groups.codes is None else groups.codes]
             shared = shared_values(placed)
-            params = row_params(rows, spec)
+            params = row_params(table, spec)
             for measure in placed:
-                values, mask = measure_inputs(measure, rows, params, shared)
+                values, mask = measure_inputs(measure, table, params, shared)
                 assert values is not None
                 valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
                 keep = in_target_buckets(sketches[measure.name], targets[measure.name],

@@ -115,12 +115,10 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
                         if not isinstance(value, PerLabel)})
     parts: list[tuple[tuple[Measure, ...], Groups, dict[str, Any]]] = []
     for time_text, measures in spec.placements.items():
-        if time_text is None or spec.placed:
-            rows, time = placed_rows(table, measures)
-            groups = group_rows(rows, spec, time)
-        else:  # the time changes only which rows count: the measure's filter says so
-            rows, groups = table, parts[0][1]
-        parts.append((measures, groups, _states(rows, spec, measures, groups)))
+        # Without a grain the time changes only which rows count: the filter says so.
+        groups = group_rows(table, spec, placed_times(table, measures)) \
+            if time_text is None or spec.placed else parts[0][1]
+        parts.append((measures, groups, _states(table, spec, measures, groups)))
     states: dict[str, Any] = {}
     if all(groups is parts[0][1] for _, groups, _ in parts):
         keys, count = parts[0][1].keys, parts[0][1].count
@@ -153,26 +151,19 @@ def _states(table: Table, spec: PassSpec, measures: Sequence[Measure], groups: G
     return states
 
 
-def placement_times(table: Table, measures: Sequence[Measure]) -> np.ndarray:
-    """The times placing the rows of ``measures`` (which share one placement): the table's
-    time column, or their ``time`` (NaN where a row has none)."""
-    expression = measures[0].time_expression if measures else None
-    if expression is None or measures[0].placement(table.schema.time_column) is None:
+def placed_times(table: Table, measures: Sequence[Measure]) -> np.ndarray:
+    """The time placing each row of ``table`` for ``measures`` (which share a placement):
+    the table's time column, or their ``time``. A row without that time is counted by
+    none of them (their filter says so) and takes the table's time, so that it falls in a
+    group the table's own placement has anyway: no row is copied, no group is added."""
+    placement = measures[0].placement(table.schema.time_column) if measures else None
+    if placement is None:
         return table.time
-    return _as_values(expression.evaluate(table.columns.__getitem__), len(table))
-
-
-def placed_rows(table: Table, measures: Sequence[Measure]) -> tuple[Table, np.ndarray]:
-    """The rows of ``table`` the placement of ``measures`` holds, those with a time, and
-    their times."""
-    time = placement_times(table, measures)
-    present = ~np.isnan(time)
-    if present.all():
-        return table, time
-    columns = {name: Categorical(column.codes[present], column.labels)
-               if isinstance(column, Categorical) else column[present]
-               for name, column in table.columns.items()}
-    return attrs.evolve(table, columns=columns), time[present]
+    expression = measures[0].time_expression
+    assert expression is not None
+    time = _as_values(expression.evaluate(table.columns.__getitem__), len(table))
+    missing = np.isnan(time)
+    return np.where(missing, table.time, time) if missing.any() else time
 
 
 def _time_range(time: np.ndarray) -> tuple[float, float]:

@@ -39,6 +39,8 @@ class Plan:
     skipped: dict[str, str]
     #: Optional measures whose columns the data lacks: NaN in every group.
     absent: tuple[str, ...] = ()
+    #: Snapshot measures: the passes accumulate their parts, finishing makes them.
+    snapshots: tuple[Measure, ...] = ()
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -66,12 +68,14 @@ class Plan:
         needed, measures = registry.closure(k.name for k in outputs)
         absent = tuple(m.name for m in measures if _lacks_columns(m, sources))
         resolved = resolve_params(registry, params)
+        present = [m for m in measures if m.name not in absent]
+        accumulated = [part for m in present for part in
+                       (m.parts(grain is not None) if m.agg == "snapshot" else (m,))]
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
-                   specs=_pass_specs(registry, sources,
-                                     [m for m in measures if m.name not in absent],
-                                     dimensions, grain, resolved, quantiles),
+                   specs=_pass_specs(registry, sources, accumulated, dimensions, grain,
+                                     resolved, quantiles),
                    dimensions=dimensions, grain=grain, params=resolved, skipped=skipped,
-                   absent=absent)
+                   absent=absent, snapshots=tuple(m for m in present if m.agg == "snapshot"))
 
 
 def _lacks_columns(measure: Measure, sources: Mapping[str, TableSource]) -> bool:
@@ -242,7 +246,7 @@ def _untimed(kpi: KPI, measure: Measure, source: TableSource) -> str | None:
     it reads the event's time, not only whether it happened."""
     if not source.untimed:
         return None
-    for text in (measure.value, measure.where, measure.time):
+    for text in (measure.value, measure.where, measure.time, measure.since, measure.until):
         if text is None:
             continue
         tree = ast.parse(text, mode="eval")
