@@ -36,8 +36,12 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     values.update({name: np.full(count, np.nan) for name in plan.absent})
     values["grain_s"] = _interval_lengths(plan, partials, keys, epoch, tz)
     values["snapshot_s"] = _snapshot_values(plan, values, keys, starts)
+    present = _present(partials, indexes, count)
     for kpi in plan.needed:
         values[kpi.name] = _per_group(kpi.evaluate(values), count, values)
+        tables = plan.registry.tables_of(kpi)
+        if len(tables) > 1:  # a group missing from a table it reads: undefined, not 0
+            values[kpi.name][~np.logical_and.reduce([present[t] for t in tables])] = np.nan
     order = sort_order(keys) if keys else None
     return Result(
         dimensions=plan.key_names,
@@ -60,6 +64,15 @@ def _per_group(evaluated: Any, count: int, inputs: dict[str, Any]) -> np.ndarray
     if result.shape == (count,) and not any(result is value for value in inputs.values()):
         return result
     return np.array(np.broadcast_to(result, (count,)))
+
+
+def _present(partials: Sequence[Partial], indexes: Sequence[np.ndarray], count: int
+             ) -> dict[str, np.ndarray]:
+    """Per table, whether each group has rows of it."""
+    present: dict[str, np.ndarray] = {}
+    for partial, index in zip(partials, indexes, strict=True):
+        present.setdefault(partial.table, np.zeros(count, dtype=bool))[index] = True
+    return present
 
 
 def _common_epoch(partials: Sequence[Partial]) -> dt.datetime:

@@ -30,6 +30,7 @@ from kpiforge.engine.passes import (
     placed_times,
     row_params,
     shared_values,
+    spread_rows,
     table_partial,
 )
 from kpiforge.engine.plan import Plan
@@ -108,10 +109,10 @@ def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chun
     kept: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m.name: [] for m in measures}
     reads = attrs.evolve(spec, measures=tuple(measures))
     for first, piece in source.pieces(reads.columns, chunk_rows):
-        table = source.origin.table(piece, first)
+        table, own_time = spread_rows(source.origin.table(piece, first), spec)
         for placed in filter(None, reads.placements.values()):
-            groups = group_rows(table, spec, placed_times(table, placed) if spec.placed
-                                else table.time)
+            groups = group_rows(table, spec, placed_times(table, placed, own_time)
+                                if spec.placed else own_time)
             codes = _group_index(partial, groups.keys, groups.count, spec)[
                 np.zeros(len(table), np.intp) if groups.codes is None else groups.codes]
             shared = shared_values(placed)

@@ -20,8 +20,13 @@ import numpy as np
 from kpiforge.definitions import Measure, ParamValue, PerLabel
 from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
 from kpiforge.engine.fusion import fused_groups, fused_states
-from kpiforge.engine.grains import CALENDAR_KEYS, calendar_keys, interval_numbers
-from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys
+from kpiforge.engine.grains import (
+    CALENDAR_KEYS,
+    calendar_keys,
+    interval_bounds,
+    interval_numbers,
+)
+from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys, take
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
 from kpiforge.errors import KpiforgeError
 from kpiforge.expressions import SharedValues
@@ -29,6 +34,10 @@ from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import Column, Table, check_rules
 from kpiforge.results import INTERVAL_START
+
+#: The column a spread pass adds: each piece's share of its row's span (its overlap with
+#: the piece's interval / the row's length).
+SHARE = "overlap_share"
 
 
 @attrs.frozen
@@ -44,6 +53,9 @@ class PassSpec:
     quantiles: QuantileMode
     #: Per-label parameter -> the column holding its dimension's labels in this table.
     label_columns: Mapping[str, str] = attrs.field(factory=dict)
+    #: The column of how long each row lasts, when its rows are spread over the grain's
+    #: intervals (:func:`spread_rows`; its sums then read :data:`SHARE`), else None.
+    span: str | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -58,6 +70,8 @@ class PassSpec:
         wanted |= {column for _, column in self.dimensions}
         wanted |= set(self.label_columns.values())
         wanted.add(SCHEMAS[self.table].time_column)
+        if self.span is not None:
+            wanted = (wanted - {SHARE}) | {self.span}
         return wanted
 
     @property
@@ -113,10 +127,12 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
     on one key space, the union of theirs."""
     check_rules(table, {name: value for name, value in spec.params.items()
                         if not isinstance(value, PerLabel)})
+    time_range = _time_range(table.time)
+    table, own_time = spread_rows(table, spec)
     parts: list[tuple[tuple[Measure, ...], Groups, dict[str, Any]]] = []
     for time_text, measures in spec.placements.items():
         # Without a grain the time changes only which rows count: the filter says so.
-        groups = group_rows(table, spec, placed_times(table, measures)) \
+        groups = group_rows(table, spec, placed_times(table, measures, own_time)) \
             if time_text is None or spec.placed else parts[0][1]
         parts.append((measures, groups, _states(table, spec, measures, groups)))
     states: dict[str, Any] = {}
@@ -133,7 +149,7 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
                 states[measure.name] = spec.accumulator(measure).merge(
                     [(part_states[measure.name], index)], count)
     return Partial(table=table.name, keys=keys, count=count, states=states,
-                   time_range=_time_range(table.time),
+                   time_range=time_range,
                    epoch=table.epoch, tz=table.tz)
 
 
@@ -151,19 +167,51 @@ def _states(table: Table, spec: PassSpec, measures: Sequence[Measure], groups: G
     return states
 
 
-def placed_times(table: Table, measures: Sequence[Measure]) -> np.ndarray:
+def spread_rows(table: Table, spec: PassSpec) -> tuple[Table, np.ndarray]:
+    """The rows of ``table`` as pieces, one per interval of the grain each row's span
+    (``[time, time + span)``) overlaps, with the :data:`SHARE` column (overlap / span; 1 for
+    a row without a span), and each piece's time (where its overlap starts: in its
+    interval). Without a span to spread, the rows and their time as they are."""
+    if spec.span is None or spec.grain is None:
+        return table, table.time
+    start = table.time
+    length = table.numbers(spec.span)
+    end = start + np.where(length > 0, length, 0.0)
+    first = interval_numbers(start, spec.grain, table.epoch, table.tz)
+    last = interval_numbers(end, spec.grain, table.epoch, table.tz)
+    last_start, _ = interval_bounds(last, spec.grain, table.epoch, table.tz)
+    last -= (last > first) & (last_start >= end)  # the span ends where that interval starts
+    pieces = (last - first + 1).astype(np.intp)
+    if (pieces == 1).all():
+        columns = {**table.columns, SHARE: np.ones(len(table))}
+        return attrs.evolve(table, columns=columns), start
+    rows = np.repeat(np.arange(len(table)), pieces)
+    offsets = np.cumsum(pieces) - pieces
+    intervals = first[rows] + (np.arange(len(rows)) - offsets[rows])
+    bounds, lengths = interval_bounds(intervals, spec.grain, table.epoch, table.tz)
+    begins = np.maximum(start[rows], bounds)
+    overlap = np.minimum(end[rows], bounds + lengths) - begins
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(length[rows] > 0, overlap / length[rows], 1.0)
+    columns = {name: take(column, rows) for name, column in table.columns.items()}
+    columns[SHARE] = share
+    return attrs.evolve(table, columns=columns), begins
+
+
+def placed_times(table: Table, measures: Sequence[Measure], own: np.ndarray) -> np.ndarray:
     """The time placing each row of ``table`` for ``measures`` (which share a placement):
-    the table's time column, or their ``time``. A row without that time is counted by
-    none of them (their filter says so) and takes the table's time, so that it falls in a
-    group the table's own placement has anyway: no row is copied, no group is added."""
+    the table's own (``own``: its time column, or a spread row's piece time), or their
+    ``time``. A row without that time is counted by none of them (their filter says so) and
+    takes its own, so that it falls in a group the table's own placement has anyway: no row
+    is copied, no group is added."""
     placement = measures[0].placement(table.schema.time_column) if measures else None
     if placement is None:
-        return table.time
+        return own
     expression = measures[0].time_expression
     assert expression is not None
     time = _as_values(expression.evaluate(table.columns.__getitem__), len(table))
     missing = np.isnan(time)
-    return np.where(missing, table.time, time) if missing.any() else time
+    return np.where(missing, own, time) if missing.any() else time
 
 
 def _time_range(time: np.ndarray) -> tuple[float, float]:

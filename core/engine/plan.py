@@ -11,7 +11,7 @@ import attrs
 
 from kpiforge.definitions import KPI, Dimension, Measure, ParamValue, PerLabel
 from kpiforge.engine.grains import CALENDAR_KEYS, check_grain
-from kpiforge.engine.passes import PassSpec
+from kpiforge.engine.passes import SHARE, PassSpec
 from kpiforge.engine.quantiles import QuantileMode
 from kpiforge.errors import (
     KpiforgeError,
@@ -135,17 +135,24 @@ def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
                 measures: Sequence[Measure], dimensions: Sequence[Dimension],
                 grain: str | None, params: Mapping[str, ParamValue], quantiles: QuantileMode
                 ) -> dict[str, PassSpec]:
-    """One pass per table that has measures to accumulate."""
+    """One pass per table that has measures to accumulate. With a grain, a table whose rows
+    last a while (agent intervals) is spread over the intervals each row overlaps, and its
+    sums take each piece's share."""
     specs = {}
     for table in SCHEMAS:
         table_measures = tuple(m for m in measures if m.table == table)
         if table_measures:
+            span = SCHEMAS[table].span_column
+            if grain is None or span not in sources[table].column_names:
+                span = None
             specs[table] = PassSpec(
-                table=table, measures=table_measures,
+                table=table, measures=tuple(
+                    attrs.evolve(m, value=f"({m.value}) * {SHARE}")
+                    if span is not None and m.agg == "sum" else m for m in table_measures),
                 dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
                 grain=grain, params=params, quantiles=quantiles,
                 label_columns=_label_columns(registry, sources[table], table_measures,
-                                             params))
+                                             params), span=span)
     return specs
 
 
