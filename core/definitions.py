@@ -334,9 +334,8 @@ class Measure:
         """A snapshot as the mergeable measures the engine accumulates, named after it.
         With a grain (``timed``): the rows opened in each interval (placed by ``since``)
         and those closed in it (placed by ``until``), whose running difference is the
-        snapshot. Without: the rows open at the end of the data (no ``until``), and the
-        latest ``since`` or ``until`` of every row (its ``where`` aside), the snapshot's
-        instant."""
+        snapshot. Without: the rows open at the end of the data (no ``until``); the plan
+        adds the snapshots' instant, the latest ``since`` or ``until`` of every row."""
         agg = "count" if self.value is None else "sum"
         where = "" if self.where is None else f" & ({self.where})"
 
@@ -349,9 +348,7 @@ class Measure:
                 part("closed", where=f"notnan({self.since}){where}", time=self.until),)
             return (part("opened", time=self.since), *closed)
         still_open = None if self.until is None else f"isnan({self.until}){where}"
-        latest = self.since if self.until is None else f"max({self.since}, {self.until})"
-        return (part("open", where=still_open or self.where, time=self.since),
-                part("latest", agg="max", value=latest, where=None, time=None))
+        return (part("open", where=still_open or self.where, time=self.since),)
 
     def placement(self, table_time: str) -> str | None:
         """The time placing this measure's rows in intervals, None where it is the table's

@@ -125,6 +125,15 @@ def test_backlog_against_a_brute_force_over_random_contacts():
         np.testing.assert_array_equal(result["backlog"], expected.backlog)
 
 
+def test_no_contacts_no_snapshot_rows():
+    empty = {name: np.zeros(0) for name in ("arrived_s", "answered_s", "abandoned_s",
+                                            "resolved_s")}
+    empty["channel"] = np.array([], dtype=object)
+    assert kpiforge.compute({"contacts": empty}, kpis=["backlog"], grain="1d").to_records() \
+        == []
+    assert kpiforge.compute({"contacts": empty}, kpis=["backlog"])["backlog"].tolist() == [0]
+
+
 def test_a_snapshot_measure_needs_since():
     with pytest.raises(kpiforge.KpiforgeError, match="since is required for, and since and "
                                                      "until only for, agg 'snapshot'"):

@@ -15,7 +15,7 @@ from kpiforge.engine.accumulators import Part
 from kpiforge.engine.grains import interval_bounds
 from kpiforge.engine.grouping import Keys, decode, sort_order, take
 from kpiforge.engine.passes import Partial, accumulator_for, align
-from kpiforge.engine.plan import Plan
+from kpiforge.engine.plan import Plan, latest_name
 from kpiforge.engine.snapshots import every_interval, running
 from kpiforge.errors import KpiforgeError
 from kpiforge.results import INTERVAL_START, Result
@@ -133,6 +133,7 @@ def _snapshot_values(plan: Plan, values: dict[str, Any], keys: dict[str, Keys],
             values[measure.name] = running(net, starts)
     if plan.grain:
         return keys[INTERVAL_START] + values["grain_s"]
-    latest = [values[f"{m.name}__latest"] for m in plan.snapshots if m.name not in plan.absent]
+    latest = [values[latest_name(table)] for table in
+              dict.fromkeys(m.table for m in plan.snapshots if m.name not in plan.absent)]
     found = np.concatenate(latest) if latest else np.zeros(0)
     return float(np.fmax.reduce(found)) if len(found) else np.nan

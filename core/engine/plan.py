@@ -69,13 +69,38 @@ class Plan:
         absent = tuple(m.name for m in measures if _lacks_columns(m, sources))
         resolved = resolve_params(registry, params)
         present = [m for m in measures if m.name not in absent]
+        snapshots = [m for m in present if m.agg == "snapshot"]
         accumulated = [part for m in present for part in
                        (m.parts(grain is not None) if m.agg == "snapshot" else (m,))]
+        if grain is None:
+            accumulated += _latest_measures(snapshots)
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
                    specs=_pass_specs(registry, sources, accumulated, dimensions, grain,
                                      resolved, quantiles),
                    dimensions=dimensions, grain=grain, params=resolved, skipped=skipped,
-                   absent=absent, snapshots=tuple(m for m in present if m.agg == "snapshot"))
+                   absent=absent, snapshots=tuple(snapshots))
+
+
+def latest_name(table: str) -> str:
+    """The name of the measure holding the latest ``since`` or ``until`` of ``table``'s
+    snapshots (without a grain: their instant)."""
+    return f"{table}__snapshot_latest"
+
+
+def _latest_measures(snapshots: Sequence[Measure]) -> list[Measure]:
+    """Per table with snapshots, one measure: the latest of all their ``since`` and
+    ``until`` times over every row (one pass over each distinct time, however many
+    snapshots share it)."""
+    measures = []
+    for table in dict.fromkeys(m.table for m in snapshots):
+        times = list(dict.fromkeys(t for m in snapshots if m.table == table
+                                   for t in (m.since, m.until) if t is not None))
+        params = {name: value for m in snapshots if m.table == table
+                  for name, value in m.params.items()}
+        measures.append(Measure(latest_name(table), table, "max", params=params,
+                                value=times[0] if len(times) == 1 else
+                                f"max({', '.join(times)})"))
+    return measures
 
 
 def _lacks_columns(measure: Measure, sources: Mapping[str, TableSource]) -> bool:

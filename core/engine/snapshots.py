@@ -25,6 +25,8 @@ def every_interval(keys: dict[str, Keys], count: int, indexes: Sequence[np.ndarr
     first interval to its last, in key order (combination, then interval); the count; the
     partials' indexes mapped onto it; and where each combination starts (True on its first
     interval). ``keys[INTERVAL_START]`` are interval numbers."""
+    if not count:
+        return keys, count, list(indexes), np.zeros(0, dtype=bool)
     numbers = np.asarray(keys[INTERVAL_START], dtype=np.int64)
     others = [name for name in keys if name != INTERVAL_START]
     groups = combine([factorize(keys[name]) for name in others], others, rows=count)
@@ -33,8 +35,6 @@ def every_interval(keys: dict[str, Keys], count: int, indexes: Sequence[np.ndarr
     last = np.full(groups.count, np.iinfo(np.int64).min)
     np.minimum.at(first, combos, numbers)
     np.maximum.at(last, combos, numbers)
-    if not count:
-        first = last = np.zeros(0, dtype=np.int64)
     lengths = (last - first + 1).astype(np.intp)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
     total = int(lengths.sum())
@@ -43,7 +43,7 @@ def every_interval(keys: dict[str, Keys], count: int, indexes: Sequence[np.ndarr
     dense[INTERVAL_START] = first[combo_of] + (np.arange(total) - offsets[combo_of])
     position = offsets[combos] + (numbers - first[combos])
     starts = np.zeros(total, dtype=bool)
-    starts[offsets[lengths > 0]] = True
+    starts[offsets] = True
     return dense, total, [position[index] for index in indexes], starts
 
 
