@@ -29,7 +29,7 @@ from kpiforge.io.schemas import SCHEMAS
 
 T = TypeVar("T")
 
-AGGREGATIONS = ("count", "sum", "min", "max", "quantile", "distinct")
+AGGREGATIONS = ("count", "sum", "min", "max", "quantile", "distinct", "snapshot")
 DIRECTIONS = ("higher", "lower", "neutral")
 #: Who works a KPI: the seeds keep support and success KPIs apart (they share only KGIs);
 #: operations is how support is staffed.
@@ -238,7 +238,8 @@ def _naming(owner: Any, field: str) -> Iterator[None]:
 
 
 #: What each field's expression must give.
-_ROLES = {"value": "a number", "where": "a condition", "formula": "a number"}
+_ROLES = {"value": "a number", "where": "a condition", "formula": "a number",
+          "time": "a number", "since": "a number", "until": "a number"}
 
 
 def _parse(owner: Any, field: str, text: str, kinds: Mapping[str, Kind],
@@ -263,6 +264,13 @@ class Measure:
     Names in ``value`` and ``where`` are columns of ``table`` or parameters from ``params``.
     ``optional``: data without a column it reads still computes the KPIs using it, the
     measure undefined (NaN) in every group, so a formula can fall back with ``coalesce``.
+    ``time``: the time (a column of ``table`` or an expression over it) that places each row
+    in an interval, instead of the table's time column: responses by ``answered_s``,
+    resolutions by ``resolved_s``; rows without a value there are not counted by it.
+    ``snapshot``: the rows open at the end of each interval (with ``value``, the sum of
+    their values), open meaning ``since`` (a time) is within or before the interval and
+    ``until`` (a time; missing: still open) is not; without a grain, open at the end of the
+    data (``until`` missing). The engine computes it from :meth:`parts`.
     """
 
     name: str = attrs.field(validator=_identifier)
@@ -274,8 +282,13 @@ class Measure:
     params: Mapping[str, ParamValue] = attrs.field(factory=dict, converter=_to_params)
     description: str = ""
     optional: bool = False
+    time: str | None = None
+    since: str | None = None
+    until: str | None = None
     value_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
     where_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
+    time_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
+    span_expressions: tuple[Expression, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         schema = SCHEMAS[self.table]
@@ -285,13 +298,24 @@ class Measure:
                                            and self.value.isidentifier()):
             raise KpiforgeError(f"Measure {self.name!r}: agg 'distinct' counts the values of "
                                 f"one column: value must be a column name, got {self.value!r}")
+        object.__setattr__(self, "time_expression", None if self.time is None else
+                           _parse(self, "time", self.time, kinds, Kind.UNKNOWN))
+        object.__setattr__(self, "span_expressions", tuple(
+            _parse(self, field, getattr(self, field), kinds, Kind.UNKNOWN)
+            for field in ("since", "until") if getattr(self, field) is not None))
+        if (self.agg == "snapshot") != (self.since is not None) or \
+                (self.until is not None and self.since is None):
+            raise KpiforgeError(f"Measure {self.name!r}: since is required for, and since "
+                                "and until only for, agg 'snapshot'")
         for field in ("value", "where"):
             text = getattr(self, field)
+            if field == "where" and self.time is not None:  # a row without its time: out
+                text = f"notnan({self.time})" + ("" if text is None else f" & ({text})")
             object.__setattr__(self, f"{field}_expression", None if text is None else
                                Expression.parse(text, kinds, Kind.UNKNOWN)
                                if field == "value" and self.agg == "distinct" else
                                _parse(self, field, text, kinds, Kind.UNKNOWN))
-        if self.agg != "count" and self.value is None:
+        if self.agg not in ("count", "snapshot") and self.value is None:
             raise KpiforgeError(f"Measure {self.name!r}: agg {self.agg!r} needs a value")
         if (self.agg == "quantile") != (self.q is not None):
             raise KpiforgeError(f"Measure {self.name!r}: q is required for, and only for, "
@@ -301,8 +325,35 @@ class Measure:
 
     @property
     def expressions(self) -> tuple[Expression, ...]:
-        """The value and filter expressions it has."""
-        return tuple(e for e in (self.value_expression, self.where_expression) if e is not None)
+        """The value and filter expressions it has (the filter holds its time's presence),
+        and a snapshot's since and until."""
+        return (*(e for e in (self.value_expression, self.where_expression) if e is not None),
+                *self.span_expressions)
+
+    def parts(self, timed: bool) -> tuple[Measure, ...]:
+        """A snapshot as the mergeable measures the engine accumulates, named after it.
+        With a grain (``timed``): the rows opened in each interval (placed by ``since``)
+        and those closed in it (placed by ``until``), whose running difference is the
+        snapshot. Without: the rows open at the end of the data (no ``until``); the plan
+        adds the snapshots' instant, the latest ``since`` or ``until`` of every row."""
+        agg = "count" if self.value is None else "sum"
+        where = "" if self.where is None else f" & ({self.where})"
+
+        def part(suffix: str, **changes: Any) -> Measure:
+            return attrs.evolve(self, name=f"{self.name}__{suffix}", since=None, until=None,
+                                **{"agg": agg, **changes})
+
+        if timed:
+            closed = () if self.until is None else (
+                part("closed", where=f"notnan({self.since}){where}", time=self.until),)
+            return (part("opened", time=self.since), *closed)
+        still_open = None if self.until is None else f"isnan({self.until}){where}"
+        return (part("open", where=still_open or self.where, time=self.since),)
+
+    def placement(self, table_time: str) -> str | None:
+        """The time placing this measure's rows in intervals, None where it is the table's
+        own time column ``table_time``."""
+        return None if self.time in (None, table_time) else self.time
 
     @property
     def columns(self) -> frozenset[str]:

@@ -27,7 +27,10 @@ from kpiforge.plugin_manager import (
 
 #: Names the engine supplies to every formula.
 ENGINE_INPUTS = {"grain_s": "length of each group's time interval in seconds (without a "
-                 "grain: first to last contact arrival)"}
+                 "grain: first to last contact arrival)",
+                 "snapshot_s": "the instant of each group's snapshot measures, in seconds "
+                 "from the epoch: its interval's end (without a grain: the latest since or "
+                 "until of the snapshots, over every row)"}
 
 #: The hooks whose definitions make up a registry.
 DEFINITION_HOOKS = {hook: kind for hook, kind in HOOKS.items()

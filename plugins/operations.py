@@ -17,6 +17,10 @@ THRESHOLD = ("sl_threshold_s is per channel: by default call 20 s, chat 60 s, em
              "contact is judged by its own channel's threshold, also when not grouping by "
              "channel.")
 WAIT = "coalesce(answered_s, abandoned_s) - arrived_s"
+#: What every agent_intervals KPI says about intervals longer than the grain.
+SPREAD = ("With a grain, an agent interval [interval_start_s, interval_start_s + interval_s) "
+          "is spread over the grain's intervals it overlaps, by overlap share (a 30-minute "
+          "interval at a 15-minute grain: half in each).")
 
 
 @hookimpl
@@ -82,7 +86,7 @@ def kpiforge_register_kpis():
             area="operations", role="efficiency", timing="leading",
             description="Agent time handling (talk, hold, after-contact work) / time logged "
                         "in and available (available_s includes time spent handling). Too "
-                        "high burns agents out: plan a band, typically 75-85 %."),
+                        "high burns agents out: plan a band, typically 75-85 %. " + SPREAD),
         KPI("utilisation", "handling_sum / staffed_sum", unit="%", direction="neutral",
             links=[Link("operating_profit", effect=1)],
             area="operations", role="efficiency", timing="leading",
@@ -94,10 +98,11 @@ def kpiforge_register_kpis():
         KPI("staffed_hours", "staffed_sum / 3600", unit="h", direction="neutral",
             links=[Link("operating_profit", effect=-1)],
             area="operations", role="efficiency", timing="leading",
-            kgis=["operating_profit"], description="Paid agent hours."),
+            kgis=["operating_profit"], description="Paid agent hours. " + SPREAD),
         KPI("cost_per_contact", "cost_sum / answered", unit="currency", direction="lower",
             kgis=["operating_profit"],
             area="operations", role="efficiency", timing="leading",
             description="Staffing cost (agent_intervals.cost) / handled contacts; needs "
-                        "both tables."),
+                        "both tables, and a group with rows in only one of them (no contacts, "
+                        "or no agent intervals) is undefined, not 0. " + SPREAD),
     ]

@@ -8,10 +8,19 @@ are seconds; a contact's first response is ``answered_s``.
 from kpiforge import KPI, Link, Measure, hookimpl
 
 WAIT_TO_ANSWER = "answered_s - arrived_s"
-#: Not ended by the end of the data: not resolved, not abandoned, and, for a live contact
-#: (call or chat, which ends when handled), not answered.
-OPEN = ("isnan(resolved_s) & isnan(abandoned_s) & "
-        "((channel not in ('call', 'chat')) | isnan(answered_s))")
+#: When a contact ended: resolved, else abandoned, else, for a live contact (call or chat,
+#: which ends when it is answered and handled), answered; missing (an email not yet
+#: resolved): still open.
+ENDED = ("coalesce(resolved_s, coalesce(abandoned_s, "
+         "where(channel in ('call', 'chat'), answered_s, 0 / 0)))")
+#: What every snapshot KPI says about "open" and the snapshot's instant.
+OPEN = ("Open means arrived by then and not yet ended: not resolved, not abandoned and, for a "
+        "live contact (call or chat), not answered (an answered call or chat is handled "
+        "then); an email stays open until resolved. With a grain, a snapshot at the end of "
+        "each interval (a contact arriving on day 0 and resolved at day 2.5 is open at the "
+        "end of day 0 and day 1, not day 2), and every interval from a group's first to its "
+        "last has a row; without a grain, at the end of the data: the latest arrival or end "
+        "any contact records.")
 #: The quantiles helpdesk analytics report beside the means: id suffix, q, name.
 QUANTILES = (("median", 0.5, "median"), ("p90", 0.9, "90th percentile"))
 
@@ -22,6 +31,12 @@ def kpiforge_register_measures():
         Measure("contacts_offered", "contacts", "count", description="contacts that arrived"),
         Measure("contacts_answered", "contacts", "count", where="notnan(answered_s)",
                 description="contacts that reached an agent or got a first reply"),
+        Measure("responses_given", "contacts", "count", time="answered_s",
+                description="first responses given, placed by when they were given "
+                            "(answered_s)"),
+        Measure("resolutions_made", "contacts", "count", time="resolved_s",
+                description="contacts resolved, placed by when they were resolved "
+                            "(resolved_s)"),
         Measure("contacts_abandoned", "contacts", "count", where="notnan(abandoned_s)",
                 description="contacts that left before reaching an agent"),
         Measure("wait_to_answer_sum", "contacts", "sum", value=WAIT_TO_ANSWER,
@@ -61,9 +76,16 @@ def kpiforge_register_measures():
         Measure("resolved_replies_known", "contacts", "count", value="replies",
                 where="notnan(resolved_s)",
                 description="resolved contacts with their number of replies recorded"),
-        Measure("contacts_open", "contacts", "count", where=OPEN),
-        Measure("contacts_untouched", "contacts", "count",
-                where=f"{OPEN} & isnan(answered_s)"),
+        Measure("contacts_open", "contacts", "snapshot", since="arrived_s", until=ENDED,
+                description="contacts open at the snapshot"),
+        Measure("contacts_untouched", "contacts", "snapshot", since="arrived_s",
+                until=f"min(answered_s, {ENDED})",
+                description="contacts open and not yet answered at the snapshot"),
+        Measure("emails_open", "contacts", "snapshot", since="arrived_s", until=ENDED,
+                where="channel == 'email'", description="emails open at the snapshot"),
+        Measure("emails_open_arrived_sum", "contacts", "snapshot", value="arrived_s",
+                since="arrived_s", until=ENDED, where="channel == 'email'",
+                description="arrival times of the emails open at the snapshot, summed"),
         Measure("reply_wait_sum", "contacts", "sum", value="reply_wait_s",
                 description="extra column reply_wait_s: customer wait summed over all replies"),
         Measure("replies_timed", "contacts", "sum", value="replies",
@@ -113,11 +135,23 @@ def kpiforge_register_kpis():
                           "analytics report first reply time: a few very late replies move "
                           "first_response_time (the mean), much less these.")
           for name, _, label in QUANTILES),
-        KPI("responses_per_hour", "answered / (grain_s / 3600)", unit="contacts/h",
+        KPI("responses_per_hour", "responses_given / (grain_s / 3600)", unit="contacts/h",
             direction="higher", seeds="000", kgis=["csat"],
             area="support", role="efficiency", timing="leading",
-            description="First responses given per hour of the interval (一定時間あたりの"
-                        "応答数); without a grain, per hour of the data's time span."),
+            description="First responses given per hour (一定時間あたりの応答数), each "
+                        "placed in the interval in which it was given (answered_s), not "
+                        "the one the contact arrived in. Without a grain, per hour of the "
+                        "data's period, from its first to its last arrival, the same for "
+                        "every group (not each group's own span: the groups' rates add up "
+                        "to the total's, and a group with one contact has no span); "
+                        "responses given after the last arrival still count."),
+        KPI("resolutions", "resolutions_made", unit="contacts", direction="higher",
+            seeds=["000", "003"], kgis=["csat"],
+            area="support", role="volume", timing="leading",
+            description="Contacts resolved in the interval, placed by when they were "
+                        "resolved (resolved_s), not when they arrived: the work done per "
+                        "day. resolution_rate, by contrast, follows the contacts that "
+                        "arrived in the interval."),
         KPI("resolution_rate", "contacts_resolved / offered", unit="%", direction="higher",
             seeds=["000", "002", "003"], kgis=["csat", "ltv"],
             links=[Link("ltv", lag_months=3)],
@@ -178,19 +212,20 @@ def kpiforge_register_kpis():
         KPI("backlog", "contacts_open", unit="contacts", direction="lower",
             seeds=["000", "003"], kgis=["csat"],
             area="support", role="quality", timing="leading",
-            description="Contacts still open at the end of the data: not resolved, not "
-                        "abandoned and, for a live contact (call or chat, which ends when it "
-                        "is handled), not answered; an email stays open until resolved. The "
-                        "end of the data is the latest instant any row records, so a "
-                        "contact with no end recorded is open then. With a grain, each "
-                        "interval counts the contacts that arrived in it and are still "
-                        "open at the end of the data (not a snapshot at each interval's "
-                        "end)."),
+            description="Contacts open at the end of each interval (a snapshot), whenever "
+                        "they arrived. " + OPEN),
         KPI("untouched", "contacts_untouched", unit="contacts", direction="lower",
             seeds="000", kgis=["csat"],
             area="support", role="quality", timing="leading",
-            description="Open contacts (as backlog) that have not had a first response "
-                        "yet, at the end of the data."),
+            description="Open contacts (as backlog) not yet answered at the end of each "
+                        "interval (a snapshot). " + OPEN),
+        KPI("open_email_age", "snapshot_s - emails_open_arrived_sum / emails_open", unit="s",
+            direction="lower", seeds="000", kgis=["csat"],
+            area="support", role="quality", timing="leading",
+            description="Mean age of the open emails at the end of each interval (a "
+                        "snapshot): seconds from each open email's arrival to the "
+                        "interval's end, averaged; undefined where no email is open. "
+                        + OPEN),
         KPI("csat_responses", "csat_answers", unit="answers", direction="higher",
             seeds=["000", "003"], kgis=["csat"],
             area="support", role="volume", timing="leading",

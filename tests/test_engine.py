@@ -178,6 +178,7 @@ def test_the_default_set_leaves_out_kpis_missing_a_standard_column(contacts):
         "escalation_rate": "needs column 'escalated' of <contacts>",
         "nps": "needs column 'nps' of <contacts>",
         "resolution_rate": "needs column 'resolved_s' of <contacts>",
+        "resolutions": "needs column 'resolved_s' of <contacts>",
         "time_to_resolution": "needs column 'resolved_s' of <contacts>",
         "time_to_resolution_median": "needs column 'resolved_s' of <contacts>",
         "time_to_resolution_p90": "needs column 'resolved_s' of <contacts>",
@@ -185,6 +186,7 @@ def test_the_default_set_leaves_out_kpis_missing_a_standard_column(contacts):
         "replies_per_resolution": "needs column 'resolved_s' of <contacts>",
         "backlog": "needs column 'resolved_s' of <contacts>",
         "untouched": "needs column 'resolved_s' of <contacts>",
+        "open_email_age": "needs column 'resolved_s' of <contacts>",
         "average_response_time": "needs column 'reply_wait_s' of <contacts>",
         "cx_rating": "needs column 'cx_score' of <contacts>",
     }

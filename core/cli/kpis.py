@@ -85,8 +85,12 @@ def _describe_input(registry, name: str) -> str:
         what = f"{m.agg}({m.value})" if m.value else m.agg
         if m.q is not None:
             what = f"quantile(q={m.q:g}) of {m.value}"
+        if m.agg == "snapshot":
+            what = (f"snapshot ({'sum of ' + m.value + ' over ' if m.value else ''}rows open "
+                    f"at each interval's end: since {m.since}, until {m.until or 'never'})")
         where = f" where {m.where}" if m.where else ""
-        return f"measure {what} over {m.table}{where}"
+        placed = f", placed by {m.time} (rows without it not counted)" if m.time else ""
+        return f"measure {what} over {m.table}{where}{placed}"
     if name in registry.kpis:
         return f"{registry.kpis[name].kind} {registry.kpis[name].formula_text}"
     if name in registry.params:

@@ -405,9 +405,9 @@ def fused_states(measures: Sequence[Measure], accumulators: Mapping[str, Accumul
 
 
 def fused_groups(table: Table, columns: Sequence[Column], grain: str | None,
-                 names: Sequence[str]) -> Groups | None:
+                 names: Sequence[str], time: np.ndarray) -> Groups | None:
     """The groups of ``table``'s rows by the key ``columns`` (each key's value per row:
-    a column, or calendar keys) and ``grain``, from one
+    a column, or calendar keys) and ``grain`` over the rows' ``time``, from one
     compiled loop, equal to :func:`~kpiforge.engine.grouping.combine`'s; None where that
     applies instead (no compiled loops or keys, or too many combinations to mark).
 
@@ -426,7 +426,7 @@ def fused_groups(table: Table, columns: Sequence[Column], grain: str | None,
         arguments += [factor.codes, factor.shift]
         key_lists.append(factor.keys)
     if grain is not None:
-        position, intervals = _interval_position(table, grain, arguments)
+        position, intervals = _interval_position(table, time, grain, arguments)
         positions.append(position)
         key_lists.append(intervals)
     total = int(np.prod([len(k) for k in key_lists], dtype=object))
@@ -449,19 +449,21 @@ def fused_groups(table: Table, columns: Sequence[Column], grain: str | None,
     return Groups(codes=codes, count=count, keys=group_keys, rows=len(table))
 
 
-def _interval_position(table: Table, grain: str, arguments: list[Any]) -> tuple[str, Keys]:
-    """A row's interval as a key position, and the interval numbers by position: computed
-    in the loop for a grain of fixed length, else numbered by numpy first."""
+def _interval_position(table: Table, time: np.ndarray, grain: str, arguments: list[Any]
+                       ) -> tuple[str, Keys]:
+    """A row's interval (by its ``time``) as a key position, and the interval numbers by
+    position: computed in the loop for a grain of fixed length, else numbered by numpy
+    first."""
     fixed = fixed_intervals(grain, table.epoch, table.tz)
     if fixed is None:
-        factor = factorize(interval_numbers(table.time, grain, table.epoch, table.tz))
+        factor = factorize(interval_numbers(time, grain, table.epoch, table.tz))
         arguments += [factor.codes, factor.shift]
         return f"(np.int64(a{len(arguments) - 2}[i]) + a{len(arguments) - 1})", factor.keys
     offset, length = fixed
     low, high = (int(np.floor((np.float64(end) + offset) / length))
-                 for end in (np.min(table.time), np.max(table.time)))
+                 for end in (np.min(time), np.max(time)))
     first = len(arguments)
-    arguments += [table.time, offset, length, low]
+    arguments += [time, offset, length, low]
     position = (f"(np.int64(np.floor((a{first}[i] + a{first + 1}) / a{first + 2})) - "
                 f"a{first + 3})")
     return position, np.arange(low, high + 1)

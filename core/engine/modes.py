@@ -27,8 +27,10 @@ from kpiforge.engine.passes import (
     group_rows,
     measure_inputs,
     merge_partials,
+    placed_times,
     row_params,
     shared_values,
+    spread_rows,
     table_partial,
 )
 from kpiforge.engine.plan import Plan
@@ -107,19 +109,21 @@ def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chun
     kept: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m.name: [] for m in measures}
     reads = attrs.evolve(spec, measures=tuple(measures))
     for first, piece in source.pieces(reads.columns, chunk_rows):
-        table = source.origin.table(piece, first)
-        groups = group_rows(table, spec)
-        codes = _group_index(partial, groups.keys, groups.count, spec)[
-            np.zeros(len(table), np.intp) if groups.codes is None else groups.codes]
-        shared = shared_values(measures)
-        params = row_params(table, spec)
-        for measure in measures:
-            values, mask = measure_inputs(measure, table, params, shared)
-            assert values is not None
-            valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
-            keep = in_target_buckets(sketches[measure.name], targets[measure.name],
-                                     codes[valid], values[valid])
-            kept[measure.name].append((codes[valid][keep], values[valid][keep]))
+        table, own_time = spread_rows(source.origin.table(piece, first), spec)
+        for placed in filter(None, reads.placements.values()):
+            groups = group_rows(table, spec, placed_times(table, placed, own_time)
+                                if spec.placed else own_time)
+            codes = _group_index(partial, groups.keys, groups.count, spec)[
+                np.zeros(len(table), np.intp) if groups.codes is None else groups.codes]
+            shared = shared_values(placed)
+            params = row_params(table, spec)
+            for measure in placed:
+                values, mask = measure_inputs(measure, table, params, shared)
+                assert values is not None
+                valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
+                keep = in_target_buckets(sketches[measure.name], targets[measure.name],
+                                         codes[valid], values[valid])
+                kept[measure.name].append((codes[valid][keep], values[valid][keep]))
     states = dict(partial.states)
     for measure in measures:
         codes = np.concatenate([c for c, _ in kept[measure.name]] or [np.zeros(0, np.intp)])

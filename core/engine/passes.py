@@ -20,8 +20,13 @@ import numpy as np
 from kpiforge.definitions import Measure, ParamValue, PerLabel
 from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
 from kpiforge.engine.fusion import fused_groups, fused_states
-from kpiforge.engine.grains import CALENDAR_KEYS, calendar_keys, interval_numbers
-from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys
+from kpiforge.engine.grains import (
+    CALENDAR_KEYS,
+    calendar_keys,
+    interval_bounds,
+    interval_numbers,
+)
+from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys, take
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
 from kpiforge.errors import KpiforgeError
 from kpiforge.expressions import SharedValues
@@ -29,6 +34,10 @@ from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import Column, Table, check_rules
 from kpiforge.results import INTERVAL_START
+
+#: The column a spread pass adds: each piece's share of its row's span (its overlap with
+#: the piece's interval / the row's length).
+SHARE = "overlap_share"
 
 
 @attrs.frozen
@@ -44,6 +53,9 @@ class PassSpec:
     quantiles: QuantileMode
     #: Per-label parameter -> the column holding its dimension's labels in this table.
     label_columns: Mapping[str, str] = attrs.field(factory=dict)
+    #: The column of how long each row lasts, when its rows are spread over the grain's
+    #: intervals (:func:`spread_rows`; its sums then read :data:`SHARE`), else None.
+    span: str | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -58,7 +70,27 @@ class PassSpec:
         wanted |= {column for _, column in self.dimensions}
         wanted |= set(self.label_columns.values())
         wanted.add(SCHEMAS[self.table].time_column)
+        if self.span is not None:
+            wanted = (wanted - {SHARE}) | {self.span}
         return wanted
+
+    @property
+    def placed(self) -> bool:
+        """Whether a measure's time changes its rows' groups (a grain or a calendar key),
+        not only which rows it counts."""
+        return self.grain is not None or any(name in CALENDAR_KEYS
+                                             for name, _ in self.dimensions)
+
+    @property
+    def placements(self) -> dict[str | None, tuple[Measure, ...]]:
+        """The measures by the time that places them: None (the table's time column)
+        first, always there, then each measure's own ``time``."""
+        time_column = SCHEMAS[self.table].time_column
+        placements: dict[str | None, tuple[Measure, ...]] = {None: ()}
+        for measure in self.measures:
+            key = measure.placement(time_column)
+            placements[key] = (*placements.get(key, ()), measure)
+        return placements
 
     def accumulator(self, measure: Measure) -> Accumulator:
         """The accumulator computing ``measure`` in this pass."""
@@ -89,23 +121,97 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
 
 
 def table_partial(table: Table, spec: PassSpec) -> Partial:
-    """One pass over ``table``: group codes, then every measure of the table (those that
-    fuse in one compiled loop, the others one by one)."""
+    """One pass over ``table``: per placement (the table's time column, and each time the
+    measures place their rows by), group codes, then every measure of that placement (those
+    that fuse in one compiled loop, the others one by one); the placements' groups are put
+    on one key space, the union of theirs."""
     check_rules(table, {name: value for name, value in spec.params.items()
                         if not isinstance(value, PerLabel)})
-    groups = group_rows(table, spec)
-    accumulators = {measure.name: spec.accumulator(measure) for measure in spec.measures}
+    time_range = _time_range(table.time)
+    table, own_time = spread_rows(table, spec)
+    parts: list[tuple[tuple[Measure, ...], Groups, dict[str, Any]]] = []
+    for time_text, measures in spec.placements.items():
+        # Without a grain the time changes only which rows count: the filter says so.
+        groups = group_rows(table, spec, placed_times(table, measures, own_time)) \
+            if time_text is None or spec.placed else parts[0][1]
+        parts.append((measures, groups, _states(table, spec, measures, groups)))
+    states: dict[str, Any] = {}
+    if all(groups is parts[0][1] for _, groups, _ in parts):
+        keys, count = parts[0][1].keys, parts[0][1].count
+        for _, _, part_states in parts:
+            states.update(part_states)
+    else:
+        keys, count, indexes = align([Partial(table.name, g.keys, g.count, {}, (0, 0),
+                                              table.epoch) for _, g, _ in parts],
+                                     spec.key_names)
+        for (measures, _, part_states), index in zip(parts, indexes, strict=True):
+            for measure in measures:
+                states[measure.name] = spec.accumulator(measure).merge(
+                    [(part_states[measure.name], index)], count)
+    return Partial(table=table.name, keys=keys, count=count, states=states,
+                   time_range=time_range,
+                   epoch=table.epoch, tz=table.tz)
+
+
+def _states(table: Table, spec: PassSpec, measures: Sequence[Measure], groups: Groups
+            ) -> dict[str, Any]:
+    """The states of ``measures`` over ``table``'s rows in ``groups``."""
+    accumulators = {measure.name: spec.accumulator(measure) for measure in measures}
     params = row_params(table, spec)
-    states = fused_states(spec.measures, accumulators, table, params, groups)
-    rest = [measure for measure in spec.measures if measure.name not in states]
+    states = fused_states(measures, accumulators, table, params, groups)
+    rest = [measure for measure in measures if measure.name not in states]
     shared = shared_values(rest)
     for measure in rest:
         states[measure.name] = accumulators[measure.name].accumulate(
             groups, *measure_inputs(measure, table, params, shared))
-    time = table.time
-    return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
-                   time_range=_time_range(time), epoch=table.epoch,
-                   tz=table.tz)
+    return states
+
+
+def spread_rows(table: Table, spec: PassSpec) -> tuple[Table, np.ndarray]:
+    """The rows of ``table`` as pieces, one per interval of the grain each row's span
+    (``[time, time + span)``) overlaps, with the :data:`SHARE` column (overlap / span; 1 for
+    a row without a span), and each piece's time (where its overlap starts: in its
+    interval). Without a span to spread, the rows and their time as they are."""
+    if spec.span is None or spec.grain is None:
+        return table, table.time
+    start = table.time
+    length = table.numbers(spec.span)
+    end = start + np.where(length > 0, length, 0.0)
+    first = interval_numbers(start, spec.grain, table.epoch, table.tz)
+    last = interval_numbers(end, spec.grain, table.epoch, table.tz)
+    last_start, _ = interval_bounds(last, spec.grain, table.epoch, table.tz)
+    last -= (last > first) & (last_start >= end)  # the span ends where that interval starts
+    pieces = (last - first + 1).astype(np.intp)
+    if (pieces == 1).all():
+        columns = {**table.columns, SHARE: np.ones(len(table))}
+        return attrs.evolve(table, columns=columns), start
+    rows = np.repeat(np.arange(len(table)), pieces)
+    offsets = np.cumsum(pieces) - pieces
+    intervals = first[rows] + (np.arange(len(rows)) - offsets[rows])
+    bounds, lengths = interval_bounds(intervals, spec.grain, table.epoch, table.tz)
+    begins = np.maximum(start[rows], bounds)
+    overlap = np.minimum(end[rows], bounds + lengths) - begins
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(length[rows] > 0, overlap / length[rows], 1.0)
+    columns = {name: take(column, rows) for name, column in table.columns.items()}
+    columns[SHARE] = share
+    return attrs.evolve(table, columns=columns), begins
+
+
+def placed_times(table: Table, measures: Sequence[Measure], own: np.ndarray) -> np.ndarray:
+    """The time placing each row of ``table`` for ``measures`` (which share a placement):
+    the table's own (``own``: its time column, or a spread row's piece time), or their
+    ``time``. A row without that time is counted by none of them (their filter says so) and
+    takes its own, so that it falls in a group the table's own placement has anyway: no row
+    is copied, no group is added."""
+    placement = measures[0].placement(table.schema.time_column) if measures else None
+    if placement is None:
+        return own
+    expression = measures[0].time_expression
+    assert expression is not None
+    time = _as_values(expression.evaluate(table.columns.__getitem__), len(table))
+    missing = np.isnan(time)
+    return np.where(missing, own, time) if missing.any() else time
 
 
 def _time_range(time: np.ndarray) -> tuple[float, float]:
@@ -115,24 +221,25 @@ def _time_range(time: np.ndarray) -> tuple[float, float]:
     return float(np.min(time)), float(np.max(time))
 
 
-def group_rows(table: Table, spec: PassSpec) -> Groups:
-    """Which group each row of ``table`` is in, under ``spec``'s dimensions and grain."""
-    columns = [key_values(table, name, column) for name, column in spec.dimensions]
-    fused = fused_groups(table, columns, spec.grain, spec.key_names)
+def group_rows(table: Table, spec: PassSpec, time: np.ndarray | None = None) -> Groups:
+    """Which group each row of ``table`` is in, under ``spec``'s dimensions and grain, the
+    rows placed by ``time`` (by default the table's time column)."""
+    time = table.time if time is None else time
+    columns = [key_values(table, name, column, time) for name, column in spec.dimensions]
+    fused = fused_groups(table, columns, spec.grain, spec.key_names, time)
     if fused is not None:
         return fused
     factors = [factorize(column) for column in columns]
     if spec.grain:
-        factors.append(factorize(interval_numbers(table.time, spec.grain, table.epoch,
-                                                  table.tz)))
+        factors.append(factorize(interval_numbers(time, spec.grain, table.epoch, table.tz)))
     return combine(factors, spec.key_names, rows=len(table))
 
 
-def key_values(table: Table, name: str, column: str) -> Column:
+def key_values(table: Table, name: str, column: str, time: np.ndarray) -> Column:
     """The keys of dimension ``name`` per row of ``table``: its column's values or, for a
-    calendar key (hour of the day, day of the week), computed from the time column."""
+    calendar key (hour of the day, day of the week), computed from the rows' ``time``."""
     if name in CALENDAR_KEYS and column == SCHEMAS[table.name].time_column:
-        return calendar_keys(table.time, name, table.epoch, table.tz)
+        return calendar_keys(time, name, table.epoch, table.tz)
     return table.columns[column]
 
 

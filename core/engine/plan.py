@@ -11,7 +11,7 @@ import attrs
 
 from kpiforge.definitions import KPI, Dimension, Measure, ParamValue, PerLabel
 from kpiforge.engine.grains import CALENDAR_KEYS, check_grain
-from kpiforge.engine.passes import PassSpec
+from kpiforge.engine.passes import SHARE, PassSpec
 from kpiforge.engine.quantiles import QuantileMode
 from kpiforge.errors import (
     KpiforgeError,
@@ -39,6 +39,8 @@ class Plan:
     skipped: dict[str, str]
     #: Optional measures whose columns the data lacks: NaN in every group.
     absent: tuple[str, ...] = ()
+    #: Snapshot measures: the passes accumulate their parts, finishing makes them.
+    snapshots: tuple[Measure, ...] = ()
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -66,12 +68,39 @@ class Plan:
         needed, measures = registry.closure(k.name for k in outputs)
         absent = tuple(m.name for m in measures if _lacks_columns(m, sources))
         resolved = resolve_params(registry, params)
+        present = [m for m in measures if m.name not in absent]
+        snapshots = [m for m in present if m.agg == "snapshot"]
+        accumulated = [part for m in present for part in
+                       (m.parts(grain is not None) if m.agg == "snapshot" else (m,))]
+        if grain is None:
+            accumulated += _latest_measures(snapshots)
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
-                   specs=_pass_specs(registry, sources,
-                                     [m for m in measures if m.name not in absent],
-                                     dimensions, grain, resolved, quantiles),
+                   specs=_pass_specs(registry, sources, accumulated, dimensions, grain,
+                                     resolved, quantiles),
                    dimensions=dimensions, grain=grain, params=resolved, skipped=skipped,
-                   absent=absent)
+                   absent=absent, snapshots=tuple(snapshots))
+
+
+def latest_name(table: str) -> str:
+    """The name of the measure holding the latest ``since`` or ``until`` of ``table``'s
+    snapshots (without a grain: their instant)."""
+    return f"{table}__snapshot_latest"
+
+
+def _latest_measures(snapshots: Sequence[Measure]) -> list[Measure]:
+    """Per table with snapshots, one measure: the latest of all their ``since`` and
+    ``until`` times over every row (one pass over each distinct time, however many
+    snapshots share it)."""
+    measures = []
+    for table in dict.fromkeys(m.table for m in snapshots):
+        times = list(dict.fromkeys(t for m in snapshots if m.table == table
+                                   for t in (m.since, m.until) if t is not None))
+        params = {name: value for m in snapshots if m.table == table
+                  for name, value in m.params.items()}
+        measures.append(Measure(latest_name(table), table, "max", params=params,
+                                value=times[0] if len(times) == 1 else
+                                f"max({', '.join(times)})"))
+    return measures
 
 
 def _lacks_columns(measure: Measure, sources: Mapping[str, TableSource]) -> bool:
@@ -131,17 +160,24 @@ def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
                 measures: Sequence[Measure], dimensions: Sequence[Dimension],
                 grain: str | None, params: Mapping[str, ParamValue], quantiles: QuantileMode
                 ) -> dict[str, PassSpec]:
-    """One pass per table that has measures to accumulate."""
+    """One pass per table that has measures to accumulate. With a grain, a table whose rows
+    last a while (agent intervals) is spread over the intervals each row overlaps, and its
+    sums take each piece's share."""
     specs = {}
     for table in SCHEMAS:
         table_measures = tuple(m for m in measures if m.table == table)
         if table_measures:
+            span = SCHEMAS[table].span_column
+            if grain is None or span not in sources[table].column_names:
+                span = None
             specs[table] = PassSpec(
-                table=table, measures=table_measures,
+                table=table, measures=tuple(
+                    attrs.evolve(m, value=f"({m.value}) * {SHARE}")
+                    if span is not None and m.agg == "sum" else m for m in table_measures),
                 dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
                 grain=grain, params=params, quantiles=quantiles,
                 label_columns=_label_columns(registry, sources[table], table_measures,
-                                             params))
+                                             params), span=span)
     return specs
 
 
@@ -242,7 +278,7 @@ def _untimed(kpi: KPI, measure: Measure, source: TableSource) -> str | None:
     it reads the event's time, not only whether it happened."""
     if not source.untimed:
         return None
-    for text in (measure.value, measure.where):
+    for text in (measure.value, measure.where, measure.time, measure.since, measure.until):
         if text is None:
             continue
         tree = ast.parse(text, mode="eval")

@@ -22,6 +22,9 @@ class TableSchema:
     text: tuple[str, ...]
     times: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
+    #: The column giving how long each row lasts from its time (its sums are spread over
+    #: the grain's intervals it overlaps), or None: a row is an instant.
+    span_column: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -47,6 +50,7 @@ SCHEMAS: dict[str, TableSchema] = {
                  "shrinkage_s", "cost"),
         text=("agent",),
         times=("interval_start_s",),
+        span_column="interval_s",
     ),
     "customers": TableSchema(
         name="customers",
