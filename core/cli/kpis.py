@@ -86,7 +86,8 @@ def _describe_input(registry, name: str) -> str:
         if m.q is not None:
             what = f"quantile(q={m.q:g}) of {m.value}"
         where = f" where {m.where}" if m.where else ""
-        return f"measure {what} over {m.table}{where}"
+        over = f"cases of {m.table}" if m.per == "case" else m.table
+        return f"measure {what} over {over}{where}"
     if name in registry.kpis:
         return f"{registry.kpis[name].kind} {registry.kpis[name].formula_text}"
     if name in registry.params:

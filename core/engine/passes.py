@@ -19,6 +19,7 @@ import numpy as np
 
 from kpiforge.definitions import Measure, ParamValue, PerLabel
 from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
+from kpiforge.engine.cases import CaseState, case_state, merge_cases
 from kpiforge.engine.fusion import fused_groups, fused_states
 from kpiforge.engine.grains import CALENDAR_KEYS, calendar_keys, interval_numbers
 from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys
@@ -44,6 +45,8 @@ class PassSpec:
     quantiles: QuantileMode
     #: Per-label parameter -> the column holding its dimension's labels in this table.
     label_columns: Mapping[str, str] = attrs.field(factory=dict)
+    #: Measures over cases (``per="case"``): the pass keeps a :class:`CaseState` for them.
+    case_measures: tuple[Measure, ...] = ()
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -57,6 +60,7 @@ class PassSpec:
         wanted: set[str] = set().union(*(m.columns for m in self.measures))
         wanted |= {column for _, column in self.dimensions}
         wanted |= set(self.label_columns.values())
+        wanted |= set().union(*(m.columns for m in self.case_measures))
         wanted.add(SCHEMAS[self.table].time_column)
         return wanted
 
@@ -77,6 +81,8 @@ class Partial:
     epoch: dt.datetime
     #: The time zone of the grain's intervals (None: UTC).
     tz: str | None = None
+    #: The cases of the rows, when the pass has measures over cases.
+    cases: CaseState | None = None
 
 
 def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXACT
@@ -105,7 +111,7 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
     time = table.time
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
                    time_range=_time_range(time), epoch=table.epoch,
-                   tz=table.tz)
+                   tz=table.tz, cases=case_state(table, groups) if spec.case_measures else None)
 
 
 def _time_range(time: np.ndarray) -> tuple[float, float]:
@@ -190,7 +196,20 @@ def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
     return Partial(table=spec.table, keys=keys, count=count, states=states,
                    time_range=(min(p.time_range[0] for p in partials),
                                max(p.time_range[1] for p in partials)),
-                   epoch=partials[0].epoch, tz=partials[0].tz)
+                   epoch=partials[0].epoch, tz=partials[0].tz,
+                   cases=merged_cases(partials, indexes))
+
+
+def merged_cases(partials: Sequence[Partial], indexes: Sequence[np.ndarray]
+                 ) -> CaseState | None:
+    """The cases of ``partials`` (None where they keep none), their groups mapped by
+    ``indexes`` onto one key space."""
+    parts = [(p.cases, index) for p, index in zip(partials, indexes, strict=True)
+             if p.cases is not None]
+    if len(parts) == 1:
+        state, index = parts[0]
+        return attrs.evolve(state, group=index[state.group])
+    return merge_cases(parts) if parts else None
 
 
 def align(partials: Sequence[Partial], names: Sequence[str]

@@ -134,10 +134,11 @@ def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
     """One pass per table that has measures to accumulate."""
     specs = {}
     for table in SCHEMAS:
-        table_measures = tuple(m for m in measures if m.table == table)
-        if table_measures:
+        table_measures = tuple(m for m in measures if m.table == table and m.per == "row")
+        case_measures = tuple(m for m in measures if m.table == table and m.per == "case")
+        if table_measures or case_measures:
             specs[table] = PassSpec(
-                table=table, measures=table_measures,
+                table=table, measures=table_measures, case_measures=case_measures,
                 dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
                 grain=grain, params=params, quantiles=quantiles,
                 label_columns=_label_columns(registry, sources[table], table_measures,
