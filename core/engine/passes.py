@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import pyarrow as pa
 
 from kpiforge.definitions import Measure, ParamValue, PerLabel
 from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
@@ -23,11 +24,13 @@ from kpiforge.engine.cases import CaseState, case_state, merge_cases
 from kpiforge.engine.fusion import fused_groups, fused_states
 from kpiforge.engine.grains import CALENDAR_KEYS, calendar_keys, interval_numbers
 from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys
+from kpiforge.engine.ids import IdSet
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
 from kpiforge.errors import KpiforgeError
 from kpiforge.expressions import SharedValues
 from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import SCHEMAS
+from kpiforge.io.sources import TableOrigin
 from kpiforge.io.tables import Column, Table, check_rules
 from kpiforge.results import INTERVAL_START
 
@@ -47,6 +50,8 @@ class PassSpec:
     label_columns: Mapping[str, str] = attrs.field(factory=dict)
     #: Measures over cases (``per="case"``): the pass keeps a :class:`CaseState` for them.
     case_measures: tuple[Measure, ...] = ()
+    #: The column of row ids whose repeats the pass counts (``contact_id``), or None.
+    ids_column: str | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -61,6 +66,8 @@ class PassSpec:
         wanted |= {column for _, column in self.dimensions}
         wanted |= set(self.label_columns.values())
         wanted |= set().union(*(m.columns for m in self.case_measures))
+        if self.ids_column is not None:
+            wanted.add(self.ids_column)
         wanted.add(SCHEMAS[self.table].time_column)
         return wanted
 
@@ -83,6 +90,8 @@ class Partial:
     tz: str | None = None
     #: The cases of the rows, when the pass has measures over cases.
     cases: CaseState | None = None
+    #: The row ids seen, when the pass counts repeated ids.
+    ids: IdSet | None = None
 
 
 def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXACT
@@ -92,6 +101,20 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
         assert measure.q is not None
         return quantile_accumulator(measure.q, quantiles)
     return BY_AGGREGATION[measure.agg]()
+
+
+def piece_partial(origin: TableOrigin, spec: PassSpec, piece: pa.Table, first_row: int
+                  ) -> Partial:
+    """One pass over ``piece``, rows of a source from ``first_row``: the row ids counted on
+    the Arrow column as read (and left out of the table unless something else reads them,
+    so they are never made text labels), then :func:`table_partial`."""
+    column = spec.ids_column
+    if column is None or column not in piece.column_names:
+        return table_partial(origin.table(piece, first_row), spec)
+    ids = IdSet.of(column, piece[column])
+    if column not in attrs.evolve(spec, ids_column=None).columns:
+        piece = piece.drop_columns([column])
+    return attrs.evolve(table_partial(origin.table(piece, first_row), spec), ids=ids)
 
 
 def table_partial(table: Table, spec: PassSpec) -> Partial:
@@ -197,7 +220,14 @@ def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
                    time_range=(min(p.time_range[0] for p in partials),
                                max(p.time_range[1] for p in partials)),
                    epoch=partials[0].epoch, tz=partials[0].tz,
-                   cases=merged_cases(partials, indexes))
+                   cases=merged_cases(partials, indexes),
+                   ids=merged_ids(partials))
+
+
+def merged_ids(partials: Sequence[Partial]) -> IdSet | None:
+    """The row ids of all of ``partials`` (None when they count none)."""
+    sets = [p.ids for p in partials if p.ids is not None]
+    return IdSet.merged(sets) if sets else None
 
 
 def merged_cases(partials: Sequence[Partial], indexes: Sequence[np.ndarray]
