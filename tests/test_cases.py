@@ -93,16 +93,8 @@ def test_the_window_is_a_parameter():
     assert row["fcr_rate"] == pytest.approx(5 / 6)
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    with distributed.Client(processes=False, n_workers=2, threads_per_worker=1,
-                            dashboard_address=None) as client:
-        yield client
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_every_way_of_running_agrees_with_cases_across_chunks(seed, dask_client, tmp_path):
+def test_every_way_of_running_agrees_with_cases_across_chunks(seed, threaded_dask, tmp_path):
     """Shuffled rows in chunks of 2: every case with a repeat may span chunks."""
     frame = contacts(np.random.default_rng(seed).permutation(len(ROWS)))
     path = tmp_path / "contacts.parquet"
@@ -114,7 +106,7 @@ def test_every_way_of_running_agrees_with_cases_across_chunks(seed, dask_client,
         "file chunks": kpiforge.compute(path, KPIS, by=["channel"], chunk_rows=3),
         "workers": kpiforge.compute(path, KPIS, by=["channel"], chunk_rows=2, workers=2),
         "stream": kpiforge.compute(iter(chunks), KPIS, by=["channel"]),
-        "dask": kpiforge.compute(path, KPIS, by=["channel"], scheduler=dask_client),
+        "dask": kpiforge.compute(path, KPIS, by=["channel"], scheduler=threaded_dask),
     }
     for name, result in runs.items():
         rows = records(result)

@@ -34,15 +34,7 @@ def repeat_warnings(data, **options) -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, KpiforgeWarning)]
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    with distributed.Client(processes=False, n_workers=2, threads_per_worker=1,
-                            dashboard_address=None) as client:
-        yield client
-
-
-def test_every_way_of_running_counts_the_same_repeats(tmp_path, dask_client):
+def test_every_way_of_running_counts_the_same_repeats(tmp_path, threaded_dask):
     data = frame()
     path = tmp_path / "contacts.parquet"
     data.to_parquet(path, row_group_size=2)
@@ -54,7 +46,7 @@ def test_every_way_of_running_counts_the_same_repeats(tmp_path, dask_client):
         "csv chunks of 3": repeat_warnings(csv, chunk_rows=3),
         "workers": repeat_warnings(path, chunk_rows=2, workers=2),
         "stream": repeat_warnings(iter([data.iloc[:3], data.iloc[3:]])),
-        "dask": repeat_warnings(path, scheduler=dask_client),
+        "dask": repeat_warnings(path, scheduler=threaded_dask),
     }
     for name, messages in runs.items():
         assert len(messages) == 1, (name, messages)
