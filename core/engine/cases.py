@@ -23,6 +23,9 @@ from kpiforge.engine.grouping import Groups
 from kpiforge.io.categorical import Categorical
 from kpiforge.io.tables import Table
 
+#: The contacts column naming each row's case.
+CASE_ID = "case_id"
+
 
 @attrs.frozen(eq=False)
 class CaseState:
@@ -44,28 +47,52 @@ class CaseState:
         return len(self.group)
 
 
-def case_state(table: Table, groups: Groups) -> CaseState:
-    """The cases of ``table``'s rows, each row in its group of ``groups``."""
-    column = table.columns["case_id"]
-    assert isinstance(column, Categorical), "an ID column of the schema is text"
+def case_state(table: Table, groups: Groups, ids: pa.ChunkedArray | None = None
+               ) -> CaseState:
+    """The cases of ``table``'s rows, each row in its group of ``groups``; their ids are
+    ``ids`` (the Arrow column as read, encoded here in C++) or else the table's
+    ``case_id`` column."""
+    if ids is None:
+        column = table.columns[CASE_ID]
+        assert isinstance(column, Categorical), "an ID column of the schema is text"
+        codes, labels = column.codes, pa.array(column.labels, pa.string())
+    else:
+        encoded = pc.dictionary_encode(_normalised(ids))
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        labels = encoded.dictionary
     rows = len(table)
     arrived, resolved = table.time, table.numbers("resolved_s")
     group = np.zeros(rows, np.intp) if groups.codes is None else groups.codes
-    keys, count = _dense_keys(column.codes.astype(np.int64), len(column.labels))
-    labels = pa.array(column.labels, pa.string())
-    codes = column.codes
+    keys, count = _dense_keys(codes.astype(np.int64), len(labels))
 
-    def ids(rows: np.ndarray) -> pa.Array:
+    def case_ids(rows: np.ndarray) -> pa.Array:
         return labels.take(pa.array(codes[rows], mask=codes[rows] < 0))
 
-    return _combine(keys, count, ids, group, arrived, np.full(rows, np.inf), arrived,
+    return _combine(keys, count, case_ids, group, arrived, np.full(rows, np.inf), arrived,
                     resolved, resolved, np.ones(rows))
+
+
+def _normalised(ids: pa.ChunkedArray) -> pa.Array:
+    """Case ids as the tables read an ID column: integers as they are, anything else as
+    text, where an empty text or a NaN is no id."""
+    array = ids.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    if pa.types.is_integer(array.type):
+        return array.cast(pa.int64())
+    if pa.types.is_floating(array.type):
+        array = pc.if_else(pc.is_nan(array), None, array)
+    text = array.cast(pa.string())
+    return pc.if_else(pc.equal(text, ""), None, text)
 
 
 def merge_cases(parts: Sequence[tuple[CaseState, np.ndarray]]) -> CaseState:
     """One state from states whose groups map into a merged key space by index; entries
     with the same id become one case."""
-    ids = pa.concat_arrays([part.ids for part, _ in parts])
+    arrays = [part.ids for part, _ in parts]
+    if len({array.type for array in arrays}) > 1:  # integers in one piece, text in another
+        arrays = [array.cast(pa.string()) for array in arrays]
+    ids = pa.concat_arrays(arrays)
     encoded = pc.dictionary_encode(ids)
     keys, count = _dense_keys(pc.fill_null(encoded.indices, -1).to_numpy(
         zero_copy_only=False).astype(np.int64), len(encoded.dictionary))

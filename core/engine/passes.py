@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from kpiforge.definitions import Measure, ParamValue, PerLabel
 from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
-from kpiforge.engine.cases import CaseState, case_state, merge_cases
+from kpiforge.engine.cases import CASE_ID, CaseState, case_state, merge_cases
 from kpiforge.engine.fusion import fused_groups, fused_states
 from kpiforge.engine.grains import CALENDAR_KEYS, calendar_keys, interval_numbers
 from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys
@@ -60,16 +60,26 @@ class PassSpec:
 
     @property
     def columns(self) -> set[str]:
-        """The columns to read: measures' inputs, dimension keys and the time column (which
-        every table has, and which gives the row count)."""
+        """The columns to read: measures' inputs, dimension keys, the id columns and the
+        time column (which every table has, and which gives the row count)."""
+        return self.table_columns | self.arrow_columns
+
+    @property
+    def table_columns(self) -> set[str]:
+        """The columns the pass reads from the converted table."""
         wanted: set[str] = set().union(*(m.columns for m in self.measures))
         wanted |= {column for _, column in self.dimensions}
         wanted |= set(self.label_columns.values())
-        wanted |= set().union(*(m.columns for m in self.case_measures))
-        if self.ids_column is not None:
-            wanted.add(self.ids_column)
+        wanted |= set().union(*(m.columns for m in self.case_measures)) - {CASE_ID}
         wanted.add(SCHEMAS[self.table].time_column)
         return wanted
+
+    @property
+    def arrow_columns(self) -> set[str]:
+        """The id columns the pass reads as Arrow gives them: row ids (repeats) and case
+        ids."""
+        return ({self.ids_column} if self.ids_column else set()) | \
+            ({CASE_ID} if self.case_measures else set())
 
     def accumulator(self, measure: Measure) -> Accumulator:
         """The accumulator computing ``measure`` in this pass."""
@@ -105,21 +115,22 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
 
 def piece_partial(origin: TableOrigin, spec: PassSpec, piece: pa.Table, first_row: int
                   ) -> Partial:
-    """One pass over ``piece``, rows of a source from ``first_row``: the row ids counted on
-    the Arrow column as read (and left out of the table unless something else reads them,
-    so they are never made text labels), then :func:`table_partial`."""
-    column = spec.ids_column
-    if column is None or column not in piece.column_names:
-        return table_partial(origin.table(piece, first_row), spec)
-    ids = IdSet.of(column, piece[column])
-    if column not in attrs.evolve(spec, ids_column=None).columns:
-        piece = piece.drop_columns([column])
-    return attrs.evolve(table_partial(origin.table(piece, first_row), spec), ids=ids)
+    """One pass over ``piece``, rows of a source from ``first_row``. The id columns (row
+    ids counted for repeats, case ids) are used as Arrow read them and left out of the
+    table unless something else reads them, so they never become text labels."""
+    arrow = {name: piece[name] for name in spec.arrow_columns if name in piece.column_names}
+    converted = piece.drop_columns([name for name in arrow if name not in spec.table_columns])
+    partial = table_partial(origin.table(converted, first_row), spec, arrow.get(CASE_ID))
+    if spec.ids_column in arrow:
+        return attrs.evolve(partial, ids=IdSet.of(spec.ids_column, arrow[spec.ids_column]))
+    return partial
 
 
-def table_partial(table: Table, spec: PassSpec) -> Partial:
+def table_partial(table: Table, spec: PassSpec, case_ids: pa.ChunkedArray | None = None
+                  ) -> Partial:
     """One pass over ``table``: group codes, then every measure of the table (those that
-    fuse in one compiled loop, the others one by one)."""
+    fuse in one compiled loop, the others one by one), and its cases (their ids from
+    ``case_ids``, else the table's column)."""
     check_rules(table, {name: value for name, value in spec.params.items()
                         if not isinstance(value, PerLabel)})
     groups = group_rows(table, spec)
@@ -132,9 +143,9 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
         states[measure.name] = accumulators[measure.name].accumulate(
             groups, *measure_inputs(measure, table, params, shared))
     time = table.time
+    cases = case_state(table, groups, case_ids) if spec.case_measures else None
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
-                   time_range=_time_range(time), epoch=table.epoch,
-                   tz=table.tz, cases=case_state(table, groups) if spec.case_measures else None)
+                   time_range=_time_range(time), epoch=table.epoch, tz=table.tz, cases=cases)
 
 
 def _time_range(time: np.ndarray) -> tuple[float, float]:
