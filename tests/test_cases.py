@@ -233,3 +233,37 @@ def test_contacts_without_a_case_id_are_cases_of_their_own():
     assert row["fcr_rate"] == pytest.approx(7 / 9)
     assert row["time_to_resolution"] == pytest.approx(resolved.mean())
     assert row["time_to_resolution_p90"] == pytest.approx(resolved.quantile(0.9))
+
+
+class ContactsPerCase:
+    """A plugin reading the case columns the built-ins do not: contacts and repeat_s."""
+
+    @kpiforge.hookimpl
+    def kpiforge_register_measures(self):
+        return [
+            kpiforge.Measure("case_contacts", "contacts", "sum", value="contacts", per="case"),
+            kpiforge.Measure("repeat_gap_max", "contacts", "max", value="repeat_s - arrived_s",
+                             per="case"),
+        ]
+
+    @kpiforge.hookimpl
+    def kpiforge_register_kpis(self):
+        return [kpiforge.KPI("contacts_per_case", "case_contacts / cases", unit="contacts"),
+                kpiforge.KPI("longest_repeat_gap", "repeat_gap_max", unit="s")]
+
+
+def test_a_plugins_case_measures_read_every_case_column():
+    from kpiforge.plugin_manager import get_plugin_manager
+
+    manager = get_plugin_manager(load_entry_points=False)
+    manager.register(ContactsPerCase(), name="per-case")
+    registry = kpiforge.Registry.from_plugin_manager(manager)
+    for options in ({}, {"chunk_rows": 2}):
+        rows = records(kpiforge.compute({"contacts": contacts()}, ["contacts_per_case",
+                                        "longest_repeat_gap"], by=["channel"],
+                                        registry=registry, **options))
+        # call: A (2 contacts), B (2), E (2); chat: C, D, the one without a case (1 each).
+        assert rows["call", ]["contacts_per_case"] == 2
+        assert rows["chat", ]["contacts_per_case"] == 1
+        assert rows["call", ]["longest_repeat_gap"] == 8 * DAY  # B's repeat
+        assert rows["chat", ]["longest_repeat_gap"] is None  # no chat case has a repeat
