@@ -1,11 +1,12 @@
 """Row ids seen by a pass (``contact_id``), mergeable, to find rows that repeat an id: each
 such row would be counted as another contact.
 
-The ids are counted on the Arrow column as it was read, before the table is converted,
-so the check costs one hash pass in Arrow's C++ kernels (``value_counts``) per piece and
-per merge, and never makes text labels or Python strings. The state keeps each distinct id
-(8 bytes for an integer id, the text of a text id), so chunks, worker processes and Dask
-merge to the exact count of repeating rows, however the rows were split.
+The ids are counted on the Arrow column as it was read, before the table is converted, so
+no id becomes a text label or a Python string: integer ids are sorted as they are; text
+ids are hashed to 64 bits from the Arrow buffers, the hashes sorted, and only texts with
+an equal hash compared as text (so the count is exact). The state keeps each distinct id
+(8 bytes for an integer id; a text id's text and hash), so chunks, worker processes and
+Dask merge to the exact count of repeating rows, however the rows were split.
 """
 
 from __future__ import annotations
