@@ -25,11 +25,13 @@ from kpiforge.expressions import (
     require_number,
 )
 from kpiforge.io.categorical import Categorical
-from kpiforge.io.schemas import SCHEMAS
+from kpiforge.io.schemas import CASE_COLUMNS, CASE_READS, SCHEMAS
 
 T = TypeVar("T")
 
 AGGREGATIONS = ("count", "sum", "min", "max", "quantile", "distinct", "snapshot")
+#: What a measure aggregates over: the table's rows, or cases (contacts sharing a case_id).
+PER = ("row", "case")
 DIRECTIONS = ("higher", "lower", "neutral")
 #: Who works a KPI: the seeds keep support and success KPIs apart (they share only KGIs);
 #: operations is how support is staffed.
@@ -271,6 +273,12 @@ class Measure:
     their values), open meaning ``since`` (a time) is within or before the interval and
     ``until`` (a time; missing: still open) is not; without a grain, open at the end of the
     data (``until`` missing). The engine computes it from :meth:`parts`.
+    ``per="case"``: aggregate over cases (the contacts sharing a ``case_id``) instead of
+    rows; names in ``value`` and ``where`` are then the case's columns
+    (:data:`~kpiforge.io.schemas.CASE_COLUMNS`: ``arrived_s``, ``repeat_s``,
+    ``resolved_s``, ``first_resolved_s``, ``contacts``) and parameters, and a case counts
+    in the group of its first contact. Such a measure reads ``case_id``, so it is optional
+    (NaN in every group without that column).
     """
 
     name: str = attrs.field(validator=_identifier)
@@ -285,6 +293,7 @@ class Measure:
     time: str | None = None
     since: str | None = None
     until: str | None = None
+    per: str = attrs.field(default="row", validator=_one_of(PER))
     value_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
     where_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
     time_expression: Expression | None = attrs.field(init=False, eq=False, repr=False)
@@ -294,6 +303,9 @@ class Measure:
         schema = SCHEMAS[self.table]
         kinds = {**dict.fromkeys(schema.text, Kind.TEXT),
                  **dict.fromkeys((*schema.numeric, *self.params), Kind.NUMBER)}
+        if self.per == "case":
+            self._check_per_case()
+            kinds = dict.fromkeys((*CASE_COLUMNS, *self.params), Kind.NUMBER)
         if self.agg == "distinct" and not (isinstance(self.value, str)
                                            and self.value.isidentifier()):
             raise KpiforgeError(f"Measure {self.name!r}: agg 'distinct' counts the values of "
@@ -315,6 +327,8 @@ class Measure:
                                Expression.parse(text, kinds, Kind.UNKNOWN)
                                if field == "value" and self.agg == "distinct" else
                                _parse(self, field, text, kinds, Kind.UNKNOWN))
+        if self.per == "case":
+            self._check_case_names()
         if self.agg not in ("count", "snapshot") and self.value is None:
             raise KpiforgeError(f"Measure {self.name!r}: agg {self.agg!r} needs a value")
         if (self.agg == "quantile") != (self.q is not None):
@@ -322,6 +336,26 @@ class Measure:
                                 "agg 'quantile'")
         if self.q is not None and not 0 <= self.q <= 1:
             raise KpiforgeError(f"Measure {self.name!r}: q must be within 0..1, got {self.q}")
+
+    def _check_per_case(self) -> None:
+        if self.table != "contacts" or self.agg in ("distinct", "snapshot") or \
+                self.time is not None:
+            raise KpiforgeError(f"Measure {self.name!r}: per='case' aggregates cases of the "
+                                "contacts table, placed by their first contact, with count, "
+                                "sum, min, max or quantile")
+        if any(isinstance(value, PerLabel) for value in self.params.values()):
+            raise KpiforgeError(f"Measure {self.name!r}: a case spans contacts with different "
+                                "labels, so per='case' takes no PerLabel parameter")
+        object.__setattr__(self, "optional", True)
+
+    def _check_case_names(self) -> None:
+        unknown = sorted({name for expression in self.expressions for name in expression.names
+                          if name not in CASE_COLUMNS and name not in self.params})
+        if unknown:
+            names = ", ".join(map(repr, unknown))
+            raise KpiforgeError(f"Measure {self.name!r}: {names} is not a column of a case;"
+                                f" per='case' reads {', '.join(CASE_COLUMNS)} and "
+                                "parameters")
 
     @property
     def expressions(self) -> tuple[Expression, ...]:
@@ -357,7 +391,10 @@ class Measure:
 
     @property
     def columns(self) -> frozenset[str]:
-        """Columns of :attr:`table` this measure reads."""
+        """Columns of :attr:`table` this measure reads (per case: those the case state
+        reads)."""
+        if self.per == "case":
+            return frozenset(CASE_READS)
         names: set[str] = set().union(*(e.names for e in self.expressions))
         return frozenset(names - self.params.keys())
 

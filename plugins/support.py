@@ -21,6 +21,11 @@ OPEN = ("Open means arrived by then and not yet ended: not resolved, not abandon
         "end of day 0 and day 1, not day 2), and every interval from a group's first to its "
         "last has a row; without a grain, at the end of the data: the latest arrival or end "
         "any contact records.")
+#: How long after a case's first contact a repeat contact makes it not resolved at first
+#: contact: 7 days, the usual window of contact-centre FCR.
+FCR_WINDOW_S = 7 * 86400
+#: Per case when the data has case_id (``cases`` is then a count), else per row.
+PER_CASE = "notnan(cases)"
 #: The quantiles helpdesk analytics report beside the means: id suffix, q, name.
 QUANTILES = (("median", 0.5, "median"), ("p90", 0.9, "90th percentile"))
 
@@ -60,6 +65,25 @@ def kpiforge_register_measures():
                   value="resolved_s - arrived_s", q=q,
                   description=f"{label} of the resolution times of resolved contacts")
           for name, q, label in QUANTILES),
+        Measure("cases", "contacts", "count", per="case",
+                description="cases (contacts sharing a case_id; a contact without one is a "
+                            "case of its own), each in the group of its first contact"),
+        Measure("cases_resolved", "contacts", "count", where="notnan(resolved_s)", per="case",
+                description="cases resolved: the last resolution not before the last "
+                            "contact's arrival"),
+        Measure("case_resolution_time_sum", "contacts", "sum", value="resolved_s - arrived_s",
+                per="case", description="seconds from each resolved case's first arrival "
+                                        "to its last resolution"),
+        *(Measure(f"case_resolution_time_{name}_s", "contacts", "quantile",
+                  value="resolved_s - arrived_s", q=q, per="case",
+                  description=f"{label} of the resolution times of resolved cases")
+          for name, q, label in QUANTILES),
+        Measure("cases_first_contact_resolved", "contacts", "count", per="case",
+                where="notnan(first_resolved_s) & "
+                      "(isnan(repeat_s) | (repeat_s - arrived_s > fcr_window_s))",
+                params={"fcr_window_s": FCR_WINDOW_S},
+                description="cases whose first contact was resolved with no other contact "
+                            "arriving within fcr_window_s of the first"),
         Measure("resolved_first_touch", "contacts", "count",
                 where="notnan(resolved_s) & (touches == 1)"),
         Measure("resolved_touches_known", "contacts", "count", value="touches",
@@ -157,19 +181,31 @@ def kpiforge_register_kpis():
             links=[Link("ltv", lag_months=3)],
             area="support", role="quality", timing="leading",
             description="Resolved / offered (解決率). Read it beside backlog and untouched."),
-        KPI("time_to_resolution", "resolution_time_sum / contacts_resolved", unit="s",
+        KPI("time_to_resolution",
+            f"where({PER_CASE}, case_resolution_time_sum / cases_resolved, "
+            "resolution_time_sum / contacts_resolved)", unit="s",
             direction="lower", seeds=["000", "002", "003"], kgis=["csat", "churn_rate"],
             links=[Link("churn_rate", lag_months=3)],
             area="support", role="quality", timing="leading",
-            description="Mean seconds from arrival to resolution over resolved contacts; a "
-                        "case with several interactions counts its whole span."),
-        *(KPI(f"time_to_resolution_{name}", f"resolution_time_{name}_s", unit="s",
-              direction="lower", kgis=["csat", "churn_rate"],
+            description="Mean seconds to resolution. With a case_id column, per case: from "
+                        "the case's first arrival to its last resolution, over resolved "
+                        "cases (resolved: the last resolution is not before the last "
+                        "contact's arrival; a contact without a case_id is a case of its "
+                        "own), each case in the group (dimensions and interval) of its first "
+                        "contact. Without case_id, per contact: from its arrival to its "
+                        "resolution, over resolved contacts."),
+        *(KPI(f"time_to_resolution_{name}",
+              f"where({PER_CASE}, case_resolution_time_{name}_s, resolution_time_{name}_s)",
+              unit="s", direction="lower", kgis=["csat", "churn_rate"],
               links=[Link("churn_rate", lag_months=3)],
               area="support", role="quality", timing="leading",
-              description=f"The {label} of the seconds from arrival to resolution, over "
-                          "resolved contacts (numpy's linear method), as helpdesk analytics "
-                          "report full resolution time; unresolved contacts are not in it.")
+              description=f"The {label} of the seconds to resolution (numpy's linear "
+                          "method), as helpdesk analytics report full resolution time; "
+                          "unresolved cases or contacts are not in it. With a case_id "
+                          "column, over resolved cases as time_to_resolution counts them "
+                          "(first arrival to last resolution, in the group of the first "
+                          "contact; exact in every way of running), else over resolved "
+                          "contacts.")
           for name, _, label in QUANTILES),
         KPI("aht", "talk_sum / talk_count + coalesce(acw_sum / acw_count, 0)", unit="s",
             direction="lower", seeds=["000", "002"], kgis=["operating_profit"],
@@ -195,14 +231,22 @@ def kpiforge_register_kpis():
             seeds=["000", "002"], kgis=["csat"],
             description="Escalated / answered contacts with the escalated flag recorded (an "
                         "empty cell is unknown: left out of both; none recorded: undefined)."),
-        KPI("fcr_rate", "resolved_first_touch / resolved_touches_known", unit="%",
+        KPI("fcr_rate",
+            f"where({PER_CASE}, cases_first_contact_resolved / cases, "
+            "resolved_first_touch / resolved_touches_known)", unit="%",
             direction="higher", seeds="003", kgis=["csat", "ltv"],
             links=[Link("ltv", lag_months=3)],
             area="support", role="quality", timing="leading",
-            description="First contact resolution, per contact: resolved contacts that took "
-                        "a single touch / resolved contacts with touches recorded (an empty "
-                        "touches cell is unknown; none recorded: undefined). An empty "
-                        "resolved_s means not resolved."),
+            description="First contact resolution. With a case_id column, per case, as "
+                        "contact centres define it: cases whose first contact was resolved "
+                        "and with no other contact arriving within fcr_window_s (default 7 "
+                        "days) of the first / all cases (an unresolved case counts as not "
+                        "resolved at first contact; a repeat after the window does not "
+                        "undo it), each case in the group (dimensions and interval) of its "
+                        "first contact. Without case_id, per contact: resolved contacts "
+                        "that took a single touch / resolved contacts with touches "
+                        "recorded (an empty touches cell is unknown; none recorded: "
+                        "undefined). An empty resolved_s means not resolved."),
         KPI("replies_per_resolution", "replies_to_resolve / resolved_replies_known",
             unit="replies", direction="lower", seeds="003", kgis=["csat"],
             area="support", role="efficiency", timing="leading",

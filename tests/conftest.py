@@ -116,3 +116,13 @@ def report_data(tmp_path) -> tuple[Path, Path]:
     targets = tmp_path / "targets.toml"
     targets.write_text(REPORT_TARGETS)
     return contacts, targets
+
+
+@pytest.fixture(scope="session")
+def threaded_dask():
+    """A Dask client of two in-process workers: Dask's code paths (fragments, scatter,
+    pairwise merges) without starting processes."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(processes=False, n_workers=2, threads_per_worker=1,
+                            dashboard_address=None) as client:
+        yield client

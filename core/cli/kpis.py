@@ -90,7 +90,8 @@ def _describe_input(registry, name: str) -> str:
                     f"at each interval's end: since {m.since}, until {m.until or 'never'})")
         where = f" where {m.where}" if m.where else ""
         placed = f", placed by {m.time} (rows without it not counted)" if m.time else ""
-        return f"measure {what} over {m.table}{where}{placed}"
+        over = f"cases of {m.table}" if m.per == "case" else m.table
+        return f"measure {what} over {over}{where}{placed}"
     if name in registry.kpis:
         return f"{registry.kpis[name].kind} {registry.kpis[name].formula_text}"
     if name in registry.params:

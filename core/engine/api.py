@@ -14,6 +14,7 @@ from typing import Any
 
 from kpiforge.engine.distributed import dask_partials
 from kpiforge.engine.evaluate import finish
+from kpiforge.engine.ids import check_ids
 from kpiforge.engine.modes import in_memory_partials, process_partials, streamed_partials
 from kpiforge.engine.plan import Plan
 from kpiforge.engine.quantiles import QuantileMode
@@ -30,7 +31,8 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
             registry: Registry | None = None, chunk_rows: int | None = None,
             workers: int | None = None, scheduler: Any = None, totals: bool = False,
             rollup: bool = False, mapping: Any = None,
-            on_bad_rows: str | BadRowLog | None = None, tz: str | None = None) -> Result:
+            on_bad_rows: str | BadRowLog | None = None, tz: str | None = None,
+            strict: bool = False) -> Result:
     """Compute KPIs over ``data``, one row per group.
 
     Parameters
@@ -91,6 +93,10 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         Arrow timestamps without a zone) are wall-clock times there, and grains, their
         labels, weekdays and months are computed there, DST included. None: a simulated
         run's own zone (its scenario's ``timezone``), else UTC.
+    strict
+        Raise :class:`KpiforgeError` when rows repeat a ``contact_id`` (each such row would
+        be counted as another contact); by default a
+        :class:`~kpiforge.errors.KpiforgeWarning` says how many rows repeat one.
 
     In memory, each table is split into pieces processed by a thread per core; every way
     of running gives the same answers (quantiles from the sketch within its error, in
@@ -120,6 +126,7 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
             partials = streamed_partials(plan, sources, chunk_rows)
         else:
             partials = in_memory_partials(plan, sources)
+        check_ids([p.ids for p in partials], strict)
         return finish(plan, partials)
 
     levels = _total_levels(len(plan.dimensions), totals, rollup)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kpiforge.engine.passes import Partial, PassSpec, merge_partials, table_partial
+from kpiforge.engine.passes import Partial, PassSpec, merge_partials, piece_partial
 from kpiforge.engine.plan import Plan
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.sources import TableSource
@@ -64,7 +64,7 @@ def dask_partials(plan: Plan, sources: Mapping[str, TableSource], client: Any,
 def _fragment_partial(spec: PassSpec, fragment: TableSource, chunk_rows: int | None
                       ) -> Partial:
     """On a worker: read one fragment and pass over it, in chunks when asked."""
-    pieces = [table_partial(fragment.origin.table(piece, first), spec)
+    pieces = [piece_partial(fragment.origin, spec, piece, first)
               for first, piece in fragment.pieces(spec.columns, chunk_rows)]
     if not pieces:
         raise KpiforgeError(f"{fragment.label}: the {spec.table} table has no rows")

@@ -12,9 +12,17 @@ import numpy as np
 
 from kpiforge.definitions import PerLabel
 from kpiforge.engine.accumulators import Part
+from kpiforge.engine.cases import case_table
 from kpiforge.engine.grains import interval_bounds
-from kpiforge.engine.grouping import Keys, decode, sort_order, take
-from kpiforge.engine.passes import Partial, accumulator_for, align
+from kpiforge.engine.grouping import Groups, Keys, decode, sort_order, take
+from kpiforge.engine.passes import (
+    Partial,
+    accumulator_for,
+    align,
+    measure_inputs,
+    merged_cases,
+    shared_values,
+)
 from kpiforge.engine.plan import Plan, latest_name
 from kpiforge.engine.snapshots import every_interval, running
 from kpiforge.errors import KpiforgeError
@@ -33,6 +41,7 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     values: dict[str, Any] = {name: value for name, value in plan.params.items()
                               if not isinstance(value, PerLabel)}
     values.update(_measure_values(plan, partials, indexes, count, starts is not None))
+    values.update(_case_values(plan, partials, indexes, count))
     values.update({name: np.full(count, np.nan) for name in plan.absent})
     values["grain_s"] = _interval_lengths(plan, partials, keys, epoch, tz)
     values["snapshot_s"] = _snapshot_values(plan, values, keys, starts)
@@ -100,6 +109,28 @@ def _measure_values(plan: Plan, partials: Sequence[Partial], indexes: Sequence[n
                 not remapped else \
                 accumulator.merge(parts[measure.name], count)
             values[measure.name] = accumulator.finalize(state, count)
+    return values
+
+
+def _case_values(plan: Plan, partials: Sequence[Partial], indexes: Sequence[np.ndarray],
+                 count: int) -> dict[str, np.ndarray]:
+    """Each measure over cases per group: over the merged cases, each in the group of its
+    first contact, exactly (the cases are all at hand)."""
+    state = merged_cases(partials, indexes)
+    if state is None:
+        return {}
+    table = case_table(state, "contacts")
+    groups = Groups(codes=state.group, count=count, keys={}, rows=len(state))
+    params = {name: value for name, value in plan.params.items()
+              if not isinstance(value, PerLabel)}
+    measures = [m for spec in plan.specs.values() for m in spec.case_measures]
+    shared = shared_values(measures)
+    values = {}
+    for measure in measures:
+        accumulator = accumulator_for(measure)
+        values[measure.name] = accumulator.finalize(
+            accumulator.accumulate(groups, *measure_inputs(measure, table, params, shared)),
+            count)
     return values
 
 

@@ -1,6 +1,6 @@
 """How passes over rows run on one machine: all in memory on a thread per core, streamed in
 chunks, or in worker processes (Dask: ``distributed.py``). Each way splits a table's rows
-into pieces, makes one partial per piece (:func:`~kpiforge.engine.passes.table_partial`) and
+into pieces, makes one partial per piece (:func:`~kpiforge.engine.passes.piece_partial`) and
 merges them in piece order, so the answers do not depend on how the work was scheduled.
 
 numpy releases the GIL inside its kernels (bincount, ufuncs, sorts), so threads over row
@@ -27,11 +27,11 @@ from kpiforge.engine.passes import (
     group_rows,
     measure_inputs,
     merge_partials,
+    piece_partial,
     placed_times,
     row_params,
     shared_values,
     spread_rows,
-    table_partial,
 )
 from kpiforge.engine.plan import Plan
 from kpiforge.engine.quantiles import (
@@ -107,7 +107,7 @@ def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chun
         sketches[measure.name] = sketch
         targets[measure.name] = sketch.targets(partial.states[measure.name], partial.count)
     kept: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {m.name: [] for m in measures}
-    reads = attrs.evolve(spec, measures=tuple(measures))
+    reads = attrs.evolve(spec, measures=tuple(measures), case_measures=(), ids_column=None)
     for first, piece in source.pieces(reads.columns, chunk_rows):
         table, own_time = spread_rows(source.origin.table(piece, first), spec)
         for placed in filter(None, reads.placements.values()):
@@ -201,7 +201,7 @@ def _merge_stream(pool: Executor, spec: PassSpec, pieces: Iterator[tuple[int, pa
 
 
 def _pass(origin: TableOrigin, spec: PassSpec, piece: pa.Table, first_row: int) -> Partial:
-    return table_partial(origin.table(piece, first_row), spec)
+    return piece_partial(origin, spec, piece, first_row)
 
 
 def check_chunk_rows(chunk_rows: int) -> None:

@@ -16,9 +16,11 @@ from typing import Any
 
 import attrs
 import numpy as np
+import pyarrow as pa
 
 from kpiforge.definitions import Measure, ParamValue, PerLabel
 from kpiforge.engine.accumulators import BY_AGGREGATION, Accumulator
+from kpiforge.engine.cases import CASE_ID, CaseState, case_state, merge_cases
 from kpiforge.engine.fusion import fused_groups, fused_states
 from kpiforge.engine.grains import (
     CALENDAR_KEYS,
@@ -27,11 +29,13 @@ from kpiforge.engine.grains import (
     interval_numbers,
 )
 from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize_keys, take
+from kpiforge.engine.ids import IdSet
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
 from kpiforge.errors import KpiforgeError
 from kpiforge.expressions import SharedValues
 from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import SCHEMAS
+from kpiforge.io.sources import TableOrigin
 from kpiforge.io.tables import Column, Table, check_rules
 from kpiforge.results import INTERVAL_START
 
@@ -56,6 +60,10 @@ class PassSpec:
     #: The column of how long each row lasts, when its rows are spread over the grain's
     #: intervals (:func:`spread_rows`; its sums then read :data:`SHARE`), else None.
     span: str | None = None
+    #: Measures over cases (``per="case"``): the pass keeps a :class:`CaseState` for them.
+    case_measures: tuple[Measure, ...] = ()
+    #: The column of row ids whose repeats the pass counts (``contact_id``), or None.
+    ids_column: str | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -64,11 +72,17 @@ class PassSpec:
 
     @property
     def columns(self) -> set[str]:
-        """The columns to read: measures' inputs, dimension keys and the time column (which
-        every table has, and which gives the row count)."""
+        """The columns to read: measures' inputs, dimension keys, the id columns and the
+        time column (which every table has, and which gives the row count)."""
+        return self.table_columns | self.arrow_columns
+
+    @property
+    def table_columns(self) -> set[str]:
+        """The columns the pass reads from the converted table."""
         wanted: set[str] = set().union(*(m.columns for m in self.measures))
         wanted |= {column for _, column in self.dimensions}
         wanted |= set(self.label_columns.values())
+        wanted |= set().union(*(m.columns for m in self.case_measures)) - {CASE_ID}
         wanted.add(SCHEMAS[self.table].time_column)
         if self.span is not None:
             wanted = (wanted - {SHARE}) | {self.span}
@@ -92,6 +106,13 @@ class PassSpec:
             placements[key] = (*placements.get(key, ()), measure)
         return placements
 
+    @property
+    def arrow_columns(self) -> set[str]:
+        """The id columns the pass reads as Arrow gives them: row ids (repeats) and case
+        ids."""
+        return ({self.ids_column} if self.ids_column else set()) | \
+            ({CASE_ID} if self.case_measures else set())
+
     def accumulator(self, measure: Measure) -> Accumulator:
         """The accumulator computing ``measure`` in this pass."""
         return accumulator_for(measure, self.quantiles)
@@ -109,6 +130,10 @@ class Partial:
     epoch: dt.datetime
     #: The time zone of the grain's intervals (None: UTC).
     tz: str | None = None
+    #: The cases of the rows, when the pass has measures over cases.
+    cases: CaseState | None = None
+    #: The row ids seen, when the pass counts repeated ids.
+    ids: IdSet | None = None
 
 
 def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXACT
@@ -120,11 +145,26 @@ def accumulator_for(measure: Measure, quantiles: QuantileMode = QuantileMode.EXA
     return BY_AGGREGATION[measure.agg]()
 
 
-def table_partial(table: Table, spec: PassSpec) -> Partial:
+def piece_partial(origin: TableOrigin, spec: PassSpec, piece: pa.Table, first_row: int
+                  ) -> Partial:
+    """One pass over ``piece``, rows of a source from ``first_row``. The id columns (row
+    ids counted for repeats, case ids) are used as Arrow read them and left out of the
+    table unless something else reads them, so they never become text labels."""
+    arrow = {name: piece[name] for name in spec.arrow_columns if name in piece.column_names}
+    converted = piece.drop_columns([name for name in arrow if name not in spec.table_columns])
+    partial = table_partial(origin.table(converted, first_row), spec, arrow.get(CASE_ID))
+    if spec.ids_column in arrow:
+        return attrs.evolve(partial, ids=IdSet.of(spec.ids_column, arrow[spec.ids_column]))
+    return partial
+
+
+def table_partial(table: Table, spec: PassSpec, case_ids: pa.ChunkedArray | None = None
+                  ) -> Partial:
     """One pass over ``table``: per placement (the table's time column, and each time the
     measures place their rows by), group codes, then every measure of that placement (those
     that fuse in one compiled loop, the others one by one); the placements' groups are put
-    on one key space, the union of theirs."""
+    on one key space, the union of theirs. Its cases (their ids from ``case_ids``, else the
+    table's column) are in the groups of the table's own placement."""
     check_rules(table, {name: value for name, value in spec.params.items()
                         if not isinstance(value, PerLabel)})
     time_range = _time_range(table.time)
@@ -136,8 +176,10 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
             if time_text is None or spec.placed else parts[0][1]
         parts.append((measures, groups, _states(table, spec, measures, groups)))
     states: dict[str, Any] = {}
-    if all(groups is parts[0][1] for _, groups, _ in parts):
-        keys, count = parts[0][1].keys, parts[0][1].count
+    own_groups = parts[0][1]
+    cases = case_state(table, own_groups, case_ids) if spec.case_measures else None
+    if all(groups is own_groups for _, groups, _ in parts):
+        keys, count = own_groups.keys, own_groups.count
         for _, _, part_states in parts:
             states.update(part_states)
     else:
@@ -148,9 +190,10 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
             for measure in measures:
                 states[measure.name] = spec.accumulator(measure).merge(
                     [(part_states[measure.name], index)], count)
+        if cases is not None:
+            cases = attrs.evolve(cases, group=indexes[0][cases.group])
     return Partial(table=table.name, keys=keys, count=count, states=states,
-                   time_range=time_range,
-                   epoch=table.epoch, tz=table.tz)
+                   time_range=time_range, epoch=table.epoch, tz=table.tz, cases=cases)
 
 
 def _states(table: Table, spec: PassSpec, measures: Sequence[Measure], groups: Groups
@@ -297,7 +340,27 @@ def merge_partials(partials: Sequence[Partial], spec: PassSpec) -> Partial:
     return Partial(table=spec.table, keys=keys, count=count, states=states,
                    time_range=(min(p.time_range[0] for p in partials),
                                max(p.time_range[1] for p in partials)),
-                   epoch=partials[0].epoch, tz=partials[0].tz)
+                   epoch=partials[0].epoch, tz=partials[0].tz,
+                   cases=merged_cases(partials, indexes),
+                   ids=merged_ids(partials))
+
+
+def merged_ids(partials: Sequence[Partial]) -> IdSet | None:
+    """The row ids of all of ``partials`` (None when they count none)."""
+    sets = [p.ids for p in partials if p.ids is not None]
+    return IdSet.merged(sets) if sets else None
+
+
+def merged_cases(partials: Sequence[Partial], indexes: Sequence[np.ndarray]
+                 ) -> CaseState | None:
+    """The cases of ``partials`` (None where they keep none), their groups mapped by
+    ``indexes`` onto one key space."""
+    parts = [(p.cases, index) for p, index in zip(partials, indexes, strict=True)
+             if p.cases is not None]
+    if len(parts) == 1:
+        state, index = parts[0]
+        return attrs.evolve(state, group=index[state.group])
+    return merge_cases(parts) if parts else None
 
 
 def align(partials: Sequence[Partial], names: Sequence[str]

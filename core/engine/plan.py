@@ -24,6 +24,9 @@ from kpiforge.io.sources import TableSource
 from kpiforge.registry import Registry
 from kpiforge.results import INTERVAL_START
 
+#: Per table, the column naming each row, whose repeats a pass counts.
+ID_COLUMNS = {"contacts": "contact_id"}
+
 
 @attrs.frozen(eq=False)
 class Plan:
@@ -50,7 +53,7 @@ class Plan:
     def rolled(self, kept: int) -> Plan:
         """The same KPIs grouped by the first ``kept`` dimensions only (and the grain): the
         plan of a subtotal (the total with 0)."""
-        specs = {table: attrs.evolve(spec, dimensions=spec.dimensions[:kept])
+        specs = {table: attrs.evolve(spec, dimensions=spec.dimensions[:kept], ids_column=None)
                  for table, spec in self.specs.items()}
         return attrs.evolve(self, dimensions=self.dimensions[:kept], specs=specs)
 
@@ -165,8 +168,9 @@ def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
     sums take each piece's share."""
     specs = {}
     for table in SCHEMAS:
-        table_measures = tuple(m for m in measures if m.table == table)
-        if table_measures:
+        table_measures = tuple(m for m in measures if m.table == table and m.per == "row")
+        case_measures = tuple(m for m in measures if m.table == table and m.per == "case")
+        if table_measures or case_measures:
             span = SCHEMAS[table].span_column
             if grain is None or span not in sources[table].column_names:
                 span = None
@@ -174,6 +178,9 @@ def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
                 table=table, measures=tuple(
                     attrs.evolve(m, value=f"({m.value}) * {SHARE}")
                     if span is not None and m.agg == "sum" else m for m in table_measures),
+                case_measures=case_measures,
+                ids_column=ID_COLUMNS.get(table) if ID_COLUMNS.get(table) in
+                sources[table].column_names else None,
                 dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
                 grain=grain, params=params, quantiles=quantiles,
                 label_columns=_label_columns(registry, sources[table], table_measures,

@@ -94,6 +94,17 @@ MEANINGS: dict[str, str] = {
     "upsold": "1 if upsold", "cross_sold": "1 if cross-sold", "revenue": "revenue",
     "margin": "margin", "health": "a health score",
 }
+#: The columns of a case (the contacts sharing a ``case_id``), which measures with
+#: ``per="case"`` read: what each holds.
+CASE_COLUMNS: dict[str, str] = {
+    "arrived_s": "when the case's first contact arrived",
+    "repeat_s": "when its second contact arrived (empty with one contact)",
+    "resolved_s": "its last resolution, when no contact arrived after it (empty: open)",
+    "first_resolved_s": "when its first contact was resolved (empty if not)",
+    "contacts": "how many contacts it has",
+}
+#: The contacts columns the case state reads.
+CASE_READS = ("case_id", "arrived_s", "resolved_s")
 #: The time columns: points in time, not durations.
 TIMES = ("arrived_s", "answered_s", "abandoned_s", "resolved_s", "interval_start_s", "period")
 #: Where to turn for an export whose columns are not the schema's.
