@@ -22,7 +22,8 @@ from kpiforge.results import INTERVAL_START, Result
 
 def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     """Merge partial results (any number per table: chunks, workers) on one key space and
-    evaluate the KPIs, one row per group in key order."""
+    evaluate the KPIs, one row per group in key order (a dimension's declared order
+    first)."""
     epoch = _common_epoch(partials)
     tz = partials[0].tz
     keys, count, indexes = align(partials, plan.key_names)
@@ -33,7 +34,7 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     values["grain_s"] = _interval_lengths(plan, partials, keys, epoch, tz)
     for kpi in plan.needed:
         values[kpi.name] = _per_group(kpi.evaluate(values), count, values)
-    order = sort_order(keys) if keys else None
+    order = sort_order(keys, {d.name: d.order for d in plan.dimensions}) if keys else None
     return Result(
         dimensions=plan.key_names,
         keys={n: decode(k if order is None else take(k, order)) for n, k in keys.items()},
@@ -45,6 +46,7 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
         tz=tz,
         params=plan.params,
         skipped=plan.skipped,
+        declared={d.name: d for d in plan.dimensions if d.labels},
     )
 
 
