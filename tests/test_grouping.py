@@ -344,3 +344,29 @@ def test_a_declared_dimension_missing_from_a_table_the_kpi_reads_names_both():
 def test_bad_labels_and_orders_name_the_dimension(kwargs, message):
     with pytest.raises(KpiforgeError, match=r"Dimension 'priority': .*" + re.escape(message)):
         Dimension("priority", {"contacts": "priority"}, **kwargs)
+
+
+@pytest.mark.parametrize("groups", [3, 40_000])  # a table of pairs, and a sort
+def test_distinct_merges_partials_with_different_label_lists_exactly(groups):
+    """Distinct states of parts read apart (text labels each their own list) merged onto
+    one key space count what Python sets of (group, value) count."""
+    from kpiforge.engine.accumulators import Distinct
+    from kpiforge.engine.grouping import Groups
+    from kpiforge.io.categorical import Categorical
+
+    rng = np.random.default_rng(8)
+    distinct, parts, expected = Distinct(), [], {}
+    for _ in range(3):
+        labels = np.array(sorted({f"c{i}" for i in rng.integers(0, 500, 300)}), dtype=object)
+        rows = 2_000
+        codes = rng.integers(-1, len(labels), rows).astype(np.int32)
+        group = rng.integers(0, min(groups, 50), rows)
+        index = rng.permutation(groups)[:50] if groups > 50 else np.arange(groups)
+        state = distinct.accumulate(Groups(codes=group, count=int(group.max()) + 1, keys={},
+                                           rows=rows), Categorical(codes, labels), None)
+        parts.append((state, index))
+        for g, c in zip(group, codes, strict=True):
+            if c >= 0:
+                expected.setdefault(int(index[g]), set()).add(labels[c])
+    counts = distinct.finalize(distinct.merge(parts, groups), groups)
+    assert counts.tolist() == [len(expected.get(g, ())) for g in range(groups)]
