@@ -550,14 +550,80 @@ class KGI(KPI):
     is_goal: ClassVar[bool] = True
 
 
+def key_text(value: Any) -> str | None:
+    """A dimension's key as a declared dimension's ``labels`` and ``order`` name it: text as
+    it is, an integral number as its digits (so ``1`` and ``"1"``, read from different
+    formats, are one key); None for a missing key."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    raise TypeError(f"keys must be text or integers, got {value!r}")
+
+
+def _declared_key(value: Any) -> str:
+    if isinstance(value, str) or (isinstance(value, (int, np.integer))
+                                  and not isinstance(value, bool)):
+        return str(key_text(value))
+    raise TypeError(f"keys must be text or integers, got {value!r}")
+
+
+def _to_key_labels(value: Mapping[Any, str] | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"labels must map keys (text or integers) to labels, got {value!r}")
+    labels = {}
+    for key, label in value.items():
+        if not isinstance(label, str) or not label:
+            raise TypeError(f"the label of key {key!r} must be non-empty text, got {label!r}")
+        labels[_declared_key(key)] = label
+    shared = sorted({label for label in labels.values()
+                     if list(labels.values()).count(label) > 1})
+    if shared:
+        raise ValueError(f"labels must differ (a report tells groups apart by them); "
+                         f"{shared[0]!r} labels several keys")
+    return labels
+
+
+def _to_order(value: Iterable[Any] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"order must be a list of keys, got {value!r}")
+    order = tuple(_declared_key(key) for key in value)
+    repeated = sorted({key for key in order if order.count(key) > 1})
+    if repeated:
+        raise ValueError(f"order lists key {repeated[0]!r} more than once")
+    return order
+
+
 @named_errors
 @attrs.frozen
 class Dimension:
-    """Something results are grouped by, and which column holds it in each table."""
+    """Something results are grouped by, and which column holds it in each table.
+
+    ``labels`` (key -> label, keys text or integers) are what reports and terminal tables
+    show for a key; CSV, JSON, Parquet and :meth:`Result.to_pandas` keep the keys, for
+    machines. ``order`` lists keys in the order result rows and report tables show them,
+    instead of sorted order; keys it does not list come after, sorted.
+    """
 
     name: str = attrs.field(validator=_identifier)
     columns: Mapping[str, str] = attrs.field(converter=_to_columns)
     description: str = ""
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=_to_key_labels,
+                                            kw_only=True)
+    order: tuple[str, ...] = attrs.field(default=(), converter=_to_order, kw_only=True)
+
+    def label(self, value: Any) -> Any:
+        """What reports and tables show for key ``value``: its label, else the key."""
+        text = key_text(value)
+        return value if text is None else self.labels.get(text, value)
 
     def __attrs_post_init__(self) -> None:
         unknown = set(self.columns) - set(SCHEMAS)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from kpiforge.goals.targets import Target
 
 #: Units whose values are counts, shown without decimals.
-COUNT_UNITS = {"contacts", "customers", "answers"}
+COUNT_UNITS = {"contacts", "customers", "answers", "agents"}
 
 
 def format_value(value: float | None, unit: str) -> str:

@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import pyarrow as pa
 
-from kpiforge.definitions import KPI, ParamValue
+from kpiforge.definitions import KPI, Dimension, ParamValue
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.output import TEXT_FORMATS, csv_text, json_text, write_parquet, write_text
 from kpiforge.io.timestamps import to_datetime64, to_iso
@@ -43,6 +43,15 @@ class Result:
     params: Mapping[str, ParamValue]
     skipped: Mapping[str, str]
     tz: str | None = None
+    #: The dimensions with declared ``labels``, by name: what tables and reports show.
+    declared: Mapping[str, Dimension] = attrs.field(factory=dict)
+
+    def shown_keys(self, name: str) -> list[Any]:
+        """Dimension ``name``'s key per row as reports and terminal tables show it: its
+        declared label where it has one, else the key (CSV, JSON and Arrow keep keys)."""
+        keys = [_plain(v) for v in self.keys[name].tolist()]
+        dimension = self.declared.get(name)
+        return keys if dimension is None else [dimension.label(v) for v in keys]
 
     def __len__(self) -> int:
         return len(next(iter(self.values.values())))

@@ -42,6 +42,9 @@ def kpiforge_register_measures():
         Measure("handling_sum", "agent_intervals", "sum", value="handling_s"),
         Measure("shrinkage_sum", "agent_intervals", "sum", value="shrinkage_s"),
         Measure("cost_sum", "agent_intervals", "sum", value="cost"),
+        Measure("distinct_agents_answering", "contacts", "distinct", value="agent",
+                where="notnan(answered_s)",
+                description="distinct agent values among answered contacts"),
     ]
 
 
@@ -99,6 +102,16 @@ def kpiforge_register_kpis():
             links=[Link("operating_profit", effect=-1)],
             area="operations", role="efficiency", timing="leading",
             kgis=["operating_profit"], description="Paid agent hours. " + SPREAD),
+        KPI("agents_active", "distinct_agents_answering", unit="agents",
+            direction="neutral", links=[Link("operating_profit", effect=-1)],
+            area="operations", role="efficiency", timing="leading",
+            kgis=["operating_profit"],
+            description="Distinct agents (the agent column of contacts) who answered at "
+                        "least one contact in the period: agents who worked contacts, read "
+                        "from contacts so that it groups by channel and queue, not agents "
+                        "staffed (agent_intervals: see staffed_hours). An agent who answers "
+                        "in several groups counts once in each, so groups need not add up "
+                        "to the total (--totals counts each agent once)."),
         KPI("cost_per_contact", "cost_sum / answered", unit="currency", direction="lower",
             kgis=["operating_profit"],
             area="operations", role="efficiency", timing="leading",

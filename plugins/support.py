@@ -116,6 +116,8 @@ def kpiforge_register_measures():
                 where="notnan(reply_wait_s)"),
         Measure("cx_score_sum", "contacts", "sum", value="cx_score"),
         Measure("cx_score_answers", "contacts", "count", value="cx_score"),
+        Measure("distinct_customers", "contacts", "distinct", value="customer_id",
+                description="distinct customer_id values among contacts"),
     ]
 
 
@@ -128,6 +130,15 @@ def kpiforge_register_kpis():
             kgis=["operating_profit"],
             description="Contacts that arrived in the period (ticket volume). Watch spikes, "
                         "such as the holiday season, to plan seasonal staff."),
+        KPI("customers_served", "distinct_customers", unit="customers", direction="neutral",
+            links=[Link("operating_profit", effect=-1)],
+            area="support", role="volume", timing="leading", kgis=["operating_profit"],
+            description="Distinct customers (customer_id) with at least one contact in the "
+                        "period, answered or not: a customer who contacts several times "
+                        "counts once, so offered / customers_served is contacts per "
+                        "customer. A customer counts once in every group it contacted "
+                        "(call and chat), so groups need not add up to the total "
+                        "(--totals counts each customer once)."),
         KPI("answered", "contacts_answered", unit="contacts", direction="higher", seeds="002",
             area="support", role="volume", timing="leading",
             kgis=["csat"], description="Contacts that reached an agent or got a first reply."),

@@ -8,6 +8,10 @@ row of the day expects its ``contacts`` (times the day's event multipliers; hour
 where the channel is closed). Arrivals are a non-homogeneous Poisson process, exact for a
 piecewise-constant rate: a Poisson count per piece, times uniform within it.
 
+Profiles, opening hours and forecast rows are local wall-clock times: in a zoned scenario
+a day's pieces are placed by its :class:`~kpiforge.simulations.wallclock.WallClock`, so the
+profile keeps to local hours across DST changes.
+
 Every draw comes from a stream named by its kind, channel and date (:mod:`streams`), so a
 change to one channel or one day leaves the other channels' and days' contacts as they were.
 """
@@ -23,6 +27,7 @@ import numpy as np
 from kpiforge.simulations.scenario import DAY_S, Channel, Scenario
 from kpiforge.simulations.sections import ALL_DAY, Hours
 from kpiforge.simulations.streams import stream
+from kpiforge.simulations.wallclock import WallClock
 
 #: The kinds of per-contact draw, each its own stream.
 ATTRIBUTES = ("queues", "customers", "patience", "handling", "acw", "resolve", "repeat",
@@ -56,6 +61,7 @@ class Demand:
 
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
+        self.clock = WallClock.of(scenario)
         self._cache: dict[tuple[int, int], Pieces] = {}
         forecast = scenario.forecast
         self._rows = {c.name: forecast.channel_rows(c.name) for c in scenario.channels
@@ -68,7 +74,7 @@ class Demand:
             channel = self.scenario.channels[index]
             pieces = self._forecast(channel, day) if channel.name in self._rows else \
                 self._profile(channel, day)
-            self._cache[key] = pieces.shifted(day * DAY_S)
+            self._cache[key] = _placed(pieces.shifted(day * DAY_S), self.clock)
         return self._cache[key]
 
     def _events(self, channel: Channel, day: int) -> tuple[float, tuple | None, Hours | None]:
@@ -133,6 +139,17 @@ def _pieces(channel: Channel, start: np.ndarray, end: np.ndarray, expected: np.n
     handling = aht_s - channel.acw_s.expected
     return Pieces(start, end, expected, np.full(n, -1) if queue is None else queue,
                   _scale(handling, channel.aht_s.expected), patience)
+
+
+def _placed(pieces: Pieces, clock: WallClock | None) -> Pieces:
+    """Pieces in wall-clock seconds placed in run seconds by the scenario's ``clock`` (as
+    they are without a zone): each keeps its rate, so on a DST change the skipped hour
+    expects no contacts and the repeated hour twice its share."""
+    if clock is None:
+        return pieces
+    index, start, end, share = clock.spans(pieces.start, pieces.end)
+    placed = pieces.take(index)
+    return attrs.evolve(placed, start=start, end=end, expected=placed.expected * share)
 
 
 def _scale(mean: np.ndarray, own: float) -> np.ndarray:

@@ -27,6 +27,7 @@ from kpiforge.io.timestamps import with_epoch
 from kpiforge.simulations.model import Duty
 from kpiforge.simulations.scenario import DAY_S, Scenario, Shift
 from kpiforge.simulations.streams import stream
+from kpiforge.simulations.wallclock import WallClock
 
 SHRINKAGE_BLOCK_S = 900.0
 
@@ -45,11 +46,12 @@ def seats(scenario: Scenario, seed: np.random.SeedSequence) -> list[Seat]:
     the shift has more than ``k`` heads."""
     shifts: dict[str, Shift] = {}
     duties: dict[tuple[str, int], list[Duty]] = {}
+    clock = WallClock.of(scenario)
     # From the day before the first: a shift over midnight reaches into the run.
     for day in range(scenario.first_day - 1, scenario.last_day):
         for shift, heads in scenario.staffing.on(scenario.date(day)):
             shifts.setdefault(shift.name, shift)
-            for k, duty in enumerate(_shift_duties(scenario, shift, heads, day, seed)):
+            for k, duty in enumerate(_shift_duties(scenario, shift, heads, day, seed, clock)):
                 if duty is not None:
                     duties.setdefault((shift.name, k), []).append(duty)
     out: list[Seat] = []
@@ -61,12 +63,18 @@ def seats(scenario: Scenario, seed: np.random.SeedSequence) -> list[Seat]:
 
 
 def _shift_duties(scenario: Scenario, shift: Shift, heads: int, day: int,
-                  seed: np.random.SeedSequence) -> list[Duty | None]:
-    """The duty of each of the shift's ``heads`` agents on ``day`` (None outside the run)."""
+                  seed: np.random.SeedSequence, clock: WallClock | None
+                  ) -> list[Duty | None]:
+    """The duty of each of the shift's ``heads`` agents on ``day`` (None outside the run):
+    from the shift's local start to its local end (by the zone's ``clock``: a night shift
+    over a DST change is an hour shorter or longer)."""
     if heads <= 0:
         return []
     start = day * DAY_S + shift.start_s
     length = shift.end_s - shift.start_s
+    if clock is not None:
+        start, end = clock.instant(start), clock.instant(start + length)
+        length = end - start
     breaks = [[(b.offset(k, heads), b.length_s) for b in shift.breaks] for k in range(heads)]
     rng = stream(seed, "shrinkage", shift.name, scenario.date(day).isoformat())
     away = rotation(scenario.staffing.shrinkage, heads, length, breaks, rng)

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from handmade import CONTACT_COLUMNS, CONTACT_ROWS, write_csv
 
 import kpiforge
 from kpiforge.registry import default_registry
@@ -52,6 +53,7 @@ CONTACTS_OVERALL = {
     "csat": 2 / 4,  # answers 5, 3, 2, 5
     "csat_score": (5 + 3 + 2 + 5) / 4,
     "nps": 100 * (2 - 2) / 5,  # 10, 6, 8, 3, 9: promoters 10 and 9, detractors 6 and 3
+    "agents_active": 2,  # answered by x (#1, #4, #8) and y (#2, #5)
 }
 
 # agent_intervals: handling 1200 + 900 + 1200, available 1500 + 1800 + 1200, staffed 3 x 1800.
@@ -79,7 +81,7 @@ CUSTOMERS_OVERALL = {
 }
 
 EXPECTED = {**CONTACTS_OVERALL, **AGENTS_OVERALL, **CUSTOMERS_OVERALL}
-NEEDS_EXTRA_COLUMNS = {"average_response_time", "cx_rating"}
+NEEDS_EXTRA_COLUMNS = {"average_response_time", "cx_rating", "customers_served"}
 #: KPIs the tables above leave undefined (no email), worked by hand in their own test.
 OWN_TEST = {"open_email_age"}
 
@@ -112,6 +114,35 @@ def test_extra_column_kpis(contacts):
     # replies of rows with reply_wait_s: 1 + 2 + 1 + 3 + 1 (rows 1, 2, 4, 5, 8)
     assert result["average_response_time"][0] == pytest.approx((30 + 100 + 5 + 60 + 10) / 8)
     assert result["cx_rating"][0] == pytest.approx((5 + 3 + 2 + 5) / 4)
+
+
+#: A customer per contact #1..#8: calls c1 c1 c2 (none), chats c3 c2 c1 c4.
+CUSTOMER_PER_CONTACT = ["c1", "c1", "c2", None, "c3", "c2", "c1", "c4"]
+
+
+@pytest.mark.parametrize("options", [{}, {"chunk_rows": 3}, {"chunk_rows": 3, "workers": 2}])
+def test_customers_served_and_agents_active_count_each_once(contacts, options):
+    contacts["customer_id"] = np.array(CUSTOMER_PER_CONTACT, dtype=object)
+    result = kpiforge.compute({"contacts": contacts}, kpis=["customers_served", "agents_active"],
+                              by=["channel"], totals=True, **options)
+    assert result.keys["channel"].tolist() == ["call", "chat", None]
+    # Calls: c1, c2 (the fourth has none); chats: c3, c2, c1, c4; all: c1..c4, not 2 + 4.
+    assert result["customers_served"].tolist() == [2, 4, 4]
+    # Answered calls by x (#1, #4), y (#2); chats by y (#5), x (#8); all: x and y, not 4.
+    assert result["agents_active"].tolist() == [2, 2, 2]
+
+
+def test_customers_served_and_agents_active_by_queue_from_a_csv_file(tmp_path):
+    rows = [(*row, customer) for row, customer in zip(CONTACT_ROWS, CUSTOMER_PER_CONTACT,
+                                                      strict=True)]
+    path = write_csv(tmp_path / "contacts.csv", rows, (*CONTACT_COLUMNS, "customer_id"))
+    result = kpiforge.compute(str(path), kpis=["customers_served", "agents_active"],
+                              by=["queue"], chunk_rows=2)
+    # Queue a: #1 c1 x, #2 c1 y, #5 c3 y, #6 c2 (abandoned); queue b: #3 c2, #4 x (no
+    # customer), #7 c1 (not answered), #8 c4 x.
+    assert result.keys["queue"].tolist() == ["a", "b"]
+    assert result["customers_served"].tolist() == [3, 3]
+    assert result["agents_active"].tolist() == [2, 1]
 
 
 def test_by_channel_and_queue_with_undefined_groups(contacts):

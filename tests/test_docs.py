@@ -174,3 +174,29 @@ def test_the_catalogue_shows_each_kpis_links_and_class():
         serves = ", ".join(f"{e.kgi} ({e.label()})" for e in tree.edges if e.kpi == name)
         classes = ", ".join(c for c in (kpi.area, kpi.role, kpi.timing) if c)
         assert rows[name] == (serves or "-", classes), name
+
+
+def test_the_guides_dimension_example_shows_labels_and_keeps_keys(tmp_path):
+    """The declared-dimension example: its table, its CSV and its order, as the guide says."""
+    from kpiforge.cli.render import render_table
+
+    section = GUIDE.split("## Declaring a dimension")[1].split("\n## ")[0]
+    module = _module_from(_guide_block("## Declaring a dimension"), "priorities", tmp_path)
+    registry = _registry_with(module)
+    blocks = re.findall(r"\n\n```\n(.*?)```", section, re.S)  # the plain blocks
+    path = tmp_path / "contacts.csv"
+    path.write_text(blocks[0])
+    result = kpiforge.compute(str(path), ["offered", "asa"], by=["priority"],
+                              registry=registry)
+    assert render_table(result) + "\n" == blocks[1]
+    assert result.render("csv").splitlines() == ['"priority","offered","asa"', "1,2,15",
+                                                 "2,2,30", "3,1,", "4,1,280"]
+    plans = kpiforge.compute(str(path), ["offered"], by=["plan"], registry=registry)
+    assert plans.keys["plan"].tolist() == ["enterprise", "business", "starter", "free"]
+    customers = {"customer_id": ["a", "b", "c", "d", "e"], "period": [0.0] * 5,
+                 "active_start": [1] * 5, "churned": [1, 0, 0, 1, 1], "downgraded": [0] * 5,
+                 "contract": ["starter", "enterprise", "starter", "business", "free"]}
+    churn = kpiforge.compute({"customers": customers}, ["churn_rate"], by=["plan"],
+                             registry=registry)
+    assert churn.keys["plan"].tolist() == ["enterprise", "business", "starter", "free"]
+    assert churn["churn_rate"].tolist() == [0 / 1, 1 / 1, 1 / 2, 1 / 1]

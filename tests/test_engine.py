@@ -189,6 +189,7 @@ def test_the_default_set_leaves_out_kpis_missing_a_standard_column(contacts):
         "open_email_age": "needs column 'resolved_s' of <contacts>",
         "average_response_time": "needs column 'reply_wait_s' of <contacts>",
         "cx_rating": "needs column 'cx_score' of <contacts>",
+        "customers_served": "needs column 'customer_id' of <contacts>",  # not in the data
     }
     assert result["asa"][0] == 19 and result["offered"][0] == 8
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,9 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 import kpiforge
-from kpiforge import KPI, KpiforgeError, Measure
+from kpiforge import KPI, Dimension, KpiforgeError, Measure, hookimpl
 from kpiforge.cli import cli
+from kpiforge.cli.render import render_table
+from kpiforge.plugin_manager import get_plugin_manager
 from kpiforge.registry import Registry
+from kpiforge.report.view import KpiView
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +257,116 @@ def test_calendar_keys_group_every_table_by_its_own_time_column():
                               by=["hour_of_day"])
     assert result.keys["hour_of_day"].tolist() == [0, 1]  # 90,000 s is 01:00 the next day
     assert result["staffed_hours"].tolist() == [0.5, 1.0]
+
+
+class PriorityPlugin:
+    """Declares ``priority`` (text keys in urgency order, one label) and ``type`` (integer
+    keys with labels, 3 first) over the contacts table."""
+
+    @hookimpl
+    def kpiforge_register_dimensions(self):
+        return [Dimension("priority", {"contacts": "priority"}, "how urgent",
+                          labels={"urgent": "Urgent!"}, order=["urgent", "high"]),
+                Dimension("type", {"contacts": "type"}, "the kind of request",
+                          labels={1: "question", 2: "problem", 3: "incident"}, order=[3])]
+
+
+def _declared() -> Registry:
+    manager = get_plugin_manager(load_entry_points=False)
+    manager.register(PriorityPlugin(), name="priority-plugin")
+    return Registry.from_plugin_manager(manager)
+
+
+DECLARED = _declared()
+#: Eight contacts: priority low high urgent normal high (missing) urgent low; type 1 2 3 ...
+SMALL = pd.DataFrame({
+    "arrived_s": np.arange(8.0),
+    "priority": ["low", "high", "urgent", "normal", "high", None, "urgent", "low"],
+    "type": [1, 2, 3, 1, 2, 3, 1, 2]})
+
+
+@pytest.mark.parametrize("options", [{}, {"chunk_rows": 3}, {"workers": 2, "chunk_rows": 3}])
+def test_a_declared_order_puts_listed_keys_first_then_the_others_sorted(options):
+    result = kpiforge.compute({"contacts": SMALL}, ["offered"], by=["priority"],
+                              registry=DECLARED, totals=True, **options)
+    # Missing first (as for every dimension), urgent, high (listed), then low, normal.
+    assert result.keys["priority"].tolist() == [None, "urgent", "high", "low", "normal", None]
+    assert result["offered"].tolist() == [1, 2, 2, 2, 1, 8]
+    assert result.keys["grouping_id"].tolist() == [0, 0, 0, 0, 0, 1]
+
+
+def test_integer_keys_take_their_labels_in_tables_and_keep_their_values_in_output():
+    result = kpiforge.compute({"contacts": SMALL}, ["offered"], by=["type"],
+                              registry=DECLARED)
+    assert result.keys["type"].tolist() == [3, 1, 2]  # 3 listed, then 1, 2
+    assert result["offered"].tolist() == [2, 3, 3]
+    assert result.shown_keys("type") == ["incident", "question", "problem"]
+    assert [r["type"] for r in result.to_records()] == [3, 1, 2]
+    assert result.render("csv").splitlines()[1:] == ["3,2", "1,3", "2,3"]
+    table = render_table(result).splitlines()
+    assert table[0].split() == ["KPI", "incident", "question", "problem"]
+
+
+def test_declared_labels_and_order_shape_the_report_groups(tmp_path):
+    path = tmp_path / "contacts.csv"
+    SMALL.assign(answered_s=SMALL.arrived_s + 5).to_csv(path, index=False)
+    result = kpiforge.compute(str(path), ["offered"], by=["priority", "type"],
+                              registry=DECLARED)
+    view = KpiView.of(result, ["offered"], {}, {})
+    # Urgent (types 3 and 1: type 3 first) before high (types 2, 2), then low, normal.
+    assert view.groups == ("- / incident", "Urgent! / incident", "Urgent! / question",
+                           "high / problem", "low / question", "low / problem",
+                           "normal / question")
+    np.testing.assert_array_equal(view.values["offered"][:, 0], [1, 1, 1, 2, 1, 1, 1])
+
+
+def test_a_declared_dimension_missing_from_a_table_the_kpi_reads_names_both():
+    agents = pd.DataFrame({"agent": ["ann"], "interval_start_s": [0.0], "interval_s": [900.0],
+                           "staffed_s": [900.0], "cost": [10.0]})
+    data = {"contacts": SMALL.assign(answered_s=SMALL.arrived_s), "agent_intervals": agents}
+    with pytest.raises(KpiforgeError, match=r"KPI 'cost_per_contact' reads the "
+                       r"agent_intervals table, which cannot be grouped by 'priority': that "
+                       r"dimension is a column of the contacts table\(s\) only"):
+        kpiforge.compute(data, ["cost_per_contact"], by=["priority"], registry=DECLARED)
+    result = kpiforge.compute(data, by=["priority"], registry=DECLARED)
+    assert "agent_intervals" in result.skipped["cost_per_contact"]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"labels": ["urgent"]}, "labels must map keys"),
+    ({"labels": {1.5: "x"}}, "keys must be text or integers, got 1.5"),
+    ({"labels": {1: ""}}, "the label of key 1 must be non-empty text"),
+    ({"labels": {1: "same", 2: "same"}}, "'same' labels several keys"),
+    ({"order": "urgent"}, "order must be a list of keys"),
+    ({"order": [1, "1"]}, "order lists key '1' more than once"),
+    ({"order": [None]}, "keys must be text or integers, got None"),
+])
+def test_bad_labels_and_orders_name_the_dimension(kwargs, message):
+    with pytest.raises(KpiforgeError, match=r"Dimension 'priority': .*" + re.escape(message)):
+        Dimension("priority", {"contacts": "priority"}, **kwargs)
+
+
+@pytest.mark.parametrize("groups", [3, 40_000])  # a table of pairs, and a sort
+def test_distinct_merges_partials_with_different_label_lists_exactly(groups):
+    """Distinct states of parts read apart (text labels each their own list) merged onto
+    one key space count what Python sets of (group, value) count."""
+    from kpiforge.engine.accumulators import Distinct
+    from kpiforge.engine.grouping import Groups
+    from kpiforge.io.categorical import Categorical
+
+    rng = np.random.default_rng(8)
+    distinct, parts, expected = Distinct(), [], {}
+    for _ in range(3):
+        labels = np.array(sorted({f"c{i}" for i in rng.integers(0, 500, 300)}), dtype=object)
+        rows = 2_000
+        codes = rng.integers(-1, len(labels), rows).astype(np.int32)
+        group = rng.integers(0, min(groups, 50), rows)
+        index = rng.permutation(groups)[:50] if groups > 50 else np.arange(groups)
+        state = distinct.accumulate(Groups(codes=group, count=int(group.max()) + 1, keys={},
+                                           rows=rows), Categorical(codes, labels), None)
+        parts.append((state, index))
+        for g, c in zip(group, codes, strict=True):
+            if c >= 0:
+                expected.setdefault(int(index[g]), set()).add(labels[c])
+    counts = distinct.finalize(distinct.merge(parts, groups), groups)
+    assert counts.tolist() == [len(expected.get(g, ())) for g in range(groups)]

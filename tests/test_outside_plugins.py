@@ -393,7 +393,7 @@ def test_lint_flags_an_outside_kpi_linked_to_no_kgi(site):
         "no KGI, so nothing says which goal it is a signpost to; link it to the goal it "
         "serves with kgis=[...] in its definition (KGIs: csat, nps, churn_rate, "
         "retention_rate, ltv, operating_profit)",
-        "1 error, 0 warnings from 9 rules over 51 KPIs and KGIs"]
+        "1 error, 0 warnings from 9 rules over 53 KPIs and KGIs"]
     assert result.stderr == ""
 
 
@@ -441,3 +441,35 @@ def test_tree_shows_an_outside_kpi_under_its_goal(site):
     assert (callback["plugin"], callback["effect"], callback["area"]) == ("callbacks", -1,
                                                                           None)
     assert [n["id"] for n in tree["unlinked"]] == ["callback_volume"]
+
+
+PRIORITY_PLUGIN = '''
+from kpiforge import Dimension, hookimpl
+
+@hookimpl
+def kpiforge_register_dimensions():
+    return [Dimension("priority", {"contacts": "priority"}, "how urgent",
+                      labels={1: "urgent", 2: "high", 3: "normal"}, order=[3])]
+'''
+
+
+def test_an_outside_dimension_labels_tables_and_reports_and_keeps_keys_in_csv(site, tmp_path):
+    install(site, "kpiforge-priorities", "0.1.0", "kpiforge_priorities", PRIORITY_PLUGIN,
+            entry_point="priorities")
+    path = tmp_path / "contacts.csv"
+    # Priority 1: two contacts, 2: one, 3: one; all answered after 10 s.
+    path.write_text("arrived_s,answered_s,priority\n0,10,1\n60,70,2\n120,130,1\n"
+                    "180,190,3\n")
+    table = kpiforge(site, "compute", path, "--by", "priority", "--kpi", "offered")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split() == ["KPI", "normal", "urgent", "high"]
+    assert table.stdout.splitlines()[2].split() == ["offered", "1", "2", "1"]
+    csv = kpiforge(site, "compute", path, "--by", "priority", "--kpi", "offered", "--format",
+                   "csv")
+    assert csv.stdout.splitlines() == ['"priority","offered"', "3,1", "1,2", "2,1"]
+    out = tmp_path / "report.html"
+    report = kpiforge(site, "report", path, "--by", "priority", "--kpi", "offered", "--out",
+                      out)
+    assert report.returncode == 0, report.stderr
+    page = out.read_text()
+    assert page.index(">normal<") < page.index(">urgent<") < page.index(">high<")

@@ -15,6 +15,8 @@ import kpiforge
 from kpiforge import KpiforgeError
 from kpiforge.cli import cli
 from kpiforge.engine.grains import interval_bounds, interval_numbers
+from kpiforge.io.sources import load_sources
+from kpiforge.presets import resolve_mapping
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1)
@@ -169,3 +171,100 @@ def test_hour_of_day_and_weekday_are_read_in_the_zone():
     utc = kpiforge.compute(data, kpis=["offered"], by=["hour_of_day", "weekday"])
     assert (tokyo.keys["hour_of_day"].tolist(), tokyo.keys["weekday"].tolist()) == ([8], [0])
     assert (utc.keys["hour_of_day"].tolist(), utc.keys["weekday"].tolist()) == ([23], [6])
+
+
+#: A call-log export in Tokyo time (UTC+9, no DST), dates and times apart, speed of answer.
+TOKYO_EXPORT = ("Id,Date,Time,Answered,Speed\n"
+                "1,2024-04-01,08:30,Y,20\n"    # 2024-03-31 23:30 UTC: April in Tokyo
+                "2,2024-03-31,20:00,Y,40\n"    # 2024-03-31 11:00 UTC: March in Tokyo
+                "3,2024-04-01,10:00,N,\n")     # 2024-04-01 01:00 UTC
+TOKYO_MAPPING = {"contacts": {
+    "contact_id": "Id", "arrived_s": {"date": "Date", "time": "Time"},
+    "answered_s": {"start": "arrived_s", "plus": "Speed", "unit": "s", "when": "Answered"}}}
+#: The instants of the three arrivals, worked out by hand from the offset (+09:00).
+TOKYO_ARRIVALS = [dt.datetime(2024, 3, 31, 23, 30, tzinfo=UTC).timestamp(),
+                  dt.datetime(2024, 3, 31, 11, 0, tzinfo=UTC).timestamp(),
+                  dt.datetime(2024, 4, 1, 1, 0, tzinfo=UTC).timestamp()]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_mapped_naive_timestamp_is_wall_clock_time_in_the_runs_zone(tmp_path, mode):
+    path = tmp_path / "calls.csv"
+    path.write_text(TOKYO_EXPORT)
+    result = kpiforge.compute(str(path), ["offered", "asa"], grain="1mo", tz="Asia/Tokyo",
+                              mapping=TOKYO_MAPPING, **mode)
+    # March: #2 (answered after 40 s); April: #1 (08:30, after 20 s) and #3 (unanswered).
+    assert [(r["interval_start"], r["offered"], r["asa"]) for r in result.to_records()] == [
+        ("2024-03-01T00:00:00+09:00", 1, 40), ("2024-04-01T00:00:00+09:00", 2, 20)]
+    hourly = kpiforge.compute(str(path), ["offered"], grain="1h", tz="Asia/Tokyo",
+                              mapping=TOKYO_MAPPING, **mode)
+    assert labelled(hourly) == {"2024-03-31T20:00:00+09:00": 1, "2024-04-01T08:00:00+09:00": 1,
+                                "2024-04-01T10:00:00+09:00": 1}
+    # Without a zone the same text is UTC: #1 and #3 on 1 April, #2 on 31 March.
+    utc = kpiforge.compute(str(path), ["offered"], grain="1d", mapping=TOKYO_MAPPING, **mode)
+    assert labelled(utc) == {"2024-03-31T00:00:00": 1, "2024-04-01T00:00:00": 2}
+
+
+def test_a_mapped_format_and_a_mix_with_offsets_read_naive_times_in_the_zone(tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text("Id,Created,Other\n1,01/04/2024 08:30,2024-03-31T20:00\n"
+                    "2,31/03/2024 20:00,2024-03-31T15:30:00+00:00\n")
+    mapping = {"contacts": {"contact_id": "Id",
+                            "arrived_s": {"column": "Created", "format": "%d/%m/%Y %H:%M"},
+                            "answered_s": "Other"}}
+    result = kpiforge.compute(str(path), ["offered"], tz="Asia/Tokyo", mapping=mapping)
+    table = load_sources(str(path), resolve_mapping(
+        mapping), tz="Asia/Tokyo")["contacts"].arrow()
+    assert table.column("arrived_s").to_pylist() == [TOKYO_ARRIVALS[0], TOKYO_ARRIVALS[1]]
+    # The answer column mixes a naive time (Tokyo: 11:00 UTC) and an instant (15:30 UTC).
+    assert table.column("answered_s").to_pylist() == [
+        dt.datetime(2024, 3, 31, 11, 0, tzinfo=UTC).timestamp(),
+        dt.datetime(2024, 3, 31, 15, 30, tzinfo=UTC).timestamp()]
+    assert result["offered"].tolist() == [2]
+
+
+def test_a_mapped_time_in_the_spring_gap_reads_as_a_schema_file_does(tmp_path):
+    """Berlin skips 02:00-03:00 on 31 March 2024: 02:30 is read as 03:00 CEST (01:00 UTC)
+    by the mapping as by a schema file."""
+    mapped = tmp_path / "export.csv"
+    mapped.write_text("When\n2024-03-31 02:30\n2024-03-31 01:30\n")
+    plain = tmp_path / "contacts.csv"
+    plain.write_text("arrived_s\n2024-03-31 02:30\n2024-03-31 01:30\n")
+    expected = [dt.datetime(2024, 3, 31, 1, 0, tzinfo=UTC).timestamp(),
+                dt.datetime(2024, 3, 31, 0, 30, tzinfo=UTC).timestamp()]
+    table = load_sources(
+        str(mapped), resolve_mapping({"contacts": {"arrived_s": "When"}}),
+        tz="Europe/Berlin")["contacts"].arrow()
+    assert table.column("arrived_s").to_pylist() == expected
+    hourly = [kpiforge.compute(str(path), ["offered"], grain="1h", tz="Europe/Berlin",
+                               **options).to_records()
+              for path, options in ((mapped, {"mapping": {"contacts": {"arrived_s": "When"}}}),
+                                    (plain, {}))]
+    assert hourly[0] == hourly[1] == [
+        {"interval_start": "2024-03-31T01:00:00+01:00", "offered": 1},
+        {"interval_start": "2024-03-31T03:00:00+02:00", "offered": 1}]
+
+
+def test_import_reads_naive_times_in_its_zone_and_writes_instants(tmp_path):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "calls.csv"
+    path.write_text(TOKYO_EXPORT)
+    mapping = tmp_path / "calls.toml"
+    mapping.write_text('[contacts]\ncontact_id = "Id"\narrived_s = { date = "Date", '
+                       'time = "Time" }\nanswered_s = { start = "arrived_s", plus = "Speed", '
+                       'unit = "s", when = "Answered" }\n')
+    out = tmp_path / "tables"
+    result = run_cli("import", path, "--map", mapping, "--tz", "Asia/Tokyo", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(out / "contacts.parquet").column("arrived_s").to_pylist() == \
+        TOKYO_ARRIVALS
+    monthly = run_cli("compute", out, "--kpi", "offered", "--grain", "1mo", "--tz",
+                      "Asia/Tokyo", "--format", "json")
+    assert monthly.exit_code == 0, monthly.output
+    assert {r["interval_start"]: r["offered"] for r in json.loads(monthly.output)} == {
+        "2024-03-01T00:00:00+09:00": 1, "2024-04-01T00:00:00+09:00": 2}
+    bad = run_cli("import", path, "--map", mapping, "--tz", "Mars/Olympus", "--out",
+                  tmp_path / "nowhere")
+    assert bad.exit_code == 1 and "unknown time zone 'Mars/Olympus'" in bad.output
+    assert not (tmp_path / "nowhere").exists()

@@ -23,11 +23,15 @@ from kpiforge.presets import presets, resolve_mapping
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Directory to write the mapped tables to, one Parquet file per table.")
 @click.option("--force", is_flag=True, help="Replace DIR if it holds files.")
+@click.option("--tz", metavar="ZONE",
+              help="Time zone (IANA name, e.g. Asia/Tokyo) the export's naive times are "
+                   "wall-clock times in (times with an offset are instants). Default: UTC.")
 @click.option("--list", "list_presets", is_flag=True, help="List the presets and exit.")
 def import_command(export: Path | None, mapping: str | None, out: Path | None, force: bool,
-                   list_presets: bool) -> None:
+                   tz: str | None, list_presets: bool) -> None:
     """Read EXPORT through a mapping (--map) and write the mapped tables to DIR (--out):
-    contacts.parquet, customers.parquet... which `kpiforge compute DIR` reads."""
+    contacts.parquet, customers.parquet... which `kpiforge compute DIR` reads. Their times
+    are instants (seconds since 1970-01-01 UTC), so later runs read them in any zone."""
     if list_presets:
         for preset in presets().values():
             click.echo(f"{preset.name:<20} {preset.description}")
@@ -35,7 +39,7 @@ def import_command(export: Path | None, mapping: str | None, out: Path | None, f
     if export is None or mapping is None or out is None:
         raise KpiforgeError("kpiforge import needs EXPORT, --map FILE.toml|PRESET and "
                             "--out DIR (or --list for the presets)")
-    sources = load_sources(export, resolve_mapping(mapping))
+    sources = load_sources(export, resolve_mapping(mapping), tz=tz)
     with directory_advice(), atomic_directory(out, force) as staging:
         for name, source in sources.items():
             data = source.arrow()

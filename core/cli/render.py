@@ -61,10 +61,17 @@ def _kpis_as_rows(result: Result, tracked: Tracked | None) -> str:
 def _key_texts(result: Result) -> list[list[str]]:
     """Each row's keys as text; ``all`` where a total row totals over the dimension."""
     records = result.to_records()
-    columns = [["all" if total else str(record[d]) for total, record in
-                zip(result.totalled(d), records, strict=True)] for d in result.dimensions]
+    columns = [["all" if total else str(shown) for total, shown in
+                zip(result.totalled(d), _shown(result, d, records), strict=True)]
+               for d in result.dimensions]
     return [list(row) for row in zip(*columns, strict=True)] if columns else \
         [[] for _ in range(len(result))]
+
+
+def _shown(result: Result, name: str, records: list[dict]) -> list:
+    """A dimension's keys as the table shows them: times as ISO text, declared labels."""
+    return result.shown_keys(name) if name in result.declared else \
+        [record[name] for record in records]
 
 
 def _target_cell(result: Result, name: str, tracked: Tracked | None) -> str:

@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from kpiforge.engine.grouping import Groups
+from kpiforge.engine.grouping import Groups, marks_cells
 from kpiforge.io.categorical import Categorical
 
 Part = tuple[Any, np.ndarray]
@@ -124,12 +126,14 @@ class Max(Min):
 
 class Distinct:
     """Distinct present values per group, exact: the state is each group's distinct values
-    (text as labels, so chunks whose label lists differ merge), as two parallel arrays of
-    group and value; merging concatenates and drops repeated pairs, so it stays exact
-    however the rows were split."""
+    as three arrays, group and value code per (group, value) pair, and the labels the codes
+    index (text as labels, numbers as numbers), so chunks whose label lists differ merge.
+    Merging puts the codes on one label list (only when the lists differ, through the
+    distinct labels, never per pair) and drops repeated pairs, so it stays exact however
+    the rows were split, and costs integer sorts."""
 
     def accumulate(self, groups: Groups, values: Any, mask: np.ndarray | None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if isinstance(values, Categorical):
             keys, valid = values.codes, values.codes >= 0
             labels: np.ndarray = values.labels
@@ -140,18 +144,42 @@ class Distinct:
         if mask is not None:
             valid &= mask
         codes = np.zeros(groups.rows, dtype=np.intp) if groups.codes is None else groups.codes
-        pairs = np.unique(codes[valid].astype(np.int64) * len(labels) + keys[valid])
-        return pairs // max(len(labels), 1), labels[pairs % max(len(labels), 1)]
+        return _pairs(codes[valid], keys[valid], labels)
 
-    def merge(self, parts: Sequence[Part], n: int) -> tuple[np.ndarray, np.ndarray]:
+    def merge(self, parts: Sequence[Part], n: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         groups = np.concatenate([index[state[0]] for state, index in parts])
-        labels, keys = np.unique(np.concatenate([state[1] for state, _ in parts]),
-                                 return_inverse=True)
-        pairs = np.unique(groups.astype(np.int64) * len(labels) + keys)
-        return pairs // max(len(labels), 1), labels[pairs % max(len(labels), 1)]
+        lists = [state[2] for state, _ in parts]
+        if all(other is lists[0] or np.array_equal(other, lists[0]) for other in lists[1:]):
+            labels = lists[0]
+            keys = np.concatenate([state[1] for state, _ in parts])
+        else:  # Arrow's hash tables: no sort of the labels
+            union = pc.unique(pa.array(np.concatenate(lists)))
+            labels = union.to_numpy(zero_copy_only=False)
+            keys = np.concatenate([
+                pc.index_in(pa.array(state[2]), value_set=union).to_numpy()[state[1]]
+                for state, _ in parts])
+        return _pairs(groups, keys, labels)
 
-    def finalize(self, state: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
+    def finalize(self, state: tuple[np.ndarray, np.ndarray, np.ndarray], n: int
+                 ) -> np.ndarray:
         return np.bincount(state[0], minlength=n).astype(np.float64)
+
+
+def _pairs(groups: np.ndarray, keys: np.ndarray, labels: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (group, key) pairs of parallel ``groups`` and ``keys`` (codes into
+    ``labels``), as a Distinct state."""
+    size = max(len(labels), 1)
+    flat = groups.astype(np.int64) * size + keys
+    total = (int(groups.max()) + 1) * size if len(groups) else 0
+    if marks_cells(total, len(flat)):  # a table of every pair, not a sort
+        present = np.zeros(total, dtype=bool)
+        present[flat] = True
+        pairs = np.flatnonzero(present)
+    else:
+        pairs = np.unique(flat)
+    return pairs // size, pairs % size, labels
 
 
 #: The accumulator class of each non-quantile aggregation.

@@ -31,7 +31,8 @@ from kpiforge.results import INTERVAL_START, Result
 
 def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     """Merge partial results (any number per table: chunks, workers) on one key space and
-    evaluate the KPIs, one row per group in key order."""
+    evaluate the KPIs, one row per group in key order (a dimension's declared order
+    first)."""
     epoch = _common_epoch(partials)
     tz = partials[0].tz
     keys, count, indexes = align(partials, plan.key_names)
@@ -51,7 +52,7 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
         tables = plan.registry.tables_of(kpi)
         if len(tables) > 1:  # a group missing from a table it reads: undefined, not 0
             values[kpi.name][~np.logical_and.reduce([present[t] for t in tables])] = np.nan
-    order = sort_order(keys) if keys else None
+    order = sort_order(keys, {d.name: d.order for d in plan.dimensions}) if keys else None
     return Result(
         dimensions=plan.key_names,
         keys={n: decode(k if order is None else take(k, order)) for n, k in keys.items()},
@@ -63,6 +64,7 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
         tz=tz,
         params=plan.params,
         skipped=plan.skipped,
+        declared={d.name: d for d in plan.dimensions if d.labels},
     )
 
 

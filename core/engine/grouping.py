@@ -7,13 +7,14 @@ compacted to the groups that occur. No Python loop touches rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kpiforge.definitions import key_text
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.categorical import Categorical
 
@@ -160,11 +161,16 @@ def _combine_large(factors: Sequence[Factor], names: Sequence[str]) -> Groups:
                   rows=len(row_codes))
 
 
-def sort_order(keys: dict[str, Keys]) -> np.ndarray | None:
-    """Row order sorting groups by their keys (missing keys first; text by label); None
-    when they are in order already, as they usually are (text labels sorted, as
-    dictionaries often are), which is checked in a few vectorised steps before sorting."""
-    columns = [_sortable(values) for values in keys.values()]
+def sort_order(keys: dict[str, Keys], orders: Mapping[str, Sequence[str]] | None = None
+               ) -> np.ndarray | None:
+    """Row order sorting groups by their keys (missing keys first; text by label; a
+    dimension in ``orders`` by its declared order of keys, as :func:`key_text` names them,
+    then the keys it does not list, sorted); None when they are in order already, as they
+    usually are (text labels sorted, as dictionaries often are), which is checked in a few
+    vectorised steps before sorting."""
+    orders = orders or {}
+    columns = [_ranked(values, orders[name]) if orders.get(name) else _sortable(values)
+               for name, values in keys.items()]
     if _ascending(columns):
         return None
     table = pa.table({f"k{i}": pa.array(column, from_pandas=True)
@@ -181,6 +187,28 @@ def _sortable(keys: Keys) -> np.ndarray:
     rank = np.full(len(keys.labels) + 1, -1, dtype=np.int64)  # the last for code -1
     rank[pc.sort_indices(pa.array(keys.labels)).to_numpy()] = np.arange(len(keys.labels))
     return rank[keys.codes]
+
+
+def _ranked(keys: Keys, order: Sequence[str]) -> np.ndarray:
+    """Keys as numbers that sort as ``order`` lists them, the keys it does not list after
+    them in sorted order, missing keys (-1) first. Only the distinct keys are named."""
+    if isinstance(keys, Categorical):
+        distinct, codes = keys.labels, keys.codes
+    else:
+        distinct, codes = np.unique(keys, return_inverse=True)
+    texts = [key_text(value) for value in distinct.tolist()]
+    place = {key: i for i, key in enumerate(order)}
+    rank = np.full(len(texts) + 1, -1, dtype=np.int64)  # the last for code -1
+    unlisted = [i for i, text in enumerate(texts) if text is not None and text not in place]
+    for i, text in enumerate(texts):
+        if text in place:
+            rank[i] = place[text]
+    # np.unique's keys are sorted; text labels are ranked through Arrow's sort, as usual.
+    sorted_rank = _sortable(Categorical(np.arange(len(texts), dtype=np.int32), distinct)) \
+        if isinstance(keys, Categorical) else np.arange(len(texts))
+    unlisted.sort(key=lambda i: sorted_rank[i])
+    rank[unlisted] = len(order) + np.arange(len(unlisted))
+    return rank[codes]
 
 
 def _ascending(columns: Sequence[np.ndarray]) -> bool:

@@ -36,6 +36,7 @@ from kpiforge.errors import KpiforgeError
 from kpiforge.io.badrows import BadRowLog
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import describe_row
+from kpiforge.io.timestamps import DEFAULT_EPOCH, instant_seconds
 
 #: Contacts columns that hold when an event happened: a flag gives them an untimed event.
 EVENT_COLUMNS = ("answered_s", "abandoned_s", "resolved_s")
@@ -150,16 +151,17 @@ class TableMapping:
 
     def apply(self, data: pa.Table, targets: Iterable[str] | None, label: str,
               first_row: int = 0, header_lines: int | None = None,
-              log: BadRowLog | None = None) -> pa.Table:
+              log: BadRowLog | None = None, tz: str | None = None) -> pa.Table:
         """The mapped columns ``targets`` (all when None) of ``data``, rows of the export
         from ``first_row``. A value that does not parse is an error, or with ``log`` a bad
-        row (recorded, then cleaned as its policy says with the schema's checks)."""
+        row (recorded, then cleaned as its policy says with the schema's checks). Naive
+        timestamps are wall-clock times in ``tz`` (UTC when None), as in a schema file."""
         wanted = set(self.column_names if targets is None else targets)
         needed = self.needs(wanted)
         text = {name: _as_text(data.column(name)) for name in data.column_names}
         done: dict[str, pa.Array] = {}
         at = _Where(label, first_row, header_lines, self.table, log,
-                    np.zeros(data.num_rows, dtype=bool))
+                    np.zeros(data.num_rows, dtype=bool), tz)
         for rule in self.rules:
             if rule.target in needed:
                 done[rule.target] = _column(rule, text, done, data.num_rows, at)
@@ -189,6 +191,8 @@ class _Where:
     table: str
     log: BadRowLog | None
     bad: np.ndarray
+    #: The zone naive timestamps are wall-clock times in (UTC when None).
+    tz: str | None = None
 
     def row(self, index: int) -> str:
         return describe_row(self.label, self.first_row + index, self.header_lines)
@@ -413,35 +417,41 @@ def _is_yes(rule: ColumnRule, text: pa.Array) -> pa.Array:
 
 
 def _timestamps(rule: ColumnRule, text: pa.Array, column: str, at: _Where) -> pa.Array:
-    """Seconds since 1970-01-01 (times as written; offsets converted to UTC) from text in
-    ``rule.format`` (strptime codes) or ISO 8601."""
+    """Seconds since 1970-01-01 UTC from text in ``rule.format`` (strptime codes) or ISO
+    8601: a time with an offset is that instant, a naive one a wall-clock time in
+    ``at.tz``, read as :func:`~kpiforge.io.timestamps.instant_seconds` reads every time."""
     if rule.format is not None:
         parsed = pc.strptime(text, format=rule.format, unit="us", error_is_null=True)
         wanted = f"a timestamp in the format {rule.format!r}"
     else:
-        parsed = _iso(text)
+        parsed = _iso(text, at.tz)
         wanted = "an ISO 8601 timestamp (2024-05-01 09:30:00), or give a format"
     _fail_on_nulls(rule, text, parsed, column, wanted, at)
-    return pc.divide(pc.cast(pc.cast(parsed, pa.timestamp("us")), pa.int64()).cast(
-        pa.float64()), 1e6)
+    return pa.array(instant_seconds(parsed, DEFAULT_EPOCH, at.tz), from_pandas=True)
 
 
-def _iso(text: pa.Array) -> pa.Array:
-    """ISO 8601 timestamps, dates alone and with an offset; what does not parse is null."""
+def _iso(text: pa.Array, tz: str | None) -> pa.Array:
+    """ISO 8601 timestamps, dates alone and with an offset; what does not parse is null.
+    A column mixing naive times and times with an offset is parsed value by value, into
+    instants (the naive ones in ``tz``)."""
     for kind in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
         try:
             return pc.cast(text, kind)
         except pa.ArrowInvalid:
             continue
-    return pa.array([_one_iso(value) for value in text.to_pylist()], pa.timestamp("us"))
+    return pa.array([_one_iso(value, tz) for value in text.to_pylist()],
+                    pa.timestamp("us", tz="UTC"))
 
 
-def _one_iso(value: str | None) -> Any:
+def _one_iso(value: str | None, tz: str | None) -> Any:
     for kind in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
         try:
-            return pc.cast(pa.scalar(value), kind).cast(pa.timestamp("us")).as_py()
+            stamp = pc.cast(pa.array([value]), kind)
         except (pa.ArrowInvalid, TypeError):
             continue
+        if kind.tz is None and tz is not None:
+            stamp = pc.assume_timezone(stamp, tz, ambiguous="earliest", nonexistent="latest")
+        return stamp[0].as_py()
     return None
 
 

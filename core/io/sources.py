@@ -351,7 +351,7 @@ class MappedSource(TableSource):
 
     def _map(self, piece: pa.Table, targets: list[str], first_row: int) -> pa.Table:
         return self.mapping.apply(piece, targets, self.label, first_row,
-                                  self.inner.origin.header_lines, self.log)
+                                  self.inner.origin.header_lines, self.log, self.tz)
 
     def arrow(self, columns: Iterable[str] | None = None) -> pa.Table:
         targets = self.wanted(columns)

@@ -109,7 +109,7 @@ def time_seconds(column: pa.ChunkedArray | pa.Array, name: str, epoch: dt.dateti
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         seconds = _text_times(column, name, epoch, tz, where)
     elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        seconds = _instant_seconds(column, epoch, tz)
+        seconds = instant_seconds(column, epoch, tz)
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
         seconds = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
     elif pa.types.is_null(kind):
@@ -162,7 +162,7 @@ def _text_times(text: pa.Array, name: str, epoch: dt.datetime, tz: str | None,
             row = rows[first]
             raise KpiforgeError(f"{where(int(row))}, column {name!r}: {text[row].as_py()!r} "
                                 f"is not a time; expected {ACCEPTED_TIMES}") from None
-        seconds[rows] = _instant_seconds(stamps, epoch, tz)
+        seconds[rows] = instant_seconds(stamps, epoch, tz)
     return seconds
 
 
@@ -177,7 +177,7 @@ def first_unparsed(text: pa.Array, kind: pa.DataType) -> int | None:
     return None
 
 
-def _instant_seconds(stamps: pa.Array, epoch: dt.datetime, tz: str | None) -> np.ndarray:
+def instant_seconds(stamps: pa.Array, epoch: dt.datetime, tz: str | None) -> np.ndarray:
     """Seconds from ``epoch`` of Arrow timestamps or dates; naive ones are wall-clock times
     in ``tz`` (a time the spring-forward gap skips is the first instant after it, a repeated
     autumn time the earlier of the two)."""

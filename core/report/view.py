@@ -33,7 +33,7 @@ def _group_labels(result: Result) -> np.ndarray:
     dims = [d for d in result.dimensions if d != INTERVAL_START]
     if not dims:
         return np.full(len(result), "all", dtype=object)
-    parts = [["-" if v is None else str(v) for v in result.keys[d].tolist()] for d in dims]
+    parts = [["-" if v is None else str(v) for v in result.shown_keys(d)] for d in dims]
     return np.array([" / ".join(p) for p in zip(*parts, strict=True)], dtype=object)
 
 
