@@ -14,6 +14,14 @@ OPEN = ("isnan(resolved_s) & isnan(abandoned_s) & "
         "((channel not in ('call', 'chat')) | isnan(answered_s))")
 #: The quantiles helpdesk analytics report beside the means: id suffix, q, name.
 QUANTILES = (("median", 0.5, "median"), ("p90", 0.9, "90th percentile"))
+#: Open seconds of the run's business-hours calendar to the first response and to resolution.
+BUSINESS_WAIT = "business_s(arrived_s, answered_s)"
+BUSINESS_RESOLUTION = "business_s(arrived_s, resolved_s)"
+#: How the business-hours KPIs count, for their descriptions.
+BUSINESS = ("counting only the calendar's open hours (weekly hours in its time zone, "
+            "closed on its holidays): a ticket created Friday 16:30 and answered Monday "
+            "09:30 at 09:00-17:00 waited one business hour. Needs a calendar (--calendar, "
+            "calendar=); left out without one")
 
 
 @hookimpl
@@ -44,6 +52,20 @@ def kpiforge_register_measures():
         *(Measure(f"resolution_time_{name}_s", "contacts", "quantile",
                   value="resolved_s - arrived_s", q=q,
                   description=f"{label} of the resolution times of resolved contacts")
+          for name, q, label in QUANTILES),
+        Measure("business_wait_sum", "contacts", "sum", value=BUSINESS_WAIT,
+                description="open seconds of the business-hours calendar from arrival to "
+                            "first response, answered contacts"),
+        Measure("business_resolution_sum", "contacts", "sum", value=BUSINESS_RESOLUTION,
+                description="open seconds of the business-hours calendar from arrival to "
+                            "resolution, resolved contacts"),
+        *(Measure(f"business_first_response_{name}_s", "contacts", "quantile",
+                  value=BUSINESS_WAIT, q=q,
+                  description=f"{label} of the business-hours first response times")
+          for name, q, label in QUANTILES),
+        *(Measure(f"business_resolution_{name}_s", "contacts", "quantile",
+                  value=BUSINESS_RESOLUTION, q=q,
+                  description=f"{label} of the business-hours resolution times")
           for name, q, label in QUANTILES),
         Measure("resolved_first_touch", "contacts", "count",
                 where="notnan(resolved_s) & (touches == 1)"),
@@ -136,6 +158,30 @@ def kpiforge_register_kpis():
               description=f"The {label} of the seconds from arrival to resolution, over "
                           "resolved contacts (numpy's linear method), as helpdesk analytics "
                           "report full resolution time; unresolved contacts are not in it.")
+          for name, _, label in QUANTILES),
+        KPI("first_response_time_business", "business_wait_sum / answered", unit="s",
+            direction="lower", kgis=["csat"], area="support", role="quality",
+            timing="leading",
+            description=f"first_response_time in business hours: mean seconds from arrival "
+                        f"to the first response over answered contacts, {BUSINESS}."),
+        *(KPI(f"first_response_time_{name}_business", f"business_first_response_{name}_s",
+              unit="s", direction="lower", kgis=["csat"], area="support", role="quality",
+              timing="leading",
+              description=f"first_response_time_{name} in business hours: the {label} of "
+                          f"the first response times of answered contacts, {BUSINESS}.")
+          for name, _, label in QUANTILES),
+        KPI("time_to_resolution_business", "business_resolution_sum / contacts_resolved",
+            unit="s", direction="lower", kgis=["csat", "churn_rate"],
+            links=[Link("churn_rate", lag_months=3)],
+            area="support", role="quality", timing="leading",
+            description=f"time_to_resolution in business hours: mean seconds from arrival "
+                        f"to resolution over resolved contacts, {BUSINESS}."),
+        *(KPI(f"time_to_resolution_{name}_business", f"business_resolution_{name}_s",
+              unit="s", direction="lower", kgis=["csat", "churn_rate"],
+              links=[Link("churn_rate", lag_months=3)],
+              area="support", role="quality", timing="leading",
+              description=f"time_to_resolution_{name} in business hours: the {label} of "
+                          f"the resolution times of resolved contacts, {BUSINESS}.")
           for name, _, label in QUANTILES),
         KPI("aht", "talk_sum / talk_count + coalesce(acw_sum / acw_count, 0)", unit="s",
             direction="lower", seeds=["000", "002"], kgis=["operating_profit"],

@@ -27,6 +27,7 @@ from kpiforge.engine.passes import (
     group_rows,
     measure_inputs,
     merge_partials,
+    row_functions,
     row_params,
     shared_values,
     table_partial,
@@ -113,8 +114,9 @@ def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chun
             np.zeros(len(table), np.intp) if groups.codes is None else groups.codes]
         shared = shared_values(measures)
         params = row_params(table, spec)
+        functions = row_functions(table, spec)
         for measure in measures:
-            values, mask = measure_inputs(measure, table, params, shared)
+            values, mask = measure_inputs(measure, table, params, shared, functions)
             assert values is not None
             valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
             keep = in_target_buckets(sketches[measure.name], targets[measure.name],

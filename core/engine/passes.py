@@ -11,7 +11,7 @@ loops installed, the group codes and the measures that translate come from gener
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -25,6 +25,7 @@ from kpiforge.engine.grouping import Groups, Keys, combine, factorize, factorize
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
 from kpiforge.errors import KpiforgeError
 from kpiforge.expressions import SharedValues
+from kpiforge.io.calendars import Calendar
 from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.tables import Column, Table, check_rules
@@ -44,6 +45,8 @@ class PassSpec:
     quantiles: QuantileMode
     #: Per-label parameter -> the column holding its dimension's labels in this table.
     label_columns: Mapping[str, str] = attrs.field(factory=dict)
+    #: The business-hours calendar ``business_s`` reads (None: none given).
+    calendar: Calendar | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -99,9 +102,10 @@ def table_partial(table: Table, spec: PassSpec) -> Partial:
     states = fused_states(spec.measures, accumulators, table, params, groups)
     rest = [measure for measure in spec.measures if measure.name not in states]
     shared = shared_values(rest)
+    functions = row_functions(table, spec)
     for measure in rest:
         states[measure.name] = accumulators[measure.name].accumulate(
-            groups, *measure_inputs(measure, table, params, shared))
+            groups, *measure_inputs(measure, table, params, shared, functions))
     time = table.time
     return Partial(table=table.name, keys=groups.keys, count=groups.count, states=states,
                    time_range=_time_range(time), epoch=table.epoch,
@@ -159,17 +163,32 @@ def row_params(table: Table, spec: PassSpec) -> dict[str, float | np.ndarray]:
     return params
 
 
+def row_functions(table: Table, spec: PassSpec) -> dict[str, Callable[..., np.ndarray]]:
+    """The functions the run provides to the rows of ``table``: ``business_s(start, end)``,
+    the open seconds of the calendar, when there is one."""
+    calendar = spec.calendar
+    if calendar is None:
+        return {}
+
+    def business_s(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        return calendar.open_seconds(start, end, table.epoch, table.tz)
+
+    return {"business_s": business_s}
+
+
 def measure_inputs(measure: Measure, table: Table, params: Mapping[str, float | np.ndarray],
-                   shared: SharedValues) -> tuple[np.ndarray | None, np.ndarray | None]:
+                   shared: SharedValues,
+                   functions: Mapping[str, Callable[..., np.ndarray]] | None = None
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """A measure's values and filter mask over ``table`` (None where it has none), a
     constant repeated on every row; ``params`` as :func:`row_params` gives them;
     ``shared`` (from :func:`shared_values`) shares sub-expressions between the measures of
-    one pass."""
+    one pass; ``functions`` as :func:`row_functions` gives them."""
 
     def lookup(name: str) -> Any:
         return params[name] if name in params else table.columns[name]
 
-    values, mask = measure.evaluate(lookup, shared)
+    values, mask = measure.evaluate(lookup, shared, functions)
     if measure.agg == "distinct":  # a column as it is: text stays codes into labels
         return values, None if mask is None else _as_mask(mask, len(table))
     return (None if values is None else _as_values(values, len(table)),
