@@ -168,8 +168,10 @@ def test_without_a_calendar_they_are_left_out_and_asking_is_an_error():
 def test_presets_and_the_python_forms_agree(doc_calendar):
     data = {"contacts": tickets(BERLIN_CASES[:3])}
     by_name = kpiforge.compute(data, kpis=BUSINESS[:1], tz=BERLIN, calendar="weekdays-9-17")
-    by_value = kpiforge.compute(data, kpis=BUSINESS[:1], tz=BERLIN,
-                                calendar=PRESETS["weekdays-9-17"])
+    by_value = kpiforge.compute(data, kpis=BUSINESS[:1], tz=BERLIN, calendar=kpiforge.Calendar(
+        (((9 * 3600, 17 * 3600),),) * 5 + ((), ())))
+    assert kpiforge.Calendar((((9 * 3600, 17 * 3600),),) * 5 + ((), ())) == \
+        PRESETS["weekdays-9-17"]
     # weekdays-9-17 has no lunch break: Friday 11:30-13:30 is 2 h.
     assert by_name["first_response_time_business"][0] == pytest.approx(
         (1 * HOUR + 1.25 * HOUR + 2 * HOUR) / 3)
@@ -287,6 +289,17 @@ def test_chunks_and_workers_agree(ticket_file, whole, options, exact):
     result = kpiforge.compute(ticket_file, kpis=BUSINESS, by=["channel"], grain="1w",
                               tz=BERLIN, calendar=calendar_from_dict(ODD), **options)
     assert_agree(result, whole, exact)
+
+
+def test_totals_with_a_calendar_equal_the_run_without_groups(ticket_file):
+    calendar = calendar_from_dict(ODD)
+    grouped = kpiforge.compute(ticket_file, kpis=BUSINESS, by=["channel"], tz=BERLIN,
+                               calendar=calendar, totals=True)
+    overall = kpiforge.compute(ticket_file, kpis=BUSINESS, tz=BERLIN, calendar=calendar)
+    total = grouped.totalled("channel")
+    assert total.sum() == 1
+    for kpi in BUSINESS:
+        assert grouped[kpi][total].tolist() == overall[kpi].tolist(), kpi
 
 
 def test_dask_agrees(ticket_file, whole):

@@ -92,28 +92,35 @@ class Calendar:
         """The open seconds from each ``start`` to its ``end`` (seconds from ``epoch``, a
         naive UTC instant): negative when ``end`` is earlier, NaN where either is missing.
         ``tz`` is the run's zone, used when the calendar names none."""
-        start = np.asarray(start, dtype=np.float64)
-        end = np.asarray(end, dtype=np.float64)
+        start, end = np.broadcast_arrays(np.asarray(start, dtype=np.float64),
+                                          np.asarray(end, dtype=np.float64))
+        if not start.size:
+            return np.zeros(start.shape)
         unix = (epoch - DEFAULT_EPOCH).total_seconds()
-        known = np.isfinite(start) & np.isfinite(end)
-        out = np.full(np.broadcast(start, end).shape, np.nan)
-        if not known.any():
-            return out
-        start, end = np.broadcast_arrays(start + unix, end + unix)
-        start, end = start[known], end[known]
+        with np.errstate(invalid="ignore"):
+            low = min(np.nanmin(start), np.nanmin(end))
+            high = max(np.nanmax(start), np.nanmax(end))
+        if not np.isfinite(low + high):  # every start or every end is missing
+            return np.full(start.shape, np.nan)
         # Local days from a day before the first instant to a day after the last (offsets
         # are within a day), so every instant lies inside the table.
-        first = int(np.floor(min(start.min(), end.min()) / DAY_S)) - 1
-        last = int(np.floor(max(start.max(), end.max()) / DAY_S)) + 1
-        opens, closes = self.spans(first, last, self.timezone or tz or "UTC")
-        lengths = closes - opens
-        before = np.concatenate([[0.0], np.cumsum(lengths)])  # whole seconds: exact
+        opens, closes = self.spans(int(np.floor((low + unix) / DAY_S)) - 1,
+                                   int(np.floor((high + unix) / DAY_S)) + 1,
+                                   self.timezone or tz or "UTC")
+        # A first span that opens before any time and lasts 0 s, so every time has a span
+        # at or before it; before[k]: the open seconds of the spans before span k.
+        opens = np.concatenate([[-np.inf], opens - unix])
+        lengths = np.concatenate([[0.0], closes - unix - opens[1:]])
+        before = np.concatenate([[0.0], np.cumsum(lengths[:-1])])  # whole seconds: exact
         ends_at, ends_in = _position(end, opens, lengths)
         starts_at, starts_in = _position(start, opens, lengths)
         # Whole spans (exact whatever the table's first day) plus the parts of two spans,
-        # so every way of cutting the rows gives the same bits.
-        out[known] = (before[ends_at] - before[starts_at]) + (ends_in - starts_in)
-        return out
+        # so every way of cutting the rows gives the same bits; NaN stays NaN.
+        whole = before[ends_at]
+        whole -= before[starts_at]
+        ends_in -= starts_in
+        whole += ends_in
+        return whole
 
     def spans(self, first: int, last: int, tz: str) -> tuple[np.ndarray, np.ndarray]:
         """The open spans of local days ``first..last`` (days since 1970-01-01) in ``tz``,
@@ -144,15 +151,14 @@ class Calendar:
         return np.array(dates, dtype="datetime64[D]").astype(np.int64)
 
 
-def _position(instants: np.ndarray, opens: np.ndarray, lengths: np.ndarray
+def _position(times: np.ndarray, opens: np.ndarray, lengths: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
-    """For each instant, the span it is in or last passed (its index into the cumulative
-    lengths) and the seconds of that span before it."""
-    if not len(opens):
-        return np.zeros(len(instants), np.intp), np.zeros(len(instants))
-    span = np.searchsorted(opens, instants, side="right") - 1
-    inside = np.clip(instants - opens[np.maximum(span, 0)], 0.0, lengths[np.maximum(span, 0)])
-    return np.maximum(span, 0), np.where(span >= 0, inside, 0.0)
+    """For each time, the last span that opens at or before it and the seconds of that
+    span before it (NaN for a missing time)."""
+    span = np.searchsorted(opens, times, side="right") - 1
+    inside = times - opens[span]
+    np.minimum(inside, lengths[span], out=inside)
+    return span, inside
 
 
 @functools.lru_cache(maxsize=512)
