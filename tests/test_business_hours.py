@@ -355,7 +355,7 @@ def write(tmp_path, text: str) -> Path:
     ('[hours]\nmonday = "09:00-17:00"\n[holidays]\ncountry = "XX"\n',
      r"key holidays.country: the holidays package does not know country 'XX'"),
     ('[hours]\nmonday = "09:00-17:00"\n[holidays]\ncountry = "DE"\nsubdivision = "ZZ"\n',
-     r"key holidays.country: .*subdivision 'ZZ' of 'DE'"),
+     r"key holidays.subdivision: .*subdivision 'ZZ' of 'DE'"),
     ('[hours]\nmonday = "09:00-17:00"\n[holidays]\ndates = ["24 Dec"]\n',
      r"key holidays.dates: '24 Dec' is not a date"),
     ('zone = "UTC"\n[hours]\nmonday = "09:00-17:00"\n', r"key zone: not a calendar key"),

@@ -227,7 +227,8 @@ def calendar_from_dict(data: Mapping[str, Any], source: str = "calendar") -> Cal
         raise KpiforgeError(f"{source}, key holidays.subdivision: give holidays.country too")
     dates = _dates(holidays.get("dates", []), source)
     if country is not None:
-        _naming(source, "holidays.country",
+        _naming(source, "holidays.country", lambda: _holidays_of(country, None, 2000))
+        _naming(source, "holidays.subdivision",
                 lambda: _holidays_of(country, subdivision, 2000))
     return Calendar(days, timezone=timezone, country=country, subdivision=subdivision,
                     dates=dates, name=source)
