@@ -2,8 +2,8 @@
 
 The public API: declare definitions with :class:`Measure`, :class:`KPI`, :class:`KGI` and
 :class:`Dimension` (a KPI's :class:`Link` says how it moves a goal) in ``kpiforge_*`` hooks
-marked with :data:`hookimpl`, and compute them with :func:`compute`. ``kpiforge.goals``
-holds the KPI tree, targets and lint.
+marked with :data:`hookimpl`, and compute them with :func:`compute` (business hours from a
+:class:`Calendar`). ``kpiforge.goals`` holds the KPI tree, targets and lint.
 
 Names are imported on first use, so that a command which needs none of the engine (``kpiforge
 erlang``, ``--help``) starts without loading it.
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from kpiforge.engine import compute
     from kpiforge.errors import KpiforgeError
     from kpiforge.hookspecs import hookimpl, hookspec
+    from kpiforge.io.calendars import Calendar
     from kpiforge.io.presets import Preset
     from kpiforge.plugin_manager import get_plugin_manager
     from kpiforge.registry import Registry
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
 _PUBLIC = {
+    "Calendar": "kpiforge.io.calendars",
     "KGI": "kpiforge.definitions",
     "KPI": "kpiforge.definitions",
     "Dimension": "kpiforge.definitions",
@@ -48,6 +50,7 @@ _PUBLIC = {
 __all__ = [
     "KGI",
     "KPI",
+    "Calendar",
     "Dimension",
     "KpiforgeError",
     "Link",

@@ -398,21 +398,30 @@ class Measure:
         names: set[str] = set().union(*(e.names for e in self.expressions))
         return frozenset(names - self.params.keys())
 
-    def evaluate(self, lookup: Callable[[str], Any], shared: SharedValues | None = None
+    @property
+    def functions(self) -> frozenset[str]:
+        """The functions the run provides that it calls (``business_s``)."""
+        return frozenset().union(*(e.functions for e in self.expressions))
+
+    def evaluate(self, lookup: Callable[[str], Any], shared: SharedValues | None = None,
+                 functions: Mapping[str, Callable[..., Any]] | None = None
                  ) -> tuple[Any, Any]:
         """The value and the filter (None where the measure has none) over the columns
-        ``lookup`` gives; ``shared`` as in :meth:`Expression.evaluate`. Errors name the
-        measure: a column read as a number turned out to be text, for example."""
+        ``lookup`` gives; ``shared`` and ``functions`` as in :meth:`Expression.evaluate`.
+        Errors name the measure: a column read as a number turned out to be text, for
+        example."""
         value = lookup(self.value) if self.agg == "distinct" and self.value else \
-            self._evaluate("value", self.value_expression, lookup, shared)
-        return value, self._evaluate("where", self.where_expression, lookup, shared)
+            self._evaluate("value", self.value_expression, lookup, shared, functions)
+        return value, self._evaluate("where", self.where_expression, lookup, shared,
+                                     functions)
 
     def _evaluate(self, field: str, expression: Expression | None,
-                  lookup: Callable[[str], Any], shared: SharedValues | None) -> Any:
+                  lookup: Callable[[str], Any], shared: SharedValues | None,
+                  functions: Mapping[str, Callable[..., Any]] | None) -> Any:
         if expression is None:
             return None
         with _naming(self, field):
-            result = expression.evaluate(lookup, shared)
+            result = expression.evaluate(lookup, shared, functions)
             require_number(kind_of(result), expression.text, _ROLES[field])
         return result
 
@@ -470,6 +479,10 @@ class KPI:
                 raise KpiforgeError(f"{self.kind} {self.name!r}: formula {expression.text!r} "
                                     "is a constant; a formula reads measures or KPIs, as in "
                                     "'answered / offered'")
+            if expression.functions:
+                raise KpiforgeError(f"{self.kind} {self.name!r}: formula {expression.text!r} "
+                                    f"calls {', '.join(sorted(expression.functions))}(), "
+                                    "which reads rows; call it in a measure's value")
             object.__setattr__(self, "expression", expression)
             object.__setattr__(self, "inputs", tuple(sorted(expression.names)))
         else:

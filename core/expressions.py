@@ -148,7 +148,11 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "sqrt": (1, 1),
     "log": (1, 1),
     "exp": (1, 1),
+    "business_s": (2, 2),
 }
+#: Functions whose implementation the run provides (they read more than their arguments):
+#: ``business_s(start, end)``, the open seconds of the run's business-hours calendar.
+ROW_FUNCTIONS = frozenset({"business_s"})
 
 #: Compiled operation -> implementation over evaluated operands.
 _APPLY: dict[str, Callable[..., Any]] = {
@@ -208,6 +212,11 @@ class Expression:
     kind: Kind = attrs.field(eq=False)
     nodes: tuple[_Node, ...] = attrs.field(eq=False, repr=False)
 
+    @property
+    def functions(self) -> frozenset[str]:
+        """The :data:`ROW_FUNCTIONS` it calls."""
+        return frozenset(node.op for node in self.nodes if node.op in ROW_FUNCTIONS)
+
     @classmethod
     def parse(cls, text: str, kinds: Mapping[str, Kind] | None = None,
               default: Kind = Kind.UNKNOWN) -> Expression:
@@ -232,13 +241,14 @@ class Expression:
         nodes, kind = compiler.compile(tree.body)
         return cls(text=text, names=frozenset(compiler.names), kind=kind, nodes=nodes)
 
-    def evaluate(self, lookup: Callable[[str], Any], shared: SharedValues | None = None
-                 ) -> Any:
+    def evaluate(self, lookup: Callable[[str], Any], shared: SharedValues | None = None,
+                 functions: Mapping[str, Callable[..., Any]] | None = None) -> Any:
         """Evaluate with names taken from ``lookup``.
 
         ``shared`` holds the values of sub-expressions that other expressions evaluated with
         it also use (``answered_s - arrived_s`` in several measures of one pass), so each is
-        computed once; without it, repeats within this expression are.
+        computed once; without it, repeats within this expression are. ``functions`` gives
+        the :data:`ROW_FUNCTIONS` the run provides.
         """
         shared = SharedValues((self,)) if shared is None else shared
         ids = shared.ids_of(self)
@@ -254,7 +264,8 @@ class Expression:
                     done[index] = node.arg
                 elif expanded:
                     values = [done.pop(child) for child in node.children]
-                    done[index] = shared.keep(ids[index], self._apply(node, values))
+                    done[index] = shared.keep(ids[index],
+                                              self._apply(node, values, functions or {}))
                 else:
                     value = shared.take(ids[index])
                     if value is not _MISSING:
@@ -264,10 +275,16 @@ class Expression:
                     stack.extend((child, False) for child in reversed(node.order))
         return done[len(self.nodes) - 1]
 
-    def _apply(self, node: _Node, values: list[Any]) -> Any:
+    def _apply(self, node: _Node, values: list[Any],
+               functions: Mapping[str, Callable[..., Any]]) -> Any:
         _check_operands(node, [kind_of(v) for v in values], self.text)
         if node.op in ("in", "not in"):
             values.append(node.arg)
+        if node.op in ROW_FUNCTIONS:
+            if node.op not in functions:
+                raise ExpressionError(f"{_abridged(self.text)}: {node.op}() needs a "
+                                      "business-hours calendar (calendar=, --calendar)")
+            return functions[node.op](*(_float(v) for v in values))
         return _APPLY[node.op](*values)
 
 

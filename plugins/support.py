@@ -28,6 +28,14 @@ FCR_WINDOW_S = 7 * 86400
 PER_CASE = "notnan(cases)"
 #: The quantiles helpdesk analytics report beside the means: id suffix, q, name.
 QUANTILES = (("median", 0.5, "median"), ("p90", 0.9, "90th percentile"))
+#: Open seconds of the run's business-hours calendar to the first response and to resolution.
+BUSINESS_WAIT = "business_s(arrived_s, answered_s)"
+BUSINESS_RESOLUTION = "business_s(arrived_s, resolved_s)"
+#: How the business-hours KPIs count, for their descriptions.
+BUSINESS = ("counting only the calendar's open hours (weekly hours in its time zone, "
+            "closed on its holidays): a ticket created Friday 16:30 and answered Monday "
+            "09:30 at 09:00-17:00 waited one business hour. Needs a calendar (--calendar, "
+            "calendar=); left out without one")
 
 
 @hookimpl
@@ -84,6 +92,29 @@ def kpiforge_register_measures():
                 params={"fcr_window_s": FCR_WINDOW_S},
                 description="cases whose first contact was resolved with no other contact "
                             "arriving within fcr_window_s of the first"),
+        Measure("business_wait_sum", "contacts", "sum", value=BUSINESS_WAIT,
+                description="open seconds of the business-hours calendar from arrival to "
+                            "first response, answered contacts"),
+        Measure("business_resolution_sum", "contacts", "sum", value=BUSINESS_RESOLUTION,
+                description="open seconds of the business-hours calendar from arrival to "
+                            "resolution, resolved contacts"),
+        *(Measure(f"business_first_response_{name}_s", "contacts", "quantile",
+                  value=BUSINESS_WAIT, q=q,
+                  description=f"{label} of the business-hours first response times")
+          for name, q, label in QUANTILES),
+        *(Measure(f"business_resolution_{name}_s", "contacts", "quantile",
+                  value=BUSINESS_RESOLUTION, q=q,
+                  description=f"{label} of the business-hours resolution times")
+          for name, q, label in QUANTILES),
+        Measure("case_business_resolution_sum", "contacts", "sum", value=BUSINESS_RESOLUTION,
+                per="case", description="open seconds of the business-hours calendar from "
+                                        "each resolved case's first arrival to its last "
+                                        "resolution"),
+        *(Measure(f"case_business_resolution_{name}_s", "contacts", "quantile",
+                  value=BUSINESS_RESOLUTION, q=q, per="case",
+                  description=f"{label} of the business-hours resolution times of resolved "
+                              "cases")
+          for name, q, label in QUANTILES),
         Measure("resolved_first_touch", "contacts", "count",
                 where="notnan(resolved_s) & (touches == 1)"),
         Measure("resolved_touches_known", "contacts", "count", value="touches",
@@ -217,6 +248,38 @@ def kpiforge_register_kpis():
                           "(first arrival to last resolution, in the group of the first "
                           "contact; exact in every way of running), else over resolved "
                           "contacts.")
+          for name, _, label in QUANTILES),
+        KPI("first_response_time_business", "business_wait_sum / answered", unit="s",
+            direction="lower", kgis=["csat"], area="support", role="quality",
+            timing="leading",
+            description=f"first_response_time in business hours: mean seconds from arrival "
+                        f"to the first response over answered contacts, {BUSINESS}."),
+        *(KPI(f"first_response_time_{name}_business", f"business_first_response_{name}_s",
+              unit="s", direction="lower", kgis=["csat"], area="support", role="quality",
+              timing="leading",
+              description=f"first_response_time_{name} in business hours: the {label} of "
+                          f"the first response times of answered contacts, {BUSINESS}.")
+          for name, _, label in QUANTILES),
+        KPI("time_to_resolution_business",
+            f"where({PER_CASE}, case_business_resolution_sum / cases_resolved, "
+            "business_resolution_sum / contacts_resolved)",
+            unit="s", direction="lower", kgis=["csat", "churn_rate"],
+            links=[Link("churn_rate", lag_months=3)],
+            area="support", role="quality", timing="leading",
+            description=f"time_to_resolution in business hours: mean seconds to resolution, "
+                        "per case with a case_id column (first arrival to last resolution, "
+                        "over resolved cases, as time_to_resolution), else per resolved "
+                        f"contact, {BUSINESS}."),
+        *(KPI(f"time_to_resolution_{name}_business",
+              f"where({PER_CASE}, case_business_resolution_{name}_s, "
+              f"business_resolution_{name}_s)",
+              unit="s", direction="lower", kgis=["csat", "churn_rate"],
+              links=[Link("churn_rate", lag_months=3)],
+              area="support", role="quality", timing="leading",
+              description=f"time_to_resolution_{name} in business hours: the {label} of "
+                          "the resolution times of resolved cases with a case_id column (as "
+                          f"time_to_resolution_{name}), else of resolved contacts, "
+                          f"{BUSINESS}.")
           for name, _, label in QUANTILES),
         KPI("aht", "talk_sum / talk_count + coalesce(acw_sum / acw_count, 0)", unit="s",
             direction="lower", seeds=["000", "002"], kgis=["operating_profit"],

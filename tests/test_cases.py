@@ -284,3 +284,28 @@ def test_cases_keep_their_group_beside_measures_placed_by_another_time():
            for (channel, start), row in rows.items()}
     assert got == {("call", 0): (5000.0, 0.0), ("call", 1): (None, 1.0),
                    ("call", 2): (100.0, 1.0), ("chat", 0): (100.0, 1.0)}
+
+
+def test_business_resolution_time_is_per_case_too():
+    """Case K: first contact Friday 2024-03-22 16:30 Berlin (resolved 16:45), the customer
+    comes back Monday 09:00 and is resolved 10:00. At weekdays 09:00-17:00 the case took
+    0.5 h + 1 h of business time, from its first arrival to its last resolution; case L,
+    one contact Monday 11:00 to 11:20, took 20 min. Per contact it would be 15, 60 and 20
+    minutes."""
+    def at(text):
+        return pd.Timestamp(text, tz="Europe/Berlin").timestamp()
+
+    frame = pd.DataFrame({
+        "case_id": ["K", "K", "L"], "channel": ["email"] * 3,
+        "arrived_s": [at("2024-03-22 16:30"), at("2024-03-25 09:00"), at("2024-03-25 11:00")],
+        "resolved_s": [at("2024-03-22 16:45"), at("2024-03-25 10:00"),
+                       at("2024-03-25 11:20")]})
+    kpis = ["time_to_resolution_business", "time_to_resolution_median_business"]
+    row = kpiforge.compute({"contacts": frame}, kpis, calendar="weekdays-9-17",
+                           tz="Europe/Berlin").to_records()[0]
+    assert row["time_to_resolution_business"] == pytest.approx((5400 + 1200) / 2)
+    assert row["time_to_resolution_median_business"] == pytest.approx((5400 + 1200) / 2)
+    per_contact = kpiforge.compute({"contacts": frame.drop(columns="case_id")}, kpis,
+                                   calendar="weekdays-9-17", tz="Europe/Berlin")
+    assert per_contact.to_records()[0]["time_to_resolution_business"] == \
+        pytest.approx((900 + 3600 + 1200) / 3)

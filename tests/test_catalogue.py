@@ -84,12 +84,27 @@ EXPECTED = {**CONTACTS_OVERALL, **AGENTS_OVERALL, **CUSTOMERS_OVERALL}
 NEEDS_EXTRA_COLUMNS = {"average_response_time", "cx_rating", "customers_served"}
 #: KPIs the tables above leave undefined (no email), worked by hand in their own test.
 OWN_TEST = {"open_email_age"}
+# Business hours: the rows' times are 1970-01-01 (a Thursday) 00:00-01:10 UTC, which is
+# 09:00-10:10 in Tokyo: within weekdays-9-17 there, every wait is business time; in UTC
+# every wait lies before 09:00, so none is.
+BUSINESS_TOKYO = {f"{kpi}_business": CONTACTS_OVERALL[kpi] for kpi in (
+    "first_response_time", "first_response_time_median", "first_response_time_p90",
+    "time_to_resolution", "time_to_resolution_median", "time_to_resolution_p90")}
 
 
 def test_every_builtin_kpi_has_a_hand_computed_value():
     builtin = {name for name, plugin in default_registry().origin.items()
                if plugin.startswith("kpiforge.plugins.") and name in default_registry().kpis}
-    assert builtin - NEEDS_EXTRA_COLUMNS - OWN_TEST == set(EXPECTED)
+    assert builtin - NEEDS_EXTRA_COLUMNS - OWN_TEST == set(EXPECTED) | set(BUSINESS_TOKYO)
+
+
+@pytest.mark.parametrize("kpi", sorted(BUSINESS_TOKYO))
+def test_business_hours_values_match_hand_computation(all_tables, kpi):
+    tokyo = kpiforge.compute(all_tables, kpis=[kpi], calendar="weekdays-9-17",
+                             tz="Asia/Tokyo")
+    assert tokyo.values[kpi][0] == pytest.approx(BUSINESS_TOKYO[kpi], rel=1e-12)
+    utc = kpiforge.compute(all_tables, kpis=[kpi], calendar="weekdays-9-17")
+    assert utc.values[kpi][0] == 0
 
 
 @pytest.mark.parametrize("kpi", sorted(EXPECTED))

@@ -35,7 +35,7 @@ def test_the_builtin_kpis_pass_every_rule():
                                   "lagging-grain"]
     text = run("lint")
     assert (text.exit_code, text.stdout) == (
-        0, "no findings: 52 KPIs and KGIs pass 9 rules\n")
+        0, "no findings: 58 KPIs and KGIs pass 9 rules\n")
 
 
 def test_definition_rules_find_orphans_unserved_goals_bad_links_and_loops():
@@ -81,7 +81,7 @@ def test_target_rules():
     unpaired = next(f for f in report.findings if f.rule == "unpaired-efficiency")
     assert unpaired.advice == "pair it with a quality KPI such as csat, nps"
     assert found(report, "unachievable-target") == []  # no data: not judged
-    assert report.summary() == ("2 errors, 3 warnings from 9 rules over 52 KPIs and KGIs and "
+    assert report.summary() == ("2 errors, 3 warnings from 9 rules over 58 KPIs and KGIs and "
                                 "5 targets")
 
 
@@ -195,7 +195,7 @@ def test_lint_command_exits_1_on_errors_and_prints_json(tmp_path, contacts_csv):
         "the baseline 162 (from data), beyond max_ratio 1.5: far from what is achievable, it "
         "demotivates; set an intermediate target within max_ratio of the baseline, with its "
         "own deadline (or raise max_ratio if the plan justifies it)",
-        "2 errors, 0 warnings from 9 rules over 52 KPIs and KGIs and 2 targets"]
+        "2 errors, 0 warnings from 9 rules over 58 KPIs and KGIs and 2 targets"]
     report = json.loads(run("lint", "--targets", path, "--data", contacts_csv,
                             "--format", "json").stdout)
     assert (report["ok"], report["errors"], report["warnings"]) == (False, 2, 0)

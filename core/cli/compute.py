@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from kpiforge import engine
-from kpiforge.cli.options import param_option, parse_params, split_names
+from kpiforge.cli.options import calendar_option, param_option, parse_params, split_names
 from kpiforge.cli.render import render_table
 from kpiforge.engine.grains import GRAINS
 from kpiforge.errors import KpiforgeError, MissingColumnError, MissingTableError
@@ -81,13 +81,15 @@ _EXISTING = click.Path(exists=True, path_type=Path)
 @click.option("--strict", is_flag=True,
               help="Fail when rows repeat a contact_id (by default a warning on standard "
                    "error says how many; each such row counts as another contact).")
+@calendar_option
 def compute_command(path: Path, agents: Path | None, customers: Path | None,
                     mapping: str | None, on_bad_rows: str | None,
                     bad_rows_path: Path | None, by: tuple[str], grain: str | None,
                     totals: bool, rollup: bool, kpis: tuple[str], params: tuple[str],
                     targets_path: Path | None, fmt: str, out: Path | None,
                     plot_path: Path | None, chunk_rows: int | None, workers: int | None,
-                    dask_address: str | None, tz: str | None, strict: bool) -> None:
+                    dask_address: str | None, tz: str | None, strict: bool,
+                    calendar: str | None) -> None:
     """Compute KPIs from PATH: a contacts file (CSV or Parquet) or a directory holding
     contacts, agent_intervals and customers files."""
     if fmt == "parquet" and out is None:
@@ -107,7 +109,7 @@ def compute_command(path: Path, agents: Path | None, customers: Path | None,
         "params": parse_params(params), "chunk_rows": chunk_rows,
         "workers": workers, "totals": totals, "rollup": rollup, "mapping": mapping,
         "on_bad_rows": None if on_bad_rows is None else BadRowLog(on_bad_rows), "tz": tz,
-        "strict": strict}
+        "strict": strict, "calendar": calendar}
     targets = None if targets_path is None else load_targets(targets_path)
     result = _compute(_tables(path, agents, customers), dask_address, options)
     log = options["on_bad_rows"]

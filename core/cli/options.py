@@ -22,6 +22,13 @@ PARAM_HELP = ("Override a parameter, e.g. sl_threshold_s=30 (every channel) or "
 param_option = click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
                             help=PARAM_HELP)
 
+#: ``--calendar`` of the commands that compute KPIs (the ``*_business`` KPIs read it).
+calendar_option = click.option(
+    "--calendar", metavar="FILE.toml|PRESET",
+    help="Business hours for the *_business KPIs (first response and resolution times in "
+         "open hours): a calendar file (weekly hours, holidays, time zone) or a preset: "
+         "24x7, weekdays-9-17. Without it those KPIs are left out.")
+
 
 def split_names(values: Iterable[str]) -> list[str]:
     """``--kpi a --kpi b,c`` -> ``['a', 'b', 'c']``."""

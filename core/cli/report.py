@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kpiforge.cli.options import param_option, parse_params, split_names
+from kpiforge.cli.options import calendar_option, param_option, parse_params, split_names
 from kpiforge.engine.grains import GRAINS
 from kpiforge.report import build_report
 
@@ -28,13 +28,14 @@ _EXISTING = click.Path(exists=True, path_type=Path)
               help="KPIs to show (repeat, or comma-separate); default: those with a target, "
                    "then the others, 12 at most.")
 @param_option
+@calendar_option
 @click.option("--title", help="The report's title.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("report.html"), show_default=True,
               help="The HTML file to write (atomically).")
 def report_command(data_or_run: Path, targets_path: Path | None, by: tuple[str],
-                   grain: str | None, kpis: tuple[str], params: tuple[str], title: str | None,
-                   out: Path) -> None:
+                   grain: str | None, kpis: tuple[str], params: tuple[str],
+                   calendar: str | None, title: str | None, out: Path) -> None:
     """Write an HTML report of DATA_OR_RUN (a contacts file, a directory of tables, or a
     run directory of `kpiforge simulate`, with or without --replications): a headline per
     group, a trend chart per KPI, the KPI tree, the scenario and the replications'
@@ -42,6 +43,6 @@ def report_command(data_or_run: Path, targets_path: Path | None, by: tuple[str],
     kpiforge[plot]."""
     report = build_report(data_or_run, targets=targets_path, by=split_names(by) or None,
                           grain=grain, kpis=split_names(kpis) or None,
-                          params=parse_params(params), title=title)
+                          params=parse_params(params), title=title, calendar=calendar)
     report.write(out)
     click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", err=True)

@@ -9,6 +9,7 @@ pass can run per chunk or per worker and be combined exactly.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from kpiforge.engine.plan import Plan
 from kpiforge.engine.quantiles import QuantileMode
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.badrows import BadRowLog
+from kpiforge.io.calendars import Calendar, resolve_calendar
 from kpiforge.io.sources import TableSource, load_sources
 from kpiforge.presets import resolve_mapping
 from kpiforge.registry import Registry, default_registry
@@ -32,7 +34,9 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
             workers: int | None = None, scheduler: Any = None, totals: bool = False,
             rollup: bool = False, mapping: Any = None,
             on_bad_rows: str | BadRowLog | None = None, tz: str | None = None,
-            strict: bool = False) -> Result:
+            strict: bool = False,
+            calendar: Calendar | str | os.PathLike[str] | Mapping[str, Any] | None = None
+            ) -> Result:
     """Compute KPIs over ``data``, one row per group.
 
     Parameters
@@ -97,6 +101,12 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         Raise :class:`KpiforgeError` when rows repeat a ``contact_id`` (each such row would
         be counted as another contact); by default a
         :class:`~kpiforge.errors.KpiforgeWarning` says how many rows repeat one.
+    calendar
+        Business hours, for the ``*_business`` KPIs (first response and resolution times
+        counting only open hours): a calendar file (TOML: weekly hours, holidays by country
+        and date, a time zone), a preset's name (``"24x7"``, ``"weekdays-9-17"``), a
+        :class:`~kpiforge.io.calendars.Calendar` or a dict shaped as the file. Without one,
+        those KPIs are left out (asked for: an error).
 
     In memory, each table is split into pieces processed by a thread per core; every way
     of running gives the same answers (quantiles from the sketch within its error, in
@@ -108,11 +118,13 @@ def compute(data: Any, kpis: Iterable[str] | None = None, by: Sequence[str] = ()
         For unknown KPIs, dimensions or parameters, missing columns and bad data.
     """
     registry = registry or default_registry()
+    hours = resolve_calendar(calendar)
     log = BadRowLog(on_bad_rows) if isinstance(on_bad_rows, str) else on_bad_rows
     sources = load_sources(data, None if mapping is None else resolve_mapping(mapping), log,
                            tz)
     plan = Plan.make(registry, sources, kpis, by, grain, params,
-                     _quantile_mode(sources, chunk_rows, workers, scheduler))
+                     _quantile_mode(sources, chunk_rows, workers, scheduler),
+                     hours)
     if log is not None:
         log.params = {name: value for name, value in plan.params.items()
                       if isinstance(value, float | int)}

@@ -12,6 +12,7 @@ A contact without a case id is a case of its own.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -151,10 +152,11 @@ def _combine(keys: np.ndarray, count: int, ids: Callable[[np.ndarray], pa.Array]
                      contacts=np.bincount(keys, contacts, minlength=count))
 
 
-def case_table(state: CaseState, source: str) -> Table:
+def case_table(state: CaseState, source: str, epoch: dt.datetime, tz: str | None) -> Table:
     """The cases of ``state`` as a table of :data:`~kpiforge.io.schemas.CASE_COLUMNS`,
-    one row per case, for ``per="case"`` measures to read. A case is resolved when its
-    last resolution is not before its last arrival (a contact after it reopened the case)."""
+    one row per case, for ``per="case"`` measures to read; times count from ``epoch`` in
+    zone ``tz``, as the contacts' do. A case is resolved when its last resolution is not
+    before its last arrival (a contact after it reopened the case)."""
     with np.errstate(invalid="ignore"):
         closed = state.resolved >= state.last
     return Table(name="contacts", source=f"{source} (cases)", columns={
@@ -162,4 +164,4 @@ def case_table(state: CaseState, source: str) -> Table:
         "repeat_s": np.where(np.isinf(state.second), np.nan, state.second),
         "resolved_s": np.where(closed, state.resolved, np.nan),
         "first_resolved_s": state.first_resolved,
-        "contacts": state.contacts})
+        "contacts": state.contacts}, epoch=epoch, tz=tz)

@@ -21,6 +21,7 @@ from kpiforge.engine.passes import (
     align,
     measure_inputs,
     merged_cases,
+    row_functions,
     shared_values,
 )
 from kpiforge.engine.plan import Plan, latest_name
@@ -42,7 +43,7 @@ def finish(plan: Plan, partials: Sequence[Partial]) -> Result:
     values: dict[str, Any] = {name: value for name, value in plan.params.items()
                               if not isinstance(value, PerLabel)}
     values.update(_measure_values(plan, partials, indexes, count, starts is not None))
-    values.update(_case_values(plan, partials, indexes, count))
+    values.update(_case_values(plan, partials, indexes, count, epoch, tz))
     values.update({name: np.full(count, np.nan) for name in plan.absent})
     values["grain_s"] = _interval_lengths(plan, partials, keys, epoch, tz)
     values["snapshot_s"] = _snapshot_values(plan, values, keys, starts)
@@ -115,24 +116,24 @@ def _measure_values(plan: Plan, partials: Sequence[Partial], indexes: Sequence[n
 
 
 def _case_values(plan: Plan, partials: Sequence[Partial], indexes: Sequence[np.ndarray],
-                 count: int) -> dict[str, np.ndarray]:
+                 count: int, epoch: dt.datetime, tz: str | None) -> dict[str, np.ndarray]:
     """Each measure over cases per group: over the merged cases, each in the group of its
     first contact, exactly (the cases are all at hand)."""
     state = merged_cases(partials, indexes)
     if state is None:
         return {}
-    table = case_table(state, "contacts")
+    table = case_table(state, "contacts", epoch, tz)
     groups = Groups(codes=state.group, count=count, keys={}, rows=len(state))
     params = {name: value for name, value in plan.params.items()
               if not isinstance(value, PerLabel)}
-    measures = [m for spec in plan.specs.values() for m in spec.case_measures]
-    shared = shared_values(measures)
+    spec = plan.specs["contacts"]
+    shared = shared_values(spec.case_measures)
+    functions = row_functions(table, spec)
     values = {}
-    for measure in measures:
+    for measure in spec.case_measures:
         accumulator = accumulator_for(measure)
-        values[measure.name] = accumulator.finalize(
-            accumulator.accumulate(groups, *measure_inputs(measure, table, params, shared)),
-            count)
+        values[measure.name] = accumulator.finalize(accumulator.accumulate(
+            groups, *measure_inputs(measure, table, params, shared, functions)), count)
     return values
 
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kpiforge.errors import KpiforgeError, did_you_mean
-from kpiforge.io.timestamps import DEFAULT_EPOCH
+from kpiforge.io.timestamps import DEFAULT_EPOCH, local_instants
 
 DAY_S = 86_400
 _FIXED_S = {"15min": 900, "30min": 1800, "1h": 3600, "1d": DAY_S}
@@ -186,7 +186,4 @@ def _zone_bounds(numbers: np.ndarray, grain: str, tz: str) -> tuple[np.ndarray, 
 def _local_midnights(days: np.ndarray, tz: str) -> np.ndarray:
     """The instant (seconds since 1970 UTC) each local day starts in ``tz`` (where midnight
     is skipped by a change, the first instant after it)."""
-    wall = pa.array(days.astype(np.int64) * DAY_S).cast(pa.timestamp("s"))
-    stamps = pc.assume_timezone(wall, tz, ambiguous="earliest", nonexistent="latest")
-    return pc.cast(stamps.cast(pa.timestamp("s")), pa.int64()).to_numpy(
-        zero_copy_only=False).astype(np.float64)
+    return local_instants(days.astype(np.int64) * DAY_S, tz)

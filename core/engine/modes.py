@@ -29,6 +29,7 @@ from kpiforge.engine.passes import (
     merge_partials,
     piece_partial,
     placed_times,
+    row_functions,
     row_params,
     shared_values,
     spread_rows,
@@ -117,8 +118,9 @@ def select_quantiles(partial: Partial, spec: PassSpec, source: TableSource, chun
                 np.zeros(len(table), np.intp) if groups.codes is None else groups.codes]
             shared = shared_values(placed)
             params = row_params(table, spec)
+            functions = row_functions(table, spec)
             for measure in placed:
-                values, mask = measure_inputs(measure, table, params, shared)
+                values, mask = measure_inputs(measure, table, params, shared, functions)
                 assert values is not None
                 valid = ~np.isnan(values) if mask is None else mask & ~np.isnan(values)
                 keep = in_target_buckets(sketches[measure.name], targets[measure.name],

@@ -11,7 +11,7 @@ loops installed, the group codes and the measures that translate come from gener
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -33,6 +33,7 @@ from kpiforge.engine.ids import IdSet
 from kpiforge.engine.quantiles import QuantileMode, quantile_accumulator
 from kpiforge.errors import KpiforgeError
 from kpiforge.expressions import SharedValues
+from kpiforge.io.calendars import Calendar
 from kpiforge.io.categorical import Categorical
 from kpiforge.io.schemas import SCHEMAS
 from kpiforge.io.sources import TableOrigin
@@ -64,6 +65,8 @@ class PassSpec:
     case_measures: tuple[Measure, ...] = ()
     #: The column of row ids whose repeats the pass counts (``contact_id``), or None.
     ids_column: str | None = None
+    #: The business-hours calendar ``business_s`` reads (None: none given).
+    calendar: Calendar | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:
@@ -204,9 +207,10 @@ def _states(table: Table, spec: PassSpec, measures: Sequence[Measure], groups: G
     states = fused_states(measures, accumulators, table, params, groups)
     rest = [measure for measure in measures if measure.name not in states]
     shared = shared_values(rest)
+    functions = row_functions(table, spec)
     for measure in rest:
         states[measure.name] = accumulators[measure.name].accumulate(
-            groups, *measure_inputs(measure, table, params, shared))
+            groups, *measure_inputs(measure, table, params, shared, functions))
     return states
 
 
@@ -309,17 +313,32 @@ def row_params(table: Table, spec: PassSpec) -> dict[str, float | np.ndarray]:
     return params
 
 
+def row_functions(table: Table, spec: PassSpec) -> dict[str, Callable[..., np.ndarray]]:
+    """The functions the run provides to the rows of ``table``: ``business_s(start, end)``,
+    the open seconds of the calendar, when there is one."""
+    calendar = spec.calendar
+    if calendar is None:
+        return {}
+
+    def business_s(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        return calendar.open_seconds(start, end, table.epoch, table.tz)
+
+    return {"business_s": business_s}
+
+
 def measure_inputs(measure: Measure, table: Table, params: Mapping[str, float | np.ndarray],
-                   shared: SharedValues) -> tuple[np.ndarray | None, np.ndarray | None]:
+                   shared: SharedValues,
+                   functions: Mapping[str, Callable[..., np.ndarray]] | None = None
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """A measure's values and filter mask over ``table`` (None where it has none), a
     constant repeated on every row; ``params`` as :func:`row_params` gives them;
     ``shared`` (from :func:`shared_values`) shares sub-expressions between the measures of
-    one pass."""
+    one pass; ``functions`` as :func:`row_functions` gives them."""
 
     def lookup(name: str) -> Any:
         return params[name] if name in params else table.columns[name]
 
-    values, mask = measure.evaluate(lookup, shared)
+    values, mask = measure.evaluate(lookup, shared, functions)
     if measure.agg == "distinct":  # a column as it is: text stays codes into labels
         return values, None if mask is None else _as_mask(mask, len(table))
     return (None if values is None else _as_values(values, len(table)),

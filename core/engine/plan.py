@@ -19,6 +19,7 @@ from kpiforge.errors import (
     MissingTableError,
     did_you_mean,
 )
+from kpiforge.io.calendars import Calendar
 from kpiforge.io.schemas import MAPPING_ADVICE, SCHEMAS, meaning
 from kpiforge.io.sources import TableSource
 from kpiforge.registry import Registry
@@ -61,13 +62,17 @@ class Plan:
     def make(cls, registry: Registry, sources: Mapping[str, TableSource],
              kpis: Iterable[str] | None, by: Sequence[str] | str, grain: str | None,
              params: Mapping[str, float | Mapping[str, float]] | None,
-             quantiles: QuantileMode = QuantileMode.EXACT) -> Plan:
-        """Choose KPIs and columns; raise :class:`KpiforgeError` for what cannot work."""
+             quantiles: QuantileMode = QuantileMode.EXACT,
+             calendar: Calendar | None = None) -> Plan:
+        """Choose KPIs and columns; raise :class:`KpiforgeError` for what cannot work.
+        ``calendar``: the business hours ``business_s`` reads (without one, the KPIs whose
+        measures call it are left out)."""
         dimensions = tuple(resolve_dimension(registry, sources, name) for name in
                            ((by,) if isinstance(by, str) else by))
         if grain is not None:
             check_grain(grain)
-        outputs, skipped = _choose_kpis(registry, sources, kpis, dimensions)
+        outputs, skipped = _choose_kpis(registry, sources, kpis, dimensions,
+                                        calendar is not None)
         needed, measures = registry.closure(k.name for k in outputs)
         absent = tuple(m.name for m in measures if _lacks_columns(m, sources))
         resolved = resolve_params(registry, params)
@@ -79,7 +84,7 @@ class Plan:
             accumulated += _latest_measures(snapshots)
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
                    specs=_pass_specs(registry, sources, accumulated, dimensions, grain,
-                                     resolved, quantiles),
+                                     resolved, quantiles, calendar),
                    dimensions=dimensions, grain=grain, params=resolved, skipped=skipped,
                    absent=absent, snapshots=tuple(snapshots))
 
@@ -139,8 +144,8 @@ def resolve_dimension(registry: Registry, sources: Mapping[str, TableSource], na
 
 
 def _choose_kpis(registry: Registry, sources: Mapping[str, TableSource],
-                 kpis: Iterable[str] | None, dimensions: Sequence[Dimension]
-                 ) -> tuple[list[KPI], dict[str, str]]:
+                 kpis: Iterable[str] | None, dimensions: Sequence[Dimension],
+                 calendar: bool) -> tuple[list[KPI], dict[str, str]]:
     """The KPIs to compute, and those left out with the reason. Asked-for KPIs that cannot
     be computed are errors; by default every KPI the data supports is computed."""
     explicit = kpis is not None
@@ -148,7 +153,8 @@ def _choose_kpis(registry: Registry, sources: Mapping[str, TableSource],
         else list(registry.kpis.values())
     outputs, skipped = [], {}
     for kpi in requested:
-        reason = _unsupported(registry, kpi, sources, dimensions, explicit)
+        reason = _unsupported(registry, kpi, sources, dimensions, explicit) or \
+            _uncalendared(registry, kpi, calendar, explicit)
         if reason is None:
             outputs.append(kpi)
         else:
@@ -161,8 +167,8 @@ def _choose_kpis(registry: Registry, sources: Mapping[str, TableSource],
 
 def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
                 measures: Sequence[Measure], dimensions: Sequence[Dimension],
-                grain: str | None, params: Mapping[str, ParamValue], quantiles: QuantileMode
-                ) -> dict[str, PassSpec]:
+                grain: str | None, params: Mapping[str, ParamValue], quantiles: QuantileMode,
+                calendar: Calendar | None) -> dict[str, PassSpec]:
     """One pass per table that has measures to accumulate. With a grain, a table whose rows
     last a while (agent intervals) is spread over the intervals each row overlaps, and its
     sums take each piece's share."""
@@ -184,7 +190,9 @@ def _pass_specs(registry: Registry, sources: Mapping[str, TableSource],
                 dimensions=tuple((d.name, d.columns[table]) for d in dimensions),
                 grain=grain, params=params, quantiles=quantiles,
                 label_columns=_label_columns(registry, sources[table], table_measures,
-                                             params), span=span)
+                                             params), span=span,
+                calendar=calendar if any(m.functions for m in (*table_measures, *case_measures))
+                else None)
     return specs
 
 
@@ -229,6 +237,24 @@ def _unsupported(registry: Registry, kpi: KPI, sources: Mapping[str, TableSource
                 raise KpiforgeError(reason)
             return reason
     return None
+
+
+#: Why a KPI whose measures call ``business_s`` is left out without a calendar.
+NEEDS_CALENDAR = "needs a business-hours calendar (--calendar)"
+
+
+def _uncalendared(registry: Registry, kpi: KPI, calendar: bool, explicit: bool
+                  ) -> str | None:
+    """Why ``kpi`` cannot be computed without a business-hours calendar (None if it can):
+    a measure it reads calls ``business_s``. One asked for is an error."""
+    if calendar or not any(m.functions for m in registry.closure([kpi.name])[1]):
+        return None
+    if explicit:
+        raise KpiforgeError(f"{kpi.kind} {kpi.name!r} counts business hours and needs a "
+                            "business-hours calendar: pass calendar= (a calendar file, a "
+                            "preset such as 'weekdays-9-17', or a Calendar), --calendar "
+                            "FILE.toml|PRESET on the command line")
+    return NEEDS_CALENDAR
 
 
 def _ungroupable(kpi: KPI, measure: Measure, source: TableSource,

@@ -94,6 +94,16 @@ def zone(tz: str) -> ZoneInfo:
                             "'Asia/Tokyo', 'Europe/Berlin' or 'UTC'") from None
 
 
+def local_instants(local: np.ndarray, tz: str) -> np.ndarray:
+    """Wall-clock times in ``tz`` (whole seconds since 1970-01-01 on the local clock) as Unix
+    seconds: a time the spring change skips is the first instant after it, a repeated autumn
+    time the earlier one."""
+    wall = pa.array(np.asarray(local).astype(np.int64)).cast(pa.timestamp("s"))
+    stamps = pc.assume_timezone(wall, tz, ambiguous="earliest", nonexistent="latest")
+    return pc.cast(stamps.cast(pa.timestamp("s")), pa.int64()).to_numpy(
+        zero_copy_only=False).astype(np.float64)
+
+
 def time_seconds(column: pa.ChunkedArray | pa.Array, name: str, epoch: dt.datetime,
                  tz: str | None, source: str, where: Callable[[int], str]) -> np.ndarray:
     """A time column as float64 seconds from ``epoch`` (a naive UTC instant), NaN where a

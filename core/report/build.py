@@ -101,7 +101,7 @@ def build_report(data: Any, *, targets: Targets | str | os.PathLike | None = Non
                  by: Sequence[str] | None = None, grain: str | None = None,
                  kpis: Sequence[str] | None = None, params: Mapping[str, Any] | None = None,
                  scenario: Scenario | None = None, registry: Registry | None = None,
-                 title: str | None = None) -> Report:
+                 title: str | None = None, calendar: Any = None) -> Report:
     """A report over ``data``: what :func:`kpiforge.compute` reads (a file, a directory
     of tables, a run directory of ``kpiforge simulate``, in-memory tables), or a run
     directory of ``kpiforge simulate --replications`` (its summary).
@@ -110,7 +110,8 @@ def build_report(data: Any, *, targets: Targets | str | os.PathLike | None = Non
     ``grain`` sets the periods (default ``1d``, or the run's); ``kpis`` the KPIs shown
     (default: :func:`default_kpis`); ``targets`` a targets file or :class:`Targets`
     (KPIs it does not name keep their definition's target); ``scenario`` the scenario
-    that simulated in-memory ``data`` (a run directory names its own).
+    that simulated in-memory ``data`` (a run directory names its own); ``calendar`` the
+    business hours of the ``*_business`` KPIs, as :func:`kpiforge.compute` takes it.
 
     Raises
     ------
@@ -131,7 +132,8 @@ def build_report(data: Any, *, targets: Targets | str | os.PathLike | None = Non
         return _replications_report(path, scenario, plan, by, grain, kpis, registry, title)
     tables = inventory(data)
     result = engine.compute(data, kpis=kpis, by=list(by or ()),
-                            grain=grain or DEFAULT_GRAIN, params=params, registry=registry)
+                            grain=grain or DEFAULT_GRAIN, params=params, registry=registry,
+                            calendar=calendar)
     view = kpi_view(result, kpis, plan)
     provenance = Provenance(
         tables=tables, epoch=result.epoch, plugins=plugin_rows(registry, list(view.kpis)),
