@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pandas as pd
 import pytest
@@ -138,3 +139,39 @@ def test_values_a_mapping_cannot_parse_are_bad_rows_of_the_export(tmp_path):
         assert row["offered"] == len(kept)
         assert row["answered"] == answered.sum()
         assert row["aht"] == pytest.approx(talk.dt.total_seconds().mean())
+
+
+ISO_ROWS = [  # arrived, answered: times as text, naive (UTC) or with an offset
+    ("2024-03-22 16:30:00", "2024-03-22 16:31:00"),   # waits 60 s
+    ("2024-03-22T16:40:00+01:00", "2024-03-22 15:42:00"),  # 15:40 UTC: waits 120 s
+    ("soon", "2024-03-22 16:50:00"),                   # not a time: bad
+    ("2024-03-22 17:00:00", "2024-03-22 16:59:00"),    # answered before arrival: bad
+    ("2024-03-22", ""),                                # midnight, not answered
+]
+
+
+@pytest.mark.parametrize("policy, offered, asa", [
+    ("skip", 3, (60 + 120) / 2),
+    ("null", 4, (60 + 120) / 2),  # the bad arrival loses its row; the early answer its time
+])
+def test_text_times_are_judged_as_times_not_numbers(policy, offered, asa):
+    """ISO text in time columns (in memory, and from a CSV whose mixed offsets keep them
+    text) is read as times cell by cell: only the cells that are no time are bad."""
+    frame = pd.DataFrame(ISO_ROWS, columns=["arrived_s", "answered_s"])
+    log = BadRowLog(policy)
+    row = kpiforge.compute({"contacts": frame}, ["offered", "asa"],
+                           on_bad_rows=log).to_records()[0]
+    assert (row["offered"], row["asa"]) == (offered, pytest.approx(asa))
+    assert [(r.row, r.column, r.value) for r in log.rows] == [
+        (3, "arrived_s", "soon"), (4, "answered_s", "2024-03-22 16:59:00")]
+
+
+def test_text_times_in_a_csv_with_bad_rows_skipped(tmp_path):
+    path = tmp_path / "contacts.csv"
+    pd.DataFrame(ISO_ROWS, columns=["arrived_s", "answered_s"]).to_csv(path, index=False)
+    result = CliRunner().invoke(cli, ["compute", str(path), "--kpi", "offered", "--kpi",
+                                      "asa", "--on-bad-rows", "skip", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "2 bad rows dropped" in result.stderr
+    row = json.loads(result.stdout)[0]
+    assert (row["offered"], row["asa"]) == (3, 90)

@@ -8,6 +8,7 @@ import json
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -268,3 +269,10 @@ def test_import_reads_naive_times_in_its_zone_and_writes_instants(tmp_path):
                   tmp_path / "nowhere")
     assert bad.exit_code == 1 and "unknown time zone 'Mars/Olympus'" in bad.output
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_dates_alone_in_a_pandas_text_column_are_midnight():
+    """pandas hands text to Arrow as large_string; a date without a time is its midnight."""
+    frame = pd.DataFrame({"arrived_s": ["2024-03-22", "2024-03-22 16:30:00"]})
+    result = kpiforge.compute({"contacts": frame}, ["offered"], grain="1d")
+    assert result.to_records() == [{"interval_start": "2024-03-22T00:00:00", "offered": 2.0}]

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.schemas import RULES, SCHEMAS
+from kpiforge.io.timestamps import ACCEPTED_TIMES, time_cells
 
 POLICIES = ("skip", "null")
 
@@ -90,16 +91,24 @@ class BadRowLog:
         drop = np.zeros(piece.num_rows, dtype=bool)
         if bad is not None and self.policy == "skip":
             drop |= bad
+        values = dict(columns)  # what the rules read: numbers, and times as seconds
         for name in [c for c in piece.column_names if c in schema.numeric]:
-            columns[name], bad = _numbers(columns[name])
+            if name in schema.times and _is_text(columns[name].type):
+                values[name], bad = time_cells(columns[name].combine_chunks())
+                columns[name] = pc.if_else(pa.array(bad), None, columns[name])
+                problem = f"is not a time ({ACCEPTED_TIMES})"
+            else:
+                columns[name], bad = _numbers(columns[name])
+                values[name] = columns[name]
+                problem = "is not a number"
             self.record(table, bad, first_row, header_lines, name, piece.column(name),
-                         "is not a number")
+                         problem)
             if self.policy == "skip":
                 drop |= bad
         time = schema.time_column
         if time in columns:
-            missing = np.isnan(columns[time])
-            self.record(table, missing, first_row, header_lines, time, columns[time],
+            missing = np.isnan(values[time])
+            self.record(table, missing & ~drop, first_row, header_lines, time, values[time],
                          "is missing (every row needs it)")
             drop |= missing
         for rule in RULES[table]:
@@ -107,12 +116,15 @@ class BadRowLog:
                 continue
             known = {name: self.params[name] for name in rule.params}
             with np.errstate(invalid="ignore"):
-                broken = rule.breaks({**known, **{name: columns[name] for name in rule.reads}}) \
+                broken = rule.breaks({**known, **{name: values[name] for name in rule.reads}}) \
                     & ~drop
             self.record(table, broken, first_row, header_lines, rule.column,
-                         columns[rule.column], rule.meaning.format(**known))
+                         piece.column(rule.column), rule.meaning.format(**known))
             if self.policy == "null":
-                columns[rule.column] = np.where(broken, np.nan, columns[rule.column])
+                values[rule.column] = np.where(broken, np.nan, values[rule.column])
+                column = columns[rule.column]
+                columns[rule.column] = values[rule.column] if isinstance(column, np.ndarray) \
+                    else pc.if_else(pa.array(broken), None, column)
             else:
                 drop |= broken
         cleaned = pa.table({name: pa.array(value) if isinstance(value, np.ndarray) else value
@@ -133,6 +145,10 @@ class BadRowLog:
                 self._rows.setdefault((table, row, column), BadRow(
                     row + 1, line, column, "" if text is None else f"{text:g}"
                     if isinstance(text, float) else str(text), problem))
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def _numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:

@@ -149,7 +149,7 @@ def check_times(seconds: np.ndarray, name: str, epoch: dt.datetime,
 
 def _text_times(text: pa.Array, name: str, epoch: dt.datetime, tz: str | None,
                 where: Callable[[int], str]) -> np.ndarray:
-    text = pc.utf8_trim_whitespace(text)
+    text = pc.utf8_trim_whitespace(text.cast(pa.string()))
     text = pc.if_else(pc.fill_null(pc.is_in(text, MISSING_NUMBERS), True), None, text)
     try:
         return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
@@ -174,6 +174,45 @@ def _text_times(text: pa.Array, name: str, epoch: dt.datetime, tz: str | None,
                                 f"is not a time; expected {ACCEPTED_TIMES}") from None
         seconds[rows] = instant_seconds(stamps, epoch, tz)
     return seconds
+
+
+def time_cells(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Text cells of a time column, each read as a number or an ISO 8601 time (naive ones
+    as UTC): seconds from the Unix epoch (NaN where missing or not a time), and where a
+    cell is not a time. For judging rows one by one (``--on-bad-rows``); the tables read the
+    kept cells with :func:`time_seconds`. Whole columns are cast at once; cell by cell only
+    where such a cast fails."""
+    text = pc.utf8_trim_whitespace(text.cast(pa.string()))
+    text = pc.if_else(pc.fill_null(pc.is_in(text, MISSING_NUMBERS), True), None, text)
+    dates = pc.fill_null(pc.match_substring_regex(text, r"^\d{4}-\d\d-\d\d$"), False)
+    text = pc.if_else(dates, pc.binary_join_element_wise(text, "T00:00:00", ""), text)
+    offset = pc.fill_null(pc.match_substring_regex(text, _OFFSET), False).to_numpy(
+        zero_copy_only=False)
+    seconds = np.full(len(text), np.nan)
+    bad = np.zeros(len(text), dtype=bool)
+    for rows, kind in ((np.flatnonzero(offset), pa.timestamp("us", "UTC")),
+                       (np.flatnonzero(~offset), pa.timestamp("us"))):
+        part = text.take(pa.array(rows, pa.int64()))
+        try:
+            seconds[rows] = _cell_seconds(part, kind)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        for row, cell in zip(rows, part, strict=True):
+            try:
+                seconds[row] = _cell_seconds(pa.array([cell.as_py()], pa.string()), kind)[0]
+            except pa.ArrowInvalid:
+                bad[row] = True
+    return seconds, bad
+
+
+def _cell_seconds(text: pa.Array, kind: pa.DataType) -> np.ndarray:
+    """``text`` as seconds from the Unix epoch: numbers, else times of type ``kind``;
+    :class:`pyarrow.ArrowInvalid` when a cell is neither."""
+    try:
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        return instant_seconds(pc.cast(text, kind), DEFAULT_EPOCH, None)
 
 
 def first_unparsed(text: pa.Array, kind: pa.DataType) -> int | None:
