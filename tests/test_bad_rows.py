@@ -175,3 +175,21 @@ def test_text_times_in_a_csv_with_bad_rows_skipped(tmp_path):
     assert "2 bad rows dropped" in result.stderr
     row = json.loads(result.stdout)[0]
     assert (row["offered"], row["asa"]) == (3, 90)
+
+
+@pytest.mark.parametrize("policy", ["skip", "null"])
+def test_times_out_of_range_or_infinite_are_bad_rows(tmp_path, policy):
+    """Without --on-bad-rows they stop the run; with it, they are bad rows like any other
+    (an arrival without a time loses its row under either policy)."""
+    path = tmp_path / "contacts.csv"
+    path.write_text("arrived_s,answered_s\n2024-03-04T09:00:00,2024-03-04T09:00:20\n"
+                    "2300-03-04T09:10:00,\ninf,\n2024-03-04T09:20:00,2024-03-04T09:21:00\n"
+                    "2024-03-04T09:30:00,1e300\n")
+    log = BadRowLog(policy)
+    row = kpiforge.compute(path, ["offered", "asa"], on_bad_rows=log).to_records()[0]
+    # skip drops rows 2, 3 and 5; null drops 2 and 3 and empties row 5's answer.
+    assert (row["offered"], row["asa"]) == ((2, 40.0) if policy == "skip" else (3, 40.0))
+    assert [(r.row, r.column) for r in log.rows] == [
+        (2, "arrived_s"), (3, "arrived_s"), (5, "answered_s")]
+    with pytest.raises(KpiforgeError, match=r"row 3 .*'inf' is not a time"):
+        kpiforge.compute(path, ["offered"])

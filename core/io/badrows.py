@@ -20,7 +20,13 @@ import pyarrow.compute as pc
 
 from kpiforge.errors import KpiforgeError
 from kpiforge.io.schemas import RULES, SCHEMAS
-from kpiforge.io.timestamps import ACCEPTED_TIMES, time_cells
+from kpiforge.io.timestamps import (
+    ACCEPTED_TIMES,
+    DEFAULT_EPOCH,
+    EARLIEST,
+    LATEST,
+    time_cells,
+)
 
 POLICIES = ("skip", "null")
 
@@ -93,16 +99,25 @@ class BadRowLog:
             drop |= bad
         values = dict(columns)  # what the rules read: numbers, and times as seconds
         for name in [c for c in piece.column_names if c in schema.numeric]:
-            if name in schema.times and _is_text(columns[name].type):
+            text = _is_text(columns[name].type)
+            if name in schema.times and text:
                 values[name], bad = time_cells(columns[name].combine_chunks())
-                columns[name] = pc.if_else(pa.array(bad), None, columns[name])
                 problem = f"is not a time ({ACCEPTED_TIMES})"
             else:
-                columns[name], bad = _numbers(columns[name])
-                values[name] = columns[name]
+                values[name], bad = _numbers(columns[name])
                 problem = "is not a number"
             self.record(table, bad, first_row, header_lines, name, piece.column(name),
                          problem)
+            if name in schema.times:
+                with np.errstate(invalid="ignore"):
+                    odd = ~bad & ~np.isnan(values[name]) & ~(
+                        (values[name] >= _EARLIEST) & (values[name] < _LATEST))
+                self.record(table, odd, first_row, header_lines, name, piece.column(name),
+                            "is not a finite time within the years 1900-2200")
+                bad |= odd
+            values[name] = np.where(bad, np.nan, values[name]) if bad.any() else values[name]
+            columns[name] = pc.if_else(pa.array(bad), None, columns[name]) if text \
+                else values[name]
             if self.policy == "skip":
                 drop |= bad
         time = schema.time_column
@@ -145,6 +160,11 @@ class BadRowLog:
                 self._rows.setdefault((table, row, column), BadRow(
                     row + 1, line, column, "" if text is None else f"{text:g}"
                     if isinstance(text, float) else str(text), problem))
+
+
+#: Times outside these (seconds from the Unix epoch) are bad rows, as the tables reject them.
+_EARLIEST = (EARLIEST - DEFAULT_EPOCH).total_seconds()
+_LATEST = (LATEST - DEFAULT_EPOCH).total_seconds()
 
 
 def _is_text(kind: pa.DataType) -> bool:
