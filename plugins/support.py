@@ -8,19 +8,22 @@ are seconds; a contact's first response is ``answered_s``.
 from kpiforge import KPI, Link, Measure, hookimpl
 
 WAIT_TO_ANSWER = "answered_s - arrived_s"
-#: When a contact ended: resolved, else abandoned, else, for a live contact (call or chat,
-#: which ends when it is answered and handled), answered; missing (an email not yet
-#: resolved): still open.
-ENDED = ("coalesce(resolved_s, coalesce(abandoned_s, "
-         "where(channel in ('call', 'chat'), answered_s, 0 / 0)))")
+#: When a contact ended: resolved, else closed unresolved, else abandoned, else, for a live
+#: contact (call or chat, which ends when it is answered and handled), answered; missing
+#: (an email neither resolved nor closed): still open. An end column the data lacks is an
+#: end that never happens (a ticket export has no abandoned_s).
+ENDED = ("coalesce(resolved_s, coalesce(closed_s, coalesce(abandoned_s, "
+         "where(channel in ('call', 'chat'), answered_s, 0 / 0))))")
 #: What every snapshot KPI says about "open" and the snapshot's instant.
-OPEN = ("Open means arrived by then and not yet ended: not resolved, not abandoned and, for a "
-        "live contact (call or chat), not answered (an answered call or chat is handled "
-        "then); an email stays open until resolved. With a grain, a snapshot at the end of "
-        "each interval (a contact arriving on day 0 and resolved at day 2.5 is open at the "
-        "end of day 0 and day 1, not day 2), and every interval from a group's first to its "
-        "last has a row; without a grain, at the end of the data: the latest arrival or end "
-        "any contact records.")
+OPEN = ("Open means arrived by then and not yet ended: not resolved, not closed (closed_s: "
+        "ended without a resolution), not abandoned and, for a live contact (channel call or "
+        "chat), not answered (an answered call or chat is handled then); an email stays open "
+        "until resolved or closed. An end column the data lacks (a ticket export without "
+        "abandoned_s or closed_s) is an end that never happens. With a grain, a snapshot at "
+        "the end of each interval (a contact arriving on day 0 and resolved at day 2.5 is "
+        "open at the end of day 0 and day 1, not day 2), and every interval from a group's "
+        "first to its last has a row; without a grain, at the end of the data: the latest time any "
+        "contact records in any of its time columns, whichever KPIs are asked for.")
 #: How long after a case's first contact a repeat contact makes it not resolved at first
 #: contact: 7 days, the usual window of contact-centre FCR.
 FCR_WINDOW_S = 7 * 86400

@@ -98,6 +98,8 @@ class Contacts:
         self.abandoned: list[float] = []
         self.handled: list[float] = []
         self.resolved: list[float] = []
+        #: When work on an unresolved contact ended (it is closed; the customer may come back).
+        self.closed: list[float] = []
         self.escalated: list[bool] = []
         self.agent: list[int] = []
 
@@ -122,7 +124,7 @@ class Contacts:
         self.ordinal.extend([ordinal] * n)
         nan = float("nan")
         for outcome in (self.started, self.answered, self.abandoned, self.handled,
-                        self.resolved):
+                        self.resolved, self.closed):
             outcome.extend([nan] * n)
         self.escalated.extend([False] * n)
         self.agent.extend([-1] * n)
@@ -139,7 +141,7 @@ class Contacts:
         self.ordinal.append(ordinal)
         nan = float("nan")
         for outcome in (self.started, self.answered, self.abandoned, self.handled,
-                        self.resolved):
+                        self.resolved, self.closed):
             outcome.append(nan)
         self.escalated.append(False)
         self.agent.append(-1)
@@ -531,8 +533,10 @@ class ContactCentre:
             self.arrive(i, self.escalation_queue)
         elif c.resolve[i]:
             c.resolved[i] = now
-        elif c.repeat[i]:
-            self.come_back(i, now)
+        else:
+            c.closed[i] = now
+            if c.repeat[i]:
+                self.come_back(i, now)
         if agent.waiter is not None and not agent.busy:
             waiter, agent.waiter = agent.waiter, None
             waiter.succeed(None)

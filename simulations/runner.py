@@ -272,6 +272,7 @@ def _contacts_table(scenario: Scenario, seed: np.random.SeedSequence, keys: list
         "handle_s": np.where(answered, handled, np.nan)[rows],
         "acw_s": acw[rows],
         "resolved_s": resolved[rows],
+        "closed_s": np.asarray(c.closed)[rows],
         "replies": touches[rows].astype(np.float64),
         "touches": touches[rows].astype(np.float64),
         "escalated": escalated[rows].astype(np.float64),

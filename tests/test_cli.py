@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from handmade import CONTACT_COLUMNS, CONTACT_ROWS, write_csv
 
 from kpiforge.cli import cli
+from kpiforge.simulations import builtin_scenario, simulate
 
 
 def run(*args: str):
@@ -114,6 +115,20 @@ def test_plugins_lists_builtins_with_what_they_register():
     assert "first_response_time" in support["registers"]["KPIs"]
 
 
+def open_at_midnights(scenario) -> list[int]:
+    """Contacts of the scenario's run open at the end of each day from the first arrival's
+    to the last end's, by brute force with pandas: arrived by then and not yet resolved,
+    closed, abandoned or (a call or chat) answered."""
+    frame = simulate(scenario).contacts.to_pandas()
+    live = frame["channel"].astype(str).isin(["call", "chat"])
+    ended = frame["resolved_s"].fillna(frame["closed_s"]).fillna(frame["abandoned_s"])
+    ended = ended.fillna(frame["answered_s"].where(live))
+    last = max(frame["arrived_s"].max(), ended.max())
+    days = range(int(frame["arrived_s"].min() // 86400), int(last // 86400) + 1)
+    return [int(((frame["arrived_s"] < (d + 1) * 86400)
+                 & ~(ended < (d + 1) * 86400)).sum()) for d in days]
+
+
 def test_demo_prints_kpis_against_targets():
     text = ok("demo")
     assert "service_level" in text and "target" in text and "By channel" in text
@@ -122,6 +137,11 @@ def test_demo_prints_kpis_against_targets():
     assert "asa " in headline and "asa " not in overall and "wait_p90" not in overall
     assert "first_response_time" not in overall
     assert "service_level" in overall and "staffed_hours" in overall
+    assert "backlog " not in overall  # a snapshot at the end of the data: shown per day
+    shown = re.search(r"Backlog \(contacts open at the end of each day; an email until "
+                      r"resolved or closed\): (.*)\.\n", text).group(1)
+    assert [int(day.split()[1].replace(",", "")) for day in shown.split(", ")] == \
+        open_at_midnights(builtin_scenario("demo"))
     # The what-if line in the goals' terms: +5 agents on the mid shift (09:00-17:30) at
     # 24 an hour for a month of 30.4375 days costs about 5 x 8.5 x 24 x 30.4375.
     line = re.search(r"What-if staffing.shifts.mid.agents=\+5 \(1 day, 3 paired "

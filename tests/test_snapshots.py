@@ -140,3 +140,26 @@ def test_a_snapshot_measure_needs_since():
         kpiforge.Measure("open", "contacts", "snapshot", until="resolved_s")
     with pytest.raises(kpiforge.KpiforgeError, match="since is required"):
         kpiforge.Measure("open", "contacts", "count", since="arrived_s")
+
+
+def test_a_ticket_export_closes_tickets_and_lacks_abandonment():
+    """Three emails, no abandoned_s column. t1 arrives 03-04 09:00, answered 10:00, resolved
+    03-06 12:00; t2 arrives 03-04 11:00, answered 03-05 09:00, closed unresolved 03-05 09:30;
+    t3 arrives 03-05 08:00 and is never answered. End of 03-04: t1 and t2 open (ages 15 h and
+    13 h), t2 untouched; end of 03-05: t1 and t3 (39 h, 16 h), t3 untouched; end of 03-06:
+    t3 (40 h). Without a grain, at the last time any column records (03-06 12:00): t3, 28 h
+    old, whichever KPIs are asked for."""
+    contacts = pd.DataFrame({
+        "arrived_s": ["2024-03-04T09:00", "2024-03-04T11:00", "2024-03-05T08:00"],
+        "channel": ["email"] * 3,
+        "answered_s": ["2024-03-04T10:00", "2024-03-05T09:00", None],
+        "resolved_s": ["2024-03-06T12:00", None, None],
+        "closed_s": [None, "2024-03-05T09:30", None]})
+    kpis = ["backlog", "untouched", "open_email_age"]
+    rows = kpiforge.compute({"contacts": contacts}, kpis, grain="1d").to_records()
+    hour = 3600.0
+    assert [(r["backlog"], r["untouched"], r["open_email_age"]) for r in rows] == [
+        (2, 1, (15 + 13) / 2 * hour), (2, 1, (39 + 16) / 2 * hour), (1, 1, 40 * hour)]
+    for asked in (kpis, ["open_email_age"]):
+        row = kpiforge.compute({"contacts": contacts}, asked).to_records()[0]
+        assert row["open_email_age"] == 28 * hour

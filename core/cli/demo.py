@@ -27,6 +27,9 @@ WHATIF_REPLICATIONS = 3
 #: the all-channels table leaves them out.
 WAIT_KPIS = ("first_response_time", "first_response_time_median", "first_response_time_p90",
              "asa", "avg_wait", "wait_p90")
+#: Snapshots at the end of the data (a simulated run works off every contact) say nothing
+#: without a grain: the demo shows the backlog at the end of each day instead.
+SNAPSHOT_KPIS = ("backlog", "untouched", "open_email_age")
 
 
 @click.command("demo")
@@ -42,7 +45,7 @@ def demo_command(report_path: Path | None) -> None:
     tables = run.tables()
     by_channel = compute(tables, kpis=CHANNEL_KPIS, by=["channel"])
     everything = compute(tables)
-    kept = [name for name in everything.kpis if name not in WAIT_KPIS]
+    kept = [name for name in everything.kpis if name not in (*WAIT_KPIS, *SNAPSHOT_KPIS)]
     overall = attrs.evolve(everything, values={n: everything.values[n] for n in kept},
                            kpis={n: everything.kpis[n] for n in kept})
     click.echo(f"kpiforge demo: {scenario.name}, {scenario.start} + {scenario.days} days, "
@@ -53,6 +56,7 @@ def demo_command(report_path: Path | None) -> None:
     click.echo(render_table(by_channel))
     click.echo("\nAll channels (waits, which mean something only per channel, left out)\n")
     click.echo(render_table(overall))
+    click.echo("\n" + _backlog_line(tables))
     click.echo("\n" + goals_line(*_whatif_scenarios()))
     if report_path is not None:
         build_report(tables, by=["channel"], grain="1d", kpis=CHANNEL_KPIS,
@@ -88,3 +92,11 @@ def goals_line(baseline: Scenario, variant: Scenario) -> str:
             f"month, moves monthly churn by {interval(churn, 100, 3)} points and LTV by "
             f"{interval(ltv, 1, 2)}. `kpiforge whatif demo --vs KEY=VALUE` compares any "
             "change.")
+
+
+def _backlog_line(tables: dict) -> str:
+    """The contacts open at the end of each day (the backlog snapshot), as one line."""
+    daily = compute(tables, kpis=["backlog"], grain="1d").to_records()
+    days = ", ".join(f"{row['interval_start'][5:10]} {row['backlog']:,.0f}" for row in daily)
+    return ("Backlog (contacts open at the end of each day; an email until resolved or closed): "
+            f"{days}.")

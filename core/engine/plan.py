@@ -79,9 +79,10 @@ class Plan:
         present = [m for m in measures if m.name not in absent]
         snapshots = [m for m in present if m.agg == "snapshot"]
         accumulated = [part for m in present for part in
-                       (m.parts(grain is not None) if m.agg == "snapshot" else (m,))]
+                       (_ending(m, sources[m.table]).parts(grain is not None)
+                        if m.agg == "snapshot" else (m,))]
         if grain is None:
-            accumulated += _latest_measures(snapshots)
+            accumulated += _latest_measures(snapshots, sources)
         return cls(registry=registry, outputs=tuple(outputs), needed=tuple(needed),
                    specs=_pass_specs(registry, sources, accumulated, dimensions, grain,
                                      resolved, quantiles, calendar),
@@ -95,20 +96,46 @@ def latest_name(table: str) -> str:
     return f"{table}__snapshot_latest"
 
 
-def _latest_measures(snapshots: Sequence[Measure]) -> list[Measure]:
-    """Per table with snapshots, one measure: the latest of all their ``since`` and
-    ``until`` times over every row (one pass over each distinct time, however many
-    snapshots share it)."""
+def _latest_measures(snapshots: Sequence[Measure], sources: Mapping[str, TableSource]
+                     ) -> list[Measure]:
+    """Per table with snapshots, one measure: the latest time any row records in any of the
+    table's time columns the data has (the end of the data: the snapshots' instant, the
+    same whichever KPIs are asked for)."""
     measures = []
     for table in dict.fromkeys(m.table for m in snapshots):
-        times = list(dict.fromkeys(t for m in snapshots if m.table == table
-                                   for t in (m.since, m.until) if t is not None))
-        params = {name: value for m in snapshots if m.table == table
-                  for name, value in m.params.items()}
-        measures.append(Measure(latest_name(table), table, "max", params=params,
+        times = [c for c in SCHEMAS[table].times if c in sources[table].column_names]
+        measures.append(Measure(latest_name(table), table, "max",
                                 value=times[0] if len(times) == 1 else
                                 f"max({', '.join(times)})"))
     return measures
+
+
+def _unending(measure: Measure) -> frozenset[str]:
+    """The event-time columns only a snapshot's ``until`` reads: the data may lack them, a
+    missing one being an end that never happens (a ticket export has no ``abandoned_s``)."""
+    if measure.until is None:
+        return frozenset()
+    until = measure.span_expressions[-1]
+    others = set().union(*(e.names for e in measure.expressions if e is not until))
+    schema = SCHEMAS[measure.table]
+    return frozenset(until.names & set(schema.times)) - others - {schema.time_column}
+
+
+def _ending(measure: Measure, source: TableSource) -> Measure:
+    """``measure`` with the end columns (:func:`unending`) the data lacks read as never
+    set."""
+    missing = _unending(measure) - set(source.column_names)
+    if not missing:
+        return measure
+    tree = ast.parse(measure.until or "", mode="eval")
+
+    class Never(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if node.id in missing:
+                return ast.BinOp(ast.Constant(0), ast.Div(), ast.Constant(0))
+            return node
+
+    return attrs.evolve(measure, until=ast.unparse(Never().visit(tree)))
 
 
 def _lacks_columns(measure: Measure, sources: Mapping[str, TableSource]) -> bool:
@@ -284,7 +311,7 @@ def _missing_column(registry: Registry, kpi: KPI, measure: Measure, source: Tabl
     and the reason says why one is absent."""
     if measure.optional:
         return None
-    for column in sorted(measure.columns - set(source.column_names)):
+    for column in sorted(measure.columns - _unending(measure) - set(source.column_names)):
         if source.mapped:
             why = dict(source.absent).get(column, f"{source.label}: the mapping gives no "
                                                   f"column {column!r}")

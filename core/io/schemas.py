@@ -37,9 +37,9 @@ SCHEMAS: dict[str, TableSchema] = {
         time_column="arrived_s",
         required=("arrived_s",),
         numeric=("arrived_s", "answered_s", "abandoned_s", "handle_s", "acw_s", "resolved_s",
-                 "replies", "touches", "escalated", "csat", "nps"),
+                 "closed_s", "replies", "touches", "escalated", "csat", "nps"),
         text=("contact_id", "case_id", "channel", "queue", "customer_id", "agent"),
-        times=("arrived_s", "answered_s", "abandoned_s", "resolved_s"),
+        times=("arrived_s", "answered_s", "abandoned_s", "resolved_s", "closed_s"),
         flags=("escalated",),
     ),
     "agent_intervals": TableSchema(
@@ -70,6 +70,7 @@ MEANINGS: dict[str, str] = {
     "answered_s": "when it was answered or first replied to (empty if never)",
     "abandoned_s": "when the customer gave up waiting (empty if not)",
     "resolved_s": "when it was resolved (empty if not)",
+    "closed_s": "when it was closed without a resolution (empty if resolved or still open)",
     "handle_s": "talk or handling time, in seconds",
     "acw_s": "after-contact work time, in seconds",
     "replies": "agent replies, a count",
@@ -171,6 +172,7 @@ RULES: dict[str, tuple[RowRule, ...]] = {
         _at_least("answered_s", "arrived_s"),
         _at_least("abandoned_s", "arrived_s"),
         _at_least("resolved_s", "arrived_s"),
+        _at_least("closed_s", "arrived_s"),
         RowRule("abandoned_s", ("answered_s", "abandoned_s"),
                 lambda c: ~np.isnan(c["answered_s"]) & ~np.isnan(c["abandoned_s"]),
                 "is set although answered_s is set too (a contact is answered or abandoned, "
