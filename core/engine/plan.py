@@ -111,14 +111,14 @@ def _latest_measures(snapshots: Sequence[Measure], sources: Mapping[str, TableSo
 
 
 def _unending(measure: Measure) -> frozenset[str]:
-    """The event-time columns only a snapshot's ``until`` reads: the data may lack them, a
-    missing one being an end that never happens (a ticket export has no ``abandoned_s``)."""
+    """The optional ends (:attr:`TableSchema.optional_ends`) only a snapshot's ``until``
+    reads: the data may lack them, a missing one being an end that never happens (a ticket
+    export has no ``abandoned_s``)."""
     if measure.until is None:
         return frozenset()
     until = measure.span_expressions[-1]
     others = set().union(*(e.names for e in measure.expressions if e is not until))
-    schema = SCHEMAS[measure.table]
-    return frozenset(until.names & set(schema.times)) - others - {schema.time_column}
+    return frozenset(until.names & set(SCHEMAS[measure.table].optional_ends)) - others
 
 
 def _ending(measure: Measure, source: TableSource) -> Measure:

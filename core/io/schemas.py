@@ -25,6 +25,9 @@ class TableSchema:
     #: The column giving how long each row lasts from its time (its sums are spread over
     #: the grain's intervals it overlaps), or None: a row is an instant.
     span_column: str | None = None
+    #: Times of ways a row may end that many sources never record (a ticket export has no
+    #: abandonment): a snapshot's ``until`` reads a missing one as never set.
+    optional_ends: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -40,6 +43,7 @@ SCHEMAS: dict[str, TableSchema] = {
                  "closed_s", "replies", "touches", "escalated", "csat", "nps"),
         text=("contact_id", "case_id", "channel", "queue", "customer_id", "agent"),
         times=("arrived_s", "answered_s", "abandoned_s", "resolved_s", "closed_s"),
+        optional_ends=("abandoned_s", "closed_s"),
         flags=("escalated",),
     ),
     "agent_intervals": TableSchema(
