@@ -31,7 +31,11 @@ def kpiforge_register_measures():
                 description="customers who cancelled or downgraded, each counted once"),
         Measure("customer_periods", "customers", "count",
                 where="(active_start > 0) | (new > 0)",
-                description="customers active at some point of the period"),
+                description="customer-periods active at some point (a customer active in "
+                            "three months counts three times)"),
+        Measure("customers_active", "customers", "distinct", value="customer_id",
+                where="(active_start > 0) | (new > 0)",
+                description="distinct customers active at some point of the period"),
         Measure("revenue_sum", "customers", "sum", value="revenue"),
         Measure("margin_sum", "customers", "sum", value="margin"),
     ]

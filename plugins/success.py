@@ -47,9 +47,12 @@ def kpiforge_register_kpis():
         KPI("revenue_per_customer", "revenue_sum / customer_periods", unit="currency",
             direction="higher", seeds="001", kgis=["operating_profit", "ltv"],
             area="success", role="outcome", timing="lagging",
-            description="Revenue / customers active in the period."),
-        KPI("active_customers", "customer_periods", unit="customers", direction="higher",
+            description="Revenue per customer per period of the customers table (ARPU): "
+                        "revenue / customer-periods active, so over twelve monthly "
+                        "snapshots it is the monthly revenue per customer."),
+        KPI("active_customers", "customers_active", unit="customers", direction="higher",
             seeds="001", kgis=["operating_profit"],
             area="success", role="outcome", timing="lagging",
-            description="Customers active at some point of the period."),
+            description="Distinct customers active at some point of the period: over twelve "
+                        "monthly snapshots, each customer once (not the sum of the months)."),
     ]

@@ -13,6 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
+import kpiforge
 from kpiforge.cli import cli
 from kpiforge.engine import compute
 from kpiforge.simulations import ScenarioError, compare, parse_scenario, simulate
@@ -317,3 +318,24 @@ def test_sweep_report_shows_each_points_kpis_and_goals(tmp_path):
     churn = [r for r in rows if r[2] == "churn_rate"]
     assert [r[3] for r in churn] == ["goal", "goal"]
     assert churn[0][4].startswith(f"{points[0]['churn_rate'] * 100:.1f} %")
+
+
+def test_active_customers_counts_each_customer_once_across_periods():
+    """Customer 1 is active in January and February, 2 only in February (new), 3 in January
+    only (churned at its end): three customers over the two months, not four
+    customer-months; per month 2 and 2. Revenue per customer stays per customer-month."""
+    customers = {
+        "customer_id": np.array(["1", "3", "1", "2"], dtype=object),
+        "period": np.array(["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01"],
+                           dtype=object),
+        "active_start": np.array([1.0, 1.0, 1.0, 0.0]),
+        "new": np.array([0.0, 0.0, 0.0, 1.0]),
+        "churned": np.array([0.0, 1.0, 0.0, 0.0]),
+        "revenue": np.array([10.0, 20.0, 10.0, 40.0]),
+    }
+    kpis = ["active_customers", "revenue_per_customer"]
+    total = kpiforge.compute({"customers": customers}, kpis).to_records()[0]
+    assert (total["active_customers"], total["revenue_per_customer"]) == (3, 80 / 4)
+    monthly = kpiforge.compute({"customers": customers}, kpis, grain="1mo").to_records()
+    assert [(r["active_customers"], r["revenue_per_customer"]) for r in monthly] == [
+        (2, 15.0), (2, 25.0)]
