@@ -279,6 +279,12 @@ def test_a_monthly_grain_gives_one_row_per_reported_month():
         frame.groupby("period").margin.sum().to_numpy())
 
 
+def table_rows(soup: BeautifulSoup, section: str) -> list[list[str]]:
+    """The cells' text of each body row of the report section's table."""
+    return [[cell.get_text() for cell in tr.find_all(["th", "td"])]
+            for tr in soup.select(f"#{section} tbody tr")]
+
+
 def test_whatif_report_shows_kpis_and_goals(tmp_path):
     path = tmp_path / "customers.toml"
     path.write_text(CENTRE + TIERS)
@@ -290,8 +296,7 @@ def test_whatif_report_shows_kpis_and_goals(tmp_path):
     assert result.exit_code == 0, result.output
     records = json.loads(out.read_text())
     soup = BeautifulSoup(page.read_text(), "html.parser")
-    rows = [[cell.get_text() for cell in tr.find_all(["th", "td"])]
-            for tr in soup.select("#whatif tbody tr")]
+    rows = table_rows(soup, "whatif")
     assert [r[0] for r in rows] == [r["kpi"] for r in records] == ["service_level", *GOALS]
     for row, record in zip(rows, records, strict=True):
         assert row[1] == ("goal" if record["kpi"] in GOALS else "KPI")
@@ -310,8 +315,7 @@ def test_sweep_report_shows_each_points_kpis_and_goals(tmp_path):
     assert result.exit_code == 0, result.output
     points = json.loads(out.read_text())
     soup = BeautifulSoup(page.read_text(), "html.parser")
-    rows = [[cell.get_text() for cell in tr.find_all(["th", "td"])]
-            for tr in soup.select("#sweep tbody tr")]
+    rows = table_rows(soup, "sweep")
     kpis = ["service_level", *GOALS]
     assert [(r[0], r[2]) for r in rows] == [(str(p["staffing.agents"]), k)
                                             for p in points for k in kpis]
